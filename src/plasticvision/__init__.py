@@ -1,0 +1,18 @@
+"""PlasticVision: real-time face swap for webcams, images and videos."""
+
+from plasticvision.api import FaceSwapper, SwapSession
+from plasticvision.errors import BadImage, ModelMissing, NoFaceFound, PlasticVisionError
+from plasticvision.settings import Settings
+from plasticvision.types import Face
+
+__all__ = [
+    "BadImage",
+    "Face",
+    "FaceSwapper",
+    "ModelMissing",
+    "NoFaceFound",
+    "PlasticVisionError",
+    "Settings",
+    "SwapSession",
+]
+__version__ = "0.1.0"

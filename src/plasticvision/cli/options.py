@@ -1,0 +1,43 @@
+"""Flags shared by several sub-commands: the engine and the swap settings."""
+
+from __future__ import annotations
+
+import argparse
+
+from plasticvision.settings import Settings
+
+
+def add_engine_flag(parser: argparse.ArgumentParser, default: str = "dlib") -> None:
+    parser.add_argument(
+        "--engine", choices=("auto", "dlib", "inswapper"), default=default, help=f"model back-end (default: {default})"
+    )
+    parser.add_argument("--models-dir", default=None, help="where the inswapper weights live")
+
+
+def unit_float(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0 or value != value:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text}")
+    return value
+
+
+def add_settings_flags(parser: argparse.ArgumentParser) -> None:
+    defaults = Settings()
+    parser.add_argument(
+        "--mouth-mask", action=argparse.BooleanOptionalAction, default=defaults.mouth_mask,
+        help="keep the target's own mouth (default: on)",
+    )
+    parser.add_argument("--sharpness", type=unit_float, default=defaults.sharpness, help="0..1 (default: 0.3)")
+    parser.add_argument("--enhance", action="store_true", help="GFPGAN restoration (inswapper engine only)")
+    parser.add_argument("--opacity", type=unit_float, default=defaults.opacity, help="0..1, 0 = original (default: 1)")
+    parser.add_argument("--swap-all", action="store_true", help="swap every face, not only the largest")
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    return Settings(
+        mouth_mask=args.mouth_mask,
+        sharpness=args.sharpness,
+        enhance=args.enhance,
+        opacity=args.opacity,
+        swap_all=args.swap_all,
+    )

@@ -1,0 +1,53 @@
+"""Server settings from `PLASTICVISION_*` environment variables (and CLI flags), validated once.
+
+`get_settings()` is cached and injected as a FastAPI dependency, so tests override it
+instead of patching globals.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from platformdirs import user_cache_path, user_data_path
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServerConfig(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PLASTICVISION_", extra="ignore")
+
+    engine: str = Field("auto", pattern="^(auto|dlib|inswapper)$")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    models_dir: Path = Field(default_factory=lambda: user_cache_path("plasticvision") / "models")
+    data_dir: Path = Field(default_factory=lambda: user_data_path("plasticvision"))
+    model_checksums: bool = True
+    model_mirror: str | None = None
+
+    cors_origins: list[str] = ["*"]
+    api_key: str | None = None
+
+    max_upload_mb: float = Field(50.0, gt=0)
+    max_files: int = Field(10, ge=1, le=100)
+    max_image_pixels: int = Field(40_000_000, ge=10_000)
+    max_ws_message_mb: float = Field(4.0, gt=0)
+    max_ws_connections: int = Field(32, ge=1)
+    max_ws_per_session: int = Field(4, ge=1)
+    max_sessions: int = Field(256, ge=1)
+    session_idle_s: float = Field(1800.0, gt=0)
+    max_video_jobs: int = Field(1, ge=1)
+    workers: int = Field(0, ge=0, description="frame-processing threads; 0 = one per CPU core")
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def max_ws_message_bytes(self) -> int:
+        return int(self.max_ws_message_mb * 1024 * 1024)
+
+
+@lru_cache
+def get_settings() -> ServerConfig:
+    return ServerConfig()

@@ -1,0 +1,1 @@
+"""Model back-ends and how one is chosen (`load_engine`)."""

@@ -1,0 +1,111 @@
+"""The engine protocol: what the pipeline needs from a model back-end, and nothing more.
+
+An engine finds faces and renders a source identity into a target face's region. Everything
+after that (mouth mask, colour, feathering, sharpening, opacity) is engine-independent and
+lives in `plasticvision.pipeline`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Sequence, runtime_checkable
+
+from plasticvision.types import Embedding, Face, Frame, Mask
+
+
+@dataclass(frozen=True)
+class Region:
+    """An axis-aligned window of a frame, in whole pixels, end-exclusive."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        return slice(self.y0, self.y1), slice(self.x0, self.x1)
+
+    @property
+    def width(self) -> int:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> int:
+        return self.y1 - self.y0
+
+    @classmethod
+    def around(cls, face: Face, frame_shape: tuple[int, ...], margin: float) -> "Region":
+        """The face box grown by `margin` of its size on every side, clipped to the frame."""
+        h, w = frame_shape[:2]
+        x0, y0, x1, y1 = (float(v) for v in face.box)
+        grow_x, grow_y = (x1 - x0) * margin, (y1 - y0) * margin
+        return cls(
+            max(int(x0 - grow_x), 0),
+            max(int(y0 - grow_y * 1.4), 0),  # more room above: the forehead
+            min(int(x1 + grow_x) + 1, w),
+            min(int(y1 + grow_y) + 1, h),
+        )
+
+
+@dataclass
+class Rendered:
+    """An engine's raw swap of one face inside `region` of the frame.
+
+    `swapped` is the region with the source identity drawn in the target's pose; `mask` says
+    where it is valid (1 inside the face, 0 outside; the pipeline feathers it).
+    `face` is the target face in region coordinates, for the steps that need landmarks.
+    """
+
+    region: Region
+    swapped: Frame
+    mask: Mask
+    face: Face
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class SourceFace(Protocol):
+    """A source identity prepared once at upload, so the per-frame path does no source work."""
+
+    face: Face
+    embedding: Embedding
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """A model back-end. Implementations are thread-safe: one instance serves every session."""
+
+    name: str
+    supports_enhance: bool
+
+    def detect(self, frame: Frame) -> list[Face]:
+        """All faces in the frame, best first is not required."""
+        ...
+
+    def prepare_source(self, frame: Frame) -> SourceFace:
+        """Precompute everything about the largest face of a source image; raises NoFaceFound."""
+        ...
+
+    def embed(self, frame: Frame, face: Face) -> Embedding:
+        """The engine's own identity vector for a face (L2-normalised)."""
+        ...
+
+    def render(self, frame: Frame, target: Face, sources: Sequence[SourceFace]) -> Rendered:
+        """Draw the source identity over `target`, in a region around it."""
+        ...
+
+    def enhance(self, rendered: Rendered) -> Rendered:
+        """Restore detail in a rendered face (only where `supports_enhance`)."""
+        ...
+
+    def info(self) -> dict[str, Any]:
+        """What `GET /status` reports: providers, gpu, model names."""
+        ...
+
+
+def identity_distance(a: Embedding, b: Embedding) -> float:
+    """Euclidean distance of two L2-normalised embeddings (0 = same, 2 = opposite)."""
+    import numpy as np
+
+    return float(np.linalg.norm(np.asarray(a, np.float32) - np.asarray(b, np.float32)))

@@ -1,0 +1,1 @@
+"""The offline engine: dlib HOG detection, 68 landmarks, ResNet identity, landmark-mesh warp."""

@@ -1,0 +1,108 @@
+"""`DlibEngine`: the offline engine, composed of the landmarker, the recognizer and the mesh warp."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import cv2
+import dlib
+import numpy as np
+
+from plasticvision.engines.base import Region, Rendered
+from plasticvision.engines.dlib.landmarks import DlibLandmarker
+from plasticvision.engines.dlib.mesh import blend_shape, triangulate, warp_mesh, with_forehead
+from plasticvision.engines.dlib.recognizer import DlibRecognizer
+from plasticvision.errors import NoFaceFound, UnsupportedOption
+from plasticvision.types import Embedding, Face, Frame, Points
+
+SOURCE_FACE_WIDTH = 320  # sources are stored at this face size: enough detail, small to keep
+REGION_MARGIN = 0.45
+
+
+def head_pose(points_68: Points) -> np.ndarray:
+    """A cheap (yaw, pitch) proxy: where the nose tip sits between the jaw sides and eyes/chin."""
+    left, right = points_68[0], points_68[16]
+    nose, chin = points_68[30], points_68[8]
+    eyes = points_68[36:48].mean(axis=0)
+    yaw = (nose[0] - left[0]) / max(right[0] - left[0], 1.0) - 0.5
+    pitch = np.linalg.norm(nose - eyes) / max(np.linalg.norm(chin - eyes), 1.0)
+    return np.array([yaw, pitch], np.float32)
+
+
+@dataclass(frozen=True, eq=False)
+class DlibSource:
+    """A source face prepared once: its pixels at a standard size, mesh and pose."""
+
+    face: Face
+    embedding: Embedding
+    image: Frame
+    mesh_points: Points
+    triangles: np.ndarray
+    pose: np.ndarray
+
+
+class DlibEngine:
+    """The offline default engine; needs only `dlib-bin` and `face-recognition-models`."""
+
+    name = "dlib"
+    supports_enhance = False
+
+    def __init__(self) -> None:
+        self.landmarker = DlibLandmarker()
+        self.recognizer = DlibRecognizer()
+
+    def detect(self, frame: Frame) -> list[Face]:
+        return self.landmarker.detect(frame)
+
+    def embed(self, frame: Frame, face: Face) -> Embedding:
+        return self.recognizer.embed(frame, face)
+
+    def prepare_source(self, frame: Frame) -> DlibSource:
+        faces = self.detect(frame)
+        if not faces:
+            raise NoFaceFound("no face found in the source image")
+        face = max(faces, key=lambda f: f.area)
+        embedding = self.embed(frame, face)
+        scale = SOURCE_FACE_WIDTH / max(face.width, 1.0)
+        region = Region.around(face, frame.shape, 0.8)
+        crop = frame[region.slices]
+        if abs(scale - 1.0) > 0.05:
+            interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+            crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=interpolation)
+        offset = np.array([region.x0, region.y0], np.float32)
+        points = (face.landmarks_68 - offset) * scale
+        mesh_points = with_forehead(points)
+        return DlibSource(
+            face=face,
+            embedding=embedding,
+            image=np.ascontiguousarray(crop),
+            mesh_points=mesh_points,
+            triangles=triangulate(mesh_points),
+            pose=head_pose(points),
+        )
+
+    def render(self, frame: Frame, target: Face, sources: Sequence[DlibSource]) -> Rendered:
+        if target.landmarks_68 is None:
+            raise ValueError("the dlib engine needs 68 landmarks on the target face")
+        source = min(sources, key=lambda s: float(np.sum((s.pose - head_pose(target.landmarks_68)) ** 2)))
+        region = Region.around(target, frame.shape, REGION_MARGIN)
+        offset = np.array([region.x0, region.y0], np.float32)
+        local_68 = target.landmarks_68 - offset
+        dst_points = with_forehead(blend_shape(source.mesh_points[:68], local_68))
+        warped, coverage = warp_mesh(
+            source.image, source.mesh_points, dst_points, source.triangles, (region.width, region.height)
+        )
+        local_face = Face(
+            box=(target.box - np.tile(offset, 2)).astype(np.float32),
+            landmarks_5=target.landmarks_5 - offset,
+            score=target.score,
+            landmarks_68=local_68,
+        )
+        return Rendered(region, warped, coverage.astype(np.float32) / 255.0, local_face)
+
+    def enhance(self, rendered: Rendered) -> Rendered:
+        raise UnsupportedOption("enhance needs the inswapper engine (GFPGAN); the dlib engine has no enhancer")
+
+    def info(self) -> dict[str, Any]:
+        return {"gpu": False, "providers": ["dlib-cpu" + ("+cuda" if dlib.DLIB_USE_CUDA else "")]}

@@ -1,0 +1,83 @@
+"""dlib's face detector and 68-point shape predictor, wrapped to return `Face` objects.
+
+Detection runs on a down-scaled frame (HOG cost grows with pixels) and falls back to full
+resolution, then to one up-sampling, only when nothing was found: big faces are cheap and
+small faces are still found.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import dlib
+import face_recognition_models
+import numpy as np
+
+from plasticvision.types import Face, Frame, Points
+
+DETECT_LONG_SIDE = 400
+EYE_LEFT_68 = slice(36, 42)  # image-left eye (the subject's right)
+EYE_RIGHT_68 = slice(42, 48)
+NOSE_TIP_68 = 30
+MOUTH_LEFT_68, MOUTH_RIGHT_68 = 48, 54
+
+
+def five_from_68(points: Points) -> Points:
+    """The 5 ArcFace-order points (eyes, nose tip, mouth corners) from 68 landmarks."""
+    return np.array(
+        [
+            points[EYE_LEFT_68].mean(axis=0),
+            points[EYE_RIGHT_68].mean(axis=0),
+            points[NOSE_TIP_68],
+            points[MOUTH_LEFT_68],
+            points[MOUTH_RIGHT_68],
+        ],
+        np.float32,
+    )
+
+
+def score_from_hog(value: float) -> float:
+    """Map HOG's unbounded margin to 0..1 (0 margin = 0.5), comparable with neural detectors."""
+    return 1.0 / (1.0 + math.exp(-2.0 * value))
+
+
+class DlibLandmarker:
+    """HOG face detector + 68-point shape predictor. dlib's objects are safe to share across threads."""
+
+    def __init__(self) -> None:
+        self.detector = dlib.get_frontal_face_detector()
+        self.predictor = dlib.shape_predictor(face_recognition_models.pose_predictor_model_location())
+
+    def detect(self, frame: Frame) -> list[Face]:
+        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        for scale, upsample in self._passes(gray.shape):
+            boxes = self._detect_boxes(gray, scale, upsample)
+            if boxes:
+                return [self.landmarks(gray, box, score) for box, score in boxes]
+        return []
+
+    @staticmethod
+    def _passes(shape: tuple[int, ...]) -> list[tuple[float, int]]:
+        long_side = max(shape[:2])
+        fast = min(1.0, DETECT_LONG_SIDE / long_side)
+        passes = [(fast, 0)]
+        if fast < 1.0:
+            passes.append((min(1.0, 2 * fast), 0))
+        passes.append((min(1.0, 1000 / long_side), 1))
+        return passes
+
+    def _detect_boxes(self, gray: np.ndarray, scale: float, upsample: int) -> list[tuple[np.ndarray, float]]:
+        small = gray if scale == 1.0 else cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        rects, scores, _ = self.detector.run(small, upsample, 0.0)
+        return [
+            (np.array([r.left(), r.top(), r.right(), r.bottom()], np.float32) / scale, score_from_hog(s))
+            for r, s in zip(rects, scores)
+        ]
+
+    def landmarks(self, gray: np.ndarray, box: np.ndarray, score: float) -> Face:
+        """68 landmarks inside a box; also used by tracking to refine a face from its last box."""
+        rect = dlib.rectangle(*(int(round(v)) for v in box))
+        shape = self.predictor(gray, rect)
+        points = np.array([(p.x, p.y) for p in shape.parts()], np.float32)
+        return Face(box=box.astype(np.float32), landmarks_5=five_from_68(points), score=score, landmarks_68=points)

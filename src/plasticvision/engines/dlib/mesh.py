@@ -1,0 +1,102 @@
+"""Landmark-mesh geometry: forehead points, the shape blend that carries identity, and the warp.
+
+The warp is piecewise affine over a triangle mesh, done as one dense `cv2.remap` instead of
+one `warpAffine` per triangle: a triangle-id raster says which affine map each output pixel
+uses, and NumPy evaluates them all at once.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from plasticvision.types import Points
+
+JAW_68 = slice(0, 17)
+BROWS_68 = slice(17, 27)
+INNER_68 = slice(17, 48)  # brows, nose, eyes
+MOUTH_68 = slice(48, 68)
+CHIN_68 = 8
+FOREHEAD_FROM_BROWS = (17, 19, 21, 22, 24, 26)
+FOREHEAD_LIFT = np.array([0.22, 0.34, 0.40, 0.40, 0.34, 0.22], np.float32)
+
+SHAPE_WEIGHT_INNER = 0.75  # how far brows, eyes and nose move toward the source's proportions
+SHAPE_WEIGHT_MOUTH = 0.35  # the mouth less: the target's own lips are kept by the mouth mask
+SHAPE_WEIGHT_JAW = 0.35  # the outline least: it must meet the target's head
+
+
+def with_forehead(points_68: Points) -> Points:
+    """68 landmarks plus six forehead points above the brows, so the swap covers the forehead."""
+    brows = points_68[BROWS_68].mean(axis=0)
+    up = brows - points_68[CHIN_68]
+    lifted = points_68[list(FOREHEAD_FROM_BROWS)] + FOREHEAD_LIFT[:, None] * up[None, :]
+    return np.vstack([points_68, lifted]).astype(np.float32)
+
+
+def triangulate(points: Points) -> np.ndarray:
+    """Delaunay triangles as index triples into `points` (computed once per source)."""
+    x0, y0 = points.min(axis=0) - 2
+    x1, y1 = points.max(axis=0) + 2
+    subdiv = cv2.Subdiv2D((int(x0), int(y0), int(x1 - x0) + 2, int(y1 - y0) + 2))
+    for x, y in points:
+        subdiv.insert((float(x), float(y)))
+    lookup = {(round(float(x), 2), round(float(y), 2)): i for i, (x, y) in enumerate(points)}
+    triangles = []
+    for tri in subdiv.getTriangleList().reshape(-1, 3, 2):
+        ids = [lookup.get((round(float(x), 2), round(float(y), 2))) for x, y in tri]
+        if None not in ids and len(set(ids)) == 3:
+            triangles.append(ids)
+    return np.array(triangles, np.int32)
+
+
+def blend_shape(source_68: Points, target_68: Points) -> Points:
+    """Target pose, source proportions: the source landmarks aligned to the target by a
+    similarity transform, then mixed in region by region (most in the inner face)."""
+    matrix, _ = cv2.estimateAffinePartial2D(source_68, target_68, method=cv2.LMEDS)
+    if matrix is None:
+        return target_68.copy()
+    aligned = source_68 @ matrix[:, :2].T + matrix[:, 2]
+    weights = np.empty(68, np.float32)
+    weights[JAW_68] = SHAPE_WEIGHT_JAW
+    weights[INNER_68] = SHAPE_WEIGHT_INNER
+    weights[MOUTH_68] = SHAPE_WEIGHT_MOUTH
+    return (target_68 + weights[:, None] * (aligned - target_68)).astype(np.float32)
+
+
+def triangle_affines(dst: Points, src: Points, triangles: np.ndarray) -> np.ndarray:
+    """For each triangle, the 2x3 affine taking destination pixels back to source pixels."""
+    d = dst[triangles]  # T x 3 x 2
+    s = src[triangles]
+    ones = np.ones((len(triangles), 3, 1), np.float64)
+    d_h = np.concatenate([d.astype(np.float64), ones], axis=2)  # T x 3 x 3
+    # Solve d_h @ A^T = s for each triangle; degenerate triangles get a pseudo-inverse.
+    return np.einsum("tij,tjk->tki", np.linalg.pinv(d_h), s.astype(np.float64)).astype(np.float32)
+
+
+def warp_mesh(
+    source: np.ndarray,
+    src_points: Points,
+    dst_points: Points,
+    triangles: np.ndarray,
+    size: tuple[int, int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Warp `source` so its mesh lands on `dst_points` in an image of `size` (w, h).
+
+    Returns the warped image and a uint8 coverage mask (255 inside the mesh).
+    """
+    width, height = size
+    ids = np.zeros((height, width), np.uint16)
+    dst_int = np.round(dst_points).astype(np.int32)
+    for index, tri in enumerate(triangles, start=1):
+        cv2.fillConvexPoly(ids, dst_int[tri], index)
+    ys, xs = np.nonzero(ids)
+    affines = triangle_affines(dst_points, src_points, triangles)
+    chosen = affines[ids[ys, xs].astype(np.int32) - 1]  # N x 2 x 3
+    xs_f, ys_f = xs.astype(np.float32), ys.astype(np.float32)
+    map_x = np.full((height, width), -1.0, np.float32)
+    map_y = np.full((height, width), -1.0, np.float32)
+    map_x[ys, xs] = chosen[:, 0, 0] * xs_f + chosen[:, 0, 1] * ys_f + chosen[:, 0, 2]
+    map_y[ys, xs] = chosen[:, 1, 0] * xs_f + chosen[:, 1, 1] * ys_f + chosen[:, 1, 2]
+    warped = cv2.remap(source, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    mask = (ids > 0).astype(np.uint8) * 255
+    return warped, mask

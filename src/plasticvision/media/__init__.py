@@ -1,0 +1,1 @@
+"""Safe decoding and encoding of images and videos."""

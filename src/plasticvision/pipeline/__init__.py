@@ -1,0 +1,1 @@
+"""Engine-independent per-frame work: sessions, tracking, and the post-processing steps."""
