@@ -7,7 +7,7 @@ concurrent requests from interleaving a source upload with a frame.
 from __future__ import annotations
 
 import threading
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -87,14 +87,24 @@ class SwapSession:
                 f"enhance needs the inswapper engine; the running engine is '{self.engine.name}'"
             )
 
-    def swap(self, frame: Frame, settings: Settings | None = None) -> SwapReport:
-        """Swap the source identity into the frame's largest face (or all faces)."""
+    def swap(
+        self,
+        frame: Frame,
+        settings: Settings | None = None,
+        *,
+        locate: Callable[[Frame], list[Face]] | None = None,
+    ) -> SwapReport:
+        """Swap the source identity into the frame's largest face (or all faces).
+
+        `locate` replaces full detection for streams and videos (a tracker's `locate`), so
+        consecutive frames reuse what the last one found.
+        """
         settings = settings or self.settings
         self.check_settings(settings)
         frame = check_frame(frame)
         timer = StageTimer()
         with timer.stage("detect"):
-            faces = self.engine.detect(frame)
+            faces = (locate or self.engine.detect)(frame)
         report = self.compose(frame, faces, settings, timer)
         self.stats.add(timer.ms)
         return report
