@@ -45,7 +45,7 @@ def transfer_lab_colour(layer: FaceLayer, settings: Settings) -> FaceLayer:
     dst_pixels = dst[inside].astype(np.float32)
     src_mean, src_std = src_pixels.mean(axis=0), src_pixels.std(axis=0) + 1e-3
     dst_mean, dst_std = dst_pixels.mean(axis=0), dst_pixels.std(axis=0) + 1e-3
-    gain = np.clip(dst_std / src_std, 0.5, 2.0)
+    gain = np.clip(dst_std / src_std, 0.5, 3.0)
     # One lookup table per channel: cheaper than float maths over every pixel.
     levels = np.arange(256, dtype=np.float32)[:, None]
     luts = np.clip((levels - src_mean) * gain + dst_mean, 0, 255).astype(np.uint8)

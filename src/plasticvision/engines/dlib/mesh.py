@@ -18,11 +18,11 @@ INNER_68 = slice(17, 48)  # brows, nose, eyes
 MOUTH_68 = slice(48, 68)
 CHIN_68 = 8
 FOREHEAD_FROM_BROWS = (17, 19, 21, 22, 24, 26)
-FOREHEAD_LIFT = np.array([0.22, 0.34, 0.40, 0.40, 0.34, 0.22], np.float32)
+FOREHEAD_LIFT = np.array([0.16, 0.26, 0.30, 0.30, 0.26, 0.16], np.float32)
 
-SHAPE_WEIGHT_INNER = 0.75  # how far brows, eyes and nose move toward the source's proportions
-SHAPE_WEIGHT_MOUTH = 0.35  # the mouth less: the target's own lips are kept by the mouth mask
-SHAPE_WEIGHT_JAW = 0.35  # the outline least: it must meet the target's head
+SHAPE_WEIGHT_INNER = 1.0  # brows, eyes and nose take the source's proportions
+SHAPE_WEIGHT_MOUTH = 0.6  # the mouth less: the target's own lips are kept by the mouth mask
+SHAPE_WEIGHT_JAW = 1.0  # the outline too: a face's width and chin are much of its identity
 
 
 def with_forehead(points_68: Points) -> Points:
