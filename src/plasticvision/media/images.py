@@ -56,6 +56,8 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Frame:
             width, height = image.size
             if width * height > max_pixels:
                 raise ImageTooLarge(f"image is {width}x{height} pixels; the limit is {max_pixels:,} pixels")
+            if image.format == "JPEG" and not data.rstrip(b"\0\r\n ").endswith(b"\xff\xd9"):
+                raise BadImage("truncated JPEG: the file ends before the image does")
             frame = _fast_decode(data) if image.format in FAST_FORMATS and image.mode in ("RGB", "L", "RGBA", "P") else None
             if frame is None:
                 frame = _pillow_to_bgr(image)
@@ -72,8 +74,7 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Frame:
 
 def _fast_decode(data: bytes) -> Frame | None:
     """OpenCV's decoder (libjpeg-turbo), honouring EXIF orientation; None when it cannot read it."""
-    frame = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    return frame
+    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
 
 
 def _pillow_to_bgr(image: Image.Image) -> Frame:
