@@ -17,6 +17,7 @@ import numpy as np
 from plasticvision.types import Face, Frame, Points
 
 DETECT_LONG_SIDE = 400
+HOG_MIN_MARGIN = 0.3  # below this, HOG hits are mostly clothing and background texture
 EYE_LEFT_68 = slice(36, 42)  # image-left eye (the subject's right)
 EYE_RIGHT_68 = slice(42, 48)
 NOSE_TIP_68 = 30
@@ -69,7 +70,7 @@ class DlibLandmarker:
 
     def _detect_boxes(self, gray: np.ndarray, scale: float, upsample: int) -> list[tuple[np.ndarray, float]]:
         small = gray if scale == 1.0 else cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        rects, scores, _ = self.detector.run(small, upsample, 0.0)
+        rects, scores, _ = self.detector.run(small, upsample, HOG_MIN_MARGIN)
         return [
             (np.array([r.left(), r.top(), r.right(), r.bottom()], np.float32) / scale, score_from_hog(s))
             for r, s in zip(rects, scores)
