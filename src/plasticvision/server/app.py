@@ -1,0 +1,65 @@
+"""`create_app`: one swapper, one worker pool and one session registry per app, wired to the routes.
+
+Static files: the browser app in `plasticvision/web/` is served under `/static/` and its
+`index.html` at `/` for clients that ask for HTML (JSON health otherwise). The web app's
+files must therefore reference their assets as `/static/...` (e.g. `/static/app.js`).
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from plasticvision import __version__
+from plasticvision.api import FaceSwapper
+from plasticvision.config import ServerConfig, get_settings
+from plasticvision.server.errors import install_error_handlers
+from plasticvision.server.routes import status
+from plasticvision.server.security import install_cors
+from plasticvision.server.sessions import SessionRegistry
+from plasticvision.server.workers import Workers
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+MULTIPART_OVERHEAD = 1024 * 1024
+
+
+def create_app(config: ServerConfig | None = None, swapper: FaceSwapper | None = None) -> FastAPI:
+    """The app; `config` defaults to the environment's, `swapper` to one built from the config."""
+    config = config or get_settings()
+    swapper = swapper or FaceSwapper(config.engine, models_dir=config.models_dir)
+    workers = Workers(config.workers)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        workers.shutdown()
+
+    app = FastAPI(
+        title="PlasticVision",
+        version=__version__,
+        summary="Real-time face swap: REST for images, a WebSocket for live streams.",
+        lifespan=lifespan,
+        # sources plus one target, each up to the per-file limit; refused while streaming in
+        max_body_size=(config.max_files + 1) * config.max_upload_bytes + MULTIPART_OVERHEAD,
+    )
+    app.dependency_overrides[get_settings] = lambda: config
+    app.state.swapper = swapper
+    app.state.workers = workers
+    app.state.sessions = SessionRegistry(
+        swapper,
+        max_sessions=config.max_sessions,
+        idle_s=config.session_idle_s,
+        max_connections=config.max_ws_connections,
+        max_connections_per_session=config.max_ws_per_session,
+    )
+    app.state.web_dir = WEB_DIR
+    install_error_handlers(app)
+    install_cors(app, config)
+    for module in (status,):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=WEB_DIR, check_dir=False), name="static")
+    return app

@@ -1,0 +1,58 @@
+"""The one place where failures become HTTP answers and WebSocket close codes.
+
+Every `PlasticVisionError` carries its HTTP status; validation errors become 422 with the
+field named. The body is always JSON `{"detail": "..."}`, so a bad request never ends in a 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from plasticvision.errors import PlasticVisionError
+
+LOCATIONS = ("body", "query", "header", "path", "cookie")
+
+# RFC 6455 close codes for the stream
+WS_POLICY_VIOLATION = 1008  # bad API key, origin or session id; repeated bad messages
+WS_TOO_BIG = 1009
+WS_TRY_AGAIN_LATER = 1013  # connection limits
+
+
+def describe_errors(errors: Sequence[dict[str, Any]]) -> str:
+    """`field: message` for each pydantic error, e.g. `sharpness: Input should be less than or equal to 1`."""
+    parts = []
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", ())]
+        if loc and loc[0] in LOCATIONS and len(loc) > 1:
+            loc = loc[1:] if loc[0] == "body" else [f"{loc[0]} {loc[1]}", *loc[2:]]
+        field = ".".join(loc) or "request"
+        parts.append(f"{field}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+def ws_close_code(exc: PlasticVisionError) -> int:
+    """Refusals that may succeed later say so (1013); the rest are policy violations (1008)."""
+    return WS_TRY_AGAIN_LATER if exc.status_code in (429, 503) else WS_POLICY_VIOLATION
+
+
+def error_response(status_code: int, detail: str) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status_code)
+
+
+async def on_plasticvision_error(request: Request, exc: PlasticVisionError) -> JSONResponse:
+    return error_response(exc.status_code, str(exc))
+
+
+async def on_validation_error(request: Request, exc: RequestValidationError | ValidationError) -> JSONResponse:
+    return error_response(422, describe_errors(exc.errors()))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(PlasticVisionError, on_plasticvision_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, on_validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(ValidationError, on_validation_error)  # type: ignore[arg-type]

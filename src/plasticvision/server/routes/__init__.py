@@ -1,0 +1,1 @@
+"""One router per resource: status, faces, settings, swap."""

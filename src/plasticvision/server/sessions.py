@@ -1,0 +1,120 @@
+"""Who is using which `SwapSession`: ids, idle expiry, and the session and connection limits.
+
+The `default` session is the swapper's own, pinned and never expired, so the plain seed
+API works unchanged for one user. Other ids get a fresh session on first use; a session
+is idle when no request touched it for `idle_s` and no WebSocket holds it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import Counter
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+from plasticvision.api import FaceSwapper
+from plasticvision.errors import PlasticVisionError
+from plasticvision.pipeline.session import SwapSession
+
+DEFAULT_SESSION = "default"
+SESSION_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class BadSessionId(PlasticVisionError):
+    status_code = 422
+
+
+class TooManySessions(PlasticVisionError):
+    status_code = 429
+
+
+class TooManyConnections(PlasticVisionError):
+    status_code = 429
+
+
+class SessionRegistry:
+    """Sessions by id, expired lazily on access (no background task to start or stop)."""
+
+    def __init__(
+        self,
+        swapper: FaceSwapper,
+        *,
+        max_sessions: int,
+        idle_s: float,
+        max_connections: int,
+        max_connections_per_session: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.swapper = swapper
+        self.max_sessions = max_sessions
+        self.idle_s = idle_s
+        self.max_connections = max_connections
+        self.max_connections_per_session = max_connections_per_session
+        self._clock = clock
+        self._sessions: dict[str, SwapSession] = {}
+        self._last_used: dict[str, float] = {}
+        self._connections: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        """Sessions alive now, the default one included."""
+        with self._lock:
+            self._expire_idle()
+            return len(self._sessions) + 1
+
+    @property
+    def connections(self) -> int:
+        return sum(self._connections.values())
+
+    def get(self, session_id: str | None) -> SwapSession:
+        """The session for this id, created on first use; refreshes its idle clock."""
+        session_id = check_session_id(session_id)
+        if session_id == DEFAULT_SESSION:
+            return self.swapper.default_session
+        with self._lock:
+            self._expire_idle()
+            session = self._sessions.get(session_id)
+            if session is None:
+                if len(self._sessions) + 1 >= self.max_sessions:
+                    raise TooManySessions(f"too many sessions ({self.max_sessions}); try again later")
+                session = self._sessions[session_id] = self.swapper.new_session()
+            self._last_used[session_id] = self._clock()
+            return session
+
+    @contextmanager
+    def connect(self, session_id: str | None) -> Iterator[SwapSession]:
+        """Hold a session for a WebSocket's lifetime, within the connection limits."""
+        session_id = check_session_id(session_id)
+        with self._lock:
+            if self.connections >= self.max_connections:
+                raise TooManyConnections(f"too many stream connections ({self.max_connections}); try again later")
+            if self._connections[session_id] >= self.max_connections_per_session:
+                raise TooManyConnections(
+                    f"session '{session_id}' already has {self.max_connections_per_session} stream connection(s)"
+                )
+            self._connections[session_id] += 1
+        try:
+            yield self.get(session_id)
+        finally:
+            with self._lock:
+                self._connections[session_id] -= 1
+                if self._connections[session_id] <= 0:
+                    del self._connections[session_id]
+                self._last_used[session_id] = self._clock()
+
+    def _expire_idle(self) -> None:
+        cutoff = self._clock() - self.idle_s
+        for session_id in [sid for sid, used in self._last_used.items() if used < cutoff]:
+            if not self._connections[session_id]:
+                self._sessions.pop(session_id, None)
+                del self._last_used[session_id]
+
+
+def check_session_id(session_id: str | None) -> str:
+    if session_id is None or session_id == "":
+        return DEFAULT_SESSION
+    if not SESSION_ID.match(session_id):
+        raise BadSessionId("the session id must be 1-64 letters, digits, '.', '_' or '-'")
+    return session_id
