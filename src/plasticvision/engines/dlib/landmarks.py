@@ -8,6 +8,7 @@ small faces are still found.
 from __future__ import annotations
 
 import math
+import threading
 
 import cv2
 import dlib
@@ -44,11 +45,23 @@ def score_from_hog(value: float) -> float:
 
 
 class DlibLandmarker:
-    """HOG face detector + 68-point shape predictor. dlib's objects are safe to share across threads."""
+    """HOG face detector + 68-point shape predictor, safe to call from many threads.
+
+    dlib's HOG detector keeps scratch buffers and crashes when two threads run it at once,
+    so each thread gets its own (they are cheap to build); the shape predictor is read-only
+    and shared.
+    """
 
     def __init__(self) -> None:
-        self.detector = dlib.get_frontal_face_detector()
         self.predictor = dlib.shape_predictor(face_recognition_models.pose_predictor_model_location())
+        self._per_thread = threading.local()
+
+    @property
+    def detector(self) -> dlib.fhog_object_detector:
+        detector = getattr(self._per_thread, "detector", None)
+        if detector is None:
+            detector = self._per_thread.detector = dlib.get_frontal_face_detector()
+        return detector
 
     def detect(self, frame: Frame) -> list[Face]:
         gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
