@@ -12,7 +12,7 @@ import sys
 
 from plasticvision.errors import PlasticVisionError
 
-COMMAND_MODULES = ("images",)
+COMMAND_MODULES = ("images", "web")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,82 @@
+// Entry point: builds the panels, wires them together and exposes test hooks on window.plasticvision.
+import { Api } from "./api.js";
+import { Connection } from "./connection.js";
+import { Consent } from "./consent.js";
+import { byId, showMessage } from "./dom.js";
+import { LivePanel } from "./live.js";
+import { ServerPanel } from "./server.js";
+import { SettingsPanel } from "./settings.js";
+import { SourceFaces } from "./sources.js";
+import { StreamClient } from "./stream.js";
+import { bindTools } from "./tools.js";
+
+const connection = new Connection();
+const api = new Api(connection);
+const stream = new StreamClient(connection);
+const consent = new Consent(byId("consent"), byId("consent-message"));
+
+const server = new ServerPanel({
+  connection,
+  api,
+  elements: {
+    form: byId("connection-form"),
+    url: byId("server-url"),
+    apiKey: byId("api-key"),
+    reset: byId("server-reset"),
+    sessionId: byId("session-id"),
+    health: byId("server-health"),
+  },
+});
+
+const sources = new SourceFaces({
+  api,
+  consent,
+  elements: {
+    input: byId("source-input"),
+    dropZone: byId("drop-zone"),
+    count: byId("source-count"),
+    thumbnails: byId("thumbnails"),
+    message: byId("source-message"),
+  },
+});
+
+const settings = new SettingsPanel({ form: byId("settings-form"), message: byId("settings-message"), api, stream });
+
+const live = new LivePanel({
+  stream,
+  consent,
+  elements: {
+    button: byId("start-camera"),
+    camera: byId("camera"),
+    preview: byId("preview"),
+    stage: byId("preview").parentElement,
+    status: byId("stream-status"),
+    fps: byId("fps"),
+    latency: byId("latency"),
+    sent: byId("frames-sent"),
+    received: byId("frames-received"),
+    message: byId("live-message"),
+  },
+});
+
+bindTools({ image: byId("image-swap"), video: byId("video-swap"), detect: byId("detect") }, { api, consent, sources });
+
+/** Health first, then this session's faces and settings, which may need the API key. */
+async function syncWithServer() {
+  if (!(await server.checkHealth())) return;
+  try {
+    const status = await api.getJson("/status");
+    sources.showServerCount(status.faces_loaded);
+    settings.show(status.settings);
+  } catch (error) {
+    showMessage(byId("settings-message"), `Could not read your session: ${error.message}`, "error");
+  }
+}
+
+connection.addEventListener("change", () => {
+  stream.restart();
+  syncWithServer();
+});
+syncWithServer();
+
+window.plasticvision = { stats: live.stats, sessionId: connection.sessionId };

@@ -1,0 +1,104 @@
+// The image swap, video swap and face detection panels: a form in, a downloadable result out.
+import { clearMessage, showMessage } from "./dom.js";
+import { followJob, newJobId } from "./jobs.js";
+
+/** Shows a result Blob in the form's <figure> (an <img> or a <video>) with a download link. */
+function showResult(form, blob) {
+  const figure = form.querySelector(".result");
+  const media = figure.querySelector("img, video");
+  const link = figure.querySelector("a");
+  URL.revokeObjectURL(media.src);
+  media.src = link.href = URL.createObjectURL(blob);
+  figure.hidden = false;
+}
+
+class Tool {
+  constructor(form, { api, consent, sources }) {
+    this.form = form;
+    this.api = api;
+    this.consent = consent;
+    this.sources = sources;
+    this.message = form.querySelector(".message");
+    this.button = form.querySelector("button[type=submit]");
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.run();
+    });
+  }
+
+  /** Whether the form may be sent now; a swap needs consent and source faces. */
+  ready() {
+    return this.consent.require() && this.sources.requireFiles(this.message);
+  }
+
+  /** The multipart body: the chosen target plus, for swaps, the session's source faces. */
+  body() {
+    const form = new FormData(this.form);
+    this.sources.files.forEach((file) => form.append("source_files", file));
+    return form;
+  }
+
+  async run() {
+    if (!this.ready()) return;
+    this.button.disabled = true;
+    showMessage(this.message, "Working…");
+    try {
+      const response = await this.send(this.body());
+      showResult(this.form, await response.blob());
+      clearMessage(this.message);
+    } catch (error) {
+      showMessage(this.message, error.message, "error");
+    } finally {
+      this.button.disabled = false;
+    }
+  }
+
+  send(body) {
+    return this.api.postForm(this.form.dataset.path, body);
+  }
+}
+
+class DetectTool extends Tool {
+  ready() {
+    return true; // detection draws boxes; nothing is swapped
+  }
+
+  body() {
+    return new FormData(this.form);
+  }
+}
+
+/** Video swaps announce a job id and follow its progress events while the POST runs. */
+class VideoTool extends Tool {
+  constructor(form, options) {
+    super(form, options);
+    this.progress = form.querySelector("progress");
+    this.progressText = form.querySelector(".progress-text");
+  }
+
+  async send(body) {
+    const jobId = newJobId();
+    body.append("job_id", jobId);
+    this.progress.value = 0;
+    this.progress.hidden = false;
+    const stopFollowing = followJob(this.api.connection, jobId, (progress) => this.showProgress(progress));
+    try {
+      return await this.api.postForm(this.form.dataset.path, body, { "X-Job-Id": jobId });
+    } finally {
+      stopFollowing();
+      this.progress.hidden = true;
+      this.progressText.textContent = "";
+    }
+  }
+
+  showProgress({ percent, text }) {
+    if (percent !== null) this.progress.value = percent;
+    this.progressText.textContent = text;
+  }
+}
+
+export function bindTools(forms, options) {
+  new Tool(forms.image, options);
+  new VideoTool(forms.video, options);
+  new DetectTool(forms.detect, options);
+}
