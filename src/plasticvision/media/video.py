@@ -1,0 +1,271 @@
+"""Video files in and out with PyAV: upright BGR frames with their own timestamps, and an H.264 MP4 writer.
+
+No ffmpeg binary is needed. The reader applies the container's rotation to the pixels, so
+detectors see upright faces and the output (written upright, without a rotation flag) looks
+the same in every player, including those that ignore rotation flags. Timestamps travel
+with each frame, so variable-frame-rate input keeps its timing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Iterator
+
+import av
+import av.error
+import cv2
+import numpy as np
+
+from plasticvision.errors import BadVideo
+from plasticvision.media.video_audio import AudioTrack
+from plasticvision.media.video_metadata import SYNTHETIC_TAGS
+from plasticvision.types import Frame
+
+log = logging.getLogger(__name__)
+
+FALLBACK_FPS = Fraction(25)
+HARDWARE_ENCODER = "h264_nvenc"
+SOFTWARE_ENCODER = "libx264"
+ENCODER_OPTIONS = {
+    HARDWARE_ENCODER: {"preset": "p4", "rc": "vbr", "cq": "21"},
+    SOFTWARE_ENCODER: {"preset": "veryfast", "crf": "20"},
+}
+MP4_OPTIONS = {"movflags": "+faststart+use_metadata_tags"}  # moov first: plays while downloading
+ROTATE_UPRIGHT = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, -90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180}
+
+AudioSink = Callable[[av.Packet], None]
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a job and a progress bar need to know before the first frame."""
+
+    width: int  # as displayed: rotation applied
+    height: int
+    fps: Fraction  # average rate; variable-rate input keeps its own timestamps regardless
+    frames: int  # from the header, else estimated from the duration; 0 when unknown
+    duration_s: float
+    rotation: int  # degrees counter-clockwise that the container asked players to rotate
+    codec: str
+    audio_codec: str | None
+
+
+@dataclass(frozen=True)
+class TimedFrame:
+    """One decoded frame, upright, with its presentation time in its stream's time base."""
+
+    image: Frame
+    pts: int | None
+    time_base: Fraction
+
+
+def normalise_rotation(degrees: float) -> int:
+    """The display rotation snapped to a quarter turn in -90..180, the only ones players honour."""
+    quarter = int(round(degrees / 90.0)) % 4
+    return (0, 90, 180, -90)[quarter]
+
+
+def upright(image: Frame, rotation: int) -> Frame:
+    return cv2.rotate(image, ROTATE_UPRIGHT[rotation]) if rotation else image
+
+
+class VideoReader:
+    """Decodes the first video stream of a file; audio packets go, undecoded, to a sink if given.
+
+    Opening raises BadVideo for anything that is not a decodable video, so a bad upload fails
+    before a job starts rather than halfway through.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.container = av.open(str(self.path), "r")
+        except (av.error.FFmpegError, UnicodeDecodeError) as exc:
+            raise BadVideo(f"{self.path.name}: not a readable video ({describe(exc)})") from exc
+        except OSError as exc:
+            raise BadVideo(f"cannot read {self.path.name}: {exc.strerror or exc}") from exc
+        try:
+            self.video = self._video_stream()
+            self.audio = self.container.streams.audio[0] if self.container.streams.audio else None
+            self.info = self._info()
+        except BaseException:
+            self.container.close()
+            raise
+
+    def _video_stream(self) -> av.video.stream.VideoStream:
+        streams = self.container.streams.video
+        if not streams or not streams[0].codec_context.width:
+            raise BadVideo(f"{self.path.name}: the file has no video stream")
+        stream = streams[0]
+        stream.thread_type = "AUTO"
+        return stream
+
+    def _info(self) -> VideoInfo:
+        stream = self.video
+        fps = stream.average_rate or stream.guessed_rate or FALLBACK_FPS
+        duration_s = self._duration_s()
+        frames = stream.frames or int(round(duration_s * float(fps)))
+        rotation = normalise_rotation(self._rotation())
+        width, height = stream.codec_context.width, stream.codec_context.height
+        if abs(rotation) == 90:
+            width, height = height, width
+        audio = self.audio.codec_context.name if self.audio is not None else None
+        return VideoInfo(width, height, Fraction(fps), frames, duration_s, rotation, stream.codec_context.name, audio)
+
+    def _duration_s(self) -> float:
+        stream = self.video
+        if stream.duration is not None and stream.time_base is not None:
+            return float(stream.duration * stream.time_base)
+        if self.container.duration is not None:
+            return self.container.duration / av.time_base
+        return 0.0
+
+    def _rotation(self) -> float:
+        """The display matrix, which FFmpeg attaches to decoded frames, read from a first frame.
+
+        A second demuxer does the peeking, so `frames()` still starts at the first packet.
+        """
+        with av.open(str(self.path), "r") as peek:
+            stream = peek.streams.video[0]
+            for packet in peek.demux(stream):
+                for frame in self._decode(packet):
+                    return float(frame.rotation)
+        raise BadVideo(f"{self.path.name}: no decodable video frame")
+
+    def _decode(self, packet: av.Packet) -> list[av.VideoFrame]:
+        """A packet's frames; one the decoder rejects is skipped (as players do) and logged."""
+        try:
+            return packet.decode()
+        except av.error.InvalidDataError as exc:
+            log.warning("%s: skipped a corrupt video packet (%s)", self.path.name, describe(exc))
+            return []
+
+    def frames(self, on_audio: AudioSink | None = None) -> Iterator[TimedFrame]:
+        """Every video frame in presentation order; audio packets go to `on_audio` in file order.
+
+        One pass per reader: the demuxer is not rewound.
+        """
+        streams = [self.video] + ([self.audio] if on_audio and self.audio is not None else [])
+        decoded = 0
+        try:
+            for packet in self.container.demux(streams):
+                if packet.stream is self.video:
+                    for frame in self._decode(packet):
+                        decoded += 1
+                        yield self._timed(frame)
+                elif packet.dts is not None and on_audio is not None:
+                    on_audio(packet)
+        except av.error.FFmpegError as exc:
+            raise BadVideo(f"{self.path.name}: the video is damaged ({describe(exc)})") from exc
+        if not decoded:
+            raise BadVideo(f"{self.path.name}: no decodable video frame")
+
+    @property
+    def time_base(self) -> Fraction:
+        return Fraction(self.video.time_base or Fraction(1, 90_000))
+
+    def _timed(self, frame: av.VideoFrame) -> TimedFrame:
+        image = upright(frame.to_ndarray(format="bgr24"), self.info.rotation)
+        return TimedFrame(image, frame.pts, Fraction(frame.time_base or self.time_base))
+
+    def close(self) -> None:
+        self.container.close()
+
+    def __enter__(self) -> "VideoReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def describe(exc: BaseException) -> str:
+    """FFmpeg's own words for a failure, without PyAV's errno prefix and file name."""
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+@lru_cache(maxsize=1)
+def h264_encoder() -> str:
+    """NVENC when a GPU and driver can open it, else libx264; checked once per process."""
+    if HARDWARE_ENCODER not in av.codecs_available:
+        return SOFTWARE_ENCODER
+    try:
+        context = av.CodecContext.create(HARDWARE_ENCODER, "w")
+        context.width, context.height, context.pix_fmt = 256, 256, "yuv420p"
+        context.time_base = Fraction(1, 25)
+        context.open()
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        log.info("h264_nvenc unavailable (%s); encoding with libx264", describe(exc))
+        return SOFTWARE_ENCODER
+    return HARDWARE_ENCODER
+
+
+class VideoWriter:
+    """An H.264 yuv420p MP4 with faststart and synthetic-media tags; frames keep their timestamps.
+
+    yuv420p needs even sizes, so an odd width or height loses its last pixel column or row.
+    Timestamps that do not increase (or are missing) are moved to one frame after the last,
+    since the encoder refuses them.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        info: VideoInfo,
+        time_base: Fraction,
+        *,
+        audio_source: av.audio.stream.AudioStream | None = None,
+        synthetic: bool = True,
+    ) -> None:
+        self.container = av.open(str(path), "w", format="mp4", options=MP4_OPTIONS)
+        if synthetic:
+            self.container.metadata.update(SYNTHETIC_TAGS)
+        self.encoder = h264_encoder()
+        stream = self.container.add_stream(self.encoder, rate=info.fps, options=ENCODER_OPTIONS[self.encoder])
+        stream.width, stream.height = info.width // 2 * 2, info.height // 2 * 2
+        stream.pix_fmt = "yuv420p"
+        stream.time_base = time_base
+        stream.codec_context.time_base = time_base
+        self.stream = stream
+        self.audio = AudioTrack(self.container, audio_source) if audio_source is not None else None
+        self.frame_ticks = max(int(round(1 / (info.fps * time_base))), 1)
+        self._last_pts: int | None = None
+
+    def write(self, image: Frame, pts: int | None, time_base: Fraction) -> None:
+        """Encode one BGR frame at `pts` (in `time_base`, rescaled when it is not the stream's)."""
+        height, width = self.stream.height, self.stream.width
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[:height, :width]), format="bgr24")
+        if pts is not None and time_base != self.stream.time_base:
+            pts = int(round(pts * time_base / self.stream.time_base))
+        frame.pts = self._next_pts(pts)
+        frame.time_base = self.stream.time_base
+        self.container.mux(self.stream.encode(frame.reformat(format="yuv420p")))
+
+    def mux_audio(self, packet: av.Packet) -> None:
+        if self.audio is not None:
+            self.audio.mux(packet)
+
+    def _next_pts(self, pts: int | None) -> int:
+        if self._last_pts is not None and (pts is None or pts <= self._last_pts):
+            pts = self._last_pts + self.frame_ticks
+        self._last_pts = pts or 0
+        return self._last_pts
+
+    def abort(self) -> None:
+        """Close without caring about the file, which the caller deletes."""
+        try:
+            self.container.close()
+        except av.error.FFmpegError as exc:
+            log.debug("closing an abandoned output: %s", describe(exc))
+
+    def close(self) -> None:
+        """Flush the encoder and finish the file (with faststart this rewrites it: moov first)."""
+        try:
+            self.container.mux(self.stream.encode(None))
+            if self.audio is not None:
+                self.audio.close()
+        finally:
+            self.container.close()

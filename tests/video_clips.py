@@ -1,0 +1,106 @@
+"""Short test clips made with PyAV from the face photos in tests/data: moving, zooming, with sound.
+
+Kept small (a couple of seconds, well under 640x480) because the suite runs on two shared cores.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+DATA = Path(__file__).parent / "data"
+TONE_HZ = 440.0
+SAMPLE_RATE = 48_000
+AUDIO_CHUNK = 1024
+VIDEO_CODECS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "libvpx-vp9", ".avi": "mpeg4"}
+HEAD_CROPS = {"astronaut.png": (110, 20, 350, 260)}  # x0, y0, x1, y1: head and shoulders, face ~40% wide
+AUDIO_CODECS = {".mp4": "aac", ".mov": "pcm_s16le", ".mkv": "aac", ".webm": "libopus", ".avi": "mp3"}
+
+
+def face_frame(face: np.ndarray, index: int, count: int, size: tuple[int, int]) -> np.ndarray:
+    """The face photo over a gradient, sliding left to right and growing (a zoom) over the clip."""
+    width, height = size
+    t = index / max(count - 1, 1)
+    side = int(height * (0.78 + 0.17 * t))
+    scaled = cv2.resize(face, (side, side), interpolation=cv2.INTER_AREA)
+    frame = np.empty((height, width, 3), np.uint8)
+    frame[:] = np.linspace(40, 120, width, dtype=np.uint8)[None, :, None]
+    x = int((width - side) * (0.2 + 0.6 * t))
+    y = (height - side) // 2
+    visible = frame[max(y, 0) : y + side, x : x + side]
+    visible[:] = scaled[max(-y, 0) : max(-y, 0) + visible.shape[0], : visible.shape[1]]
+    return frame
+
+
+def load_face(name: str) -> np.ndarray:
+    image = cv2.imread(str(DATA / name))
+    x0, y0, x1, y1 = HEAD_CROPS.get(name, (0, 0, image.shape[1], image.shape[0]))
+    return image[y0:y1, x0:x1]
+
+
+def frame_times(count: int, fps: int, variable: bool) -> list[Fraction]:
+    """Presentation times in seconds: regular, or alternating short and long gaps (VFR)."""
+    if not variable:
+        return [Fraction(i, fps) for i in range(count)]
+    gaps = [Fraction(1, fps) * (Fraction(2, 3) if i % 2 else Fraction(4, 3)) for i in range(count)]
+    return [sum(gaps[:i], Fraction(0)) for i in range(count)]
+
+
+def make_clip(
+    path: Path,
+    *,
+    face: str = "astronaut.png",
+    size: tuple[int, int] = (400, 300),
+    fps: int = 15,
+    seconds: float = 2.0,
+    audio: bool = True,
+    variable_rate: bool = False,
+    rotation: int = 0,
+) -> Path:
+    """Write a clip whose codecs follow the file extension (H.264/AAC MP4, VP9/Opus WebM, ...)."""
+    image = load_face(face)
+    count = int(round(seconds * fps))
+    time_base = Fraction(1, 1000) if variable_rate else Fraction(1, fps)
+    with av.open(str(path), "w") as container:
+        video = container.add_stream(VIDEO_CODECS[path.suffix], rate=fps)
+        video.width, video.height = size
+        video.pix_fmt = "yuv420p"
+        video.time_base = video.codec_context.time_base = time_base
+        if rotation:
+            video.set_display_rotation(rotation)
+        tone = container.add_stream(AUDIO_CODECS[path.suffix], rate=SAMPLE_RATE) if audio else None
+        if tone is not None:
+            tone.layout = "stereo"
+        for index, at in enumerate(frame_times(count, fps, variable_rate)):
+            pixels = face_frame(image, index, count, size)
+            if rotation:  # store the pixels sideways, as a phone does, for players to turn back
+                pixels = cv2.rotate(pixels, cv2.ROTATE_90_CLOCKWISE if rotation == 90 else cv2.ROTATE_90_COUNTERCLOCKWISE)
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="bgr24")
+            frame.pts = int(at / time_base)
+            frame.time_base = time_base
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+        if tone is not None:
+            for chunk in sine_frames(seconds):
+                container.mux(tone.encode(chunk))
+            container.mux(tone.encode(None))
+    return path
+
+
+def sine_frames(seconds: float) -> list[av.AudioFrame]:
+    total = int(seconds * SAMPLE_RATE)
+    frames = []
+    for start in range(0, total, AUDIO_CHUNK):
+        n = min(AUDIO_CHUNK, total - start)
+        t = (np.arange(start, start + n) / SAMPLE_RATE).astype(np.float32)
+        wave = (0.3 * np.sin(2 * np.pi * TONE_HZ * t)).astype(np.float32)
+        frame = av.AudioFrame.from_ndarray(np.stack([wave, wave]), format="fltp", layout="stereo")
+        frame.sample_rate = SAMPLE_RATE
+        frame.pts = start
+        frame.time_base = Fraction(1, SAMPLE_RATE)
+        frames.append(frame)
+    return frames
