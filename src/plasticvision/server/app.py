@@ -17,8 +17,9 @@ from fastapi.staticfiles import StaticFiles
 from plasticvision import __version__
 from plasticvision.api import FaceSwapper
 from plasticvision.config import ServerConfig, get_settings
+from plasticvision.server import stream
 from plasticvision.server.errors import install_error_handlers
-from plasticvision.server.routes import status
+from plasticvision.server.routes import faces, settings, status, swap
 from plasticvision.server.security import install_cors
 from plasticvision.server.sessions import SessionRegistry
 from plasticvision.server.workers import Workers
@@ -59,7 +60,7 @@ def create_app(config: ServerConfig | None = None, swapper: FaceSwapper | None =
     app.state.web_dir = WEB_DIR
     install_error_handlers(app)
     install_cors(app, config)
-    for module in (status,):
+    for module in (status, faces, settings, swap, stream):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR, check_dir=False), name="static")
     return app

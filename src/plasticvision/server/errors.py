@@ -27,6 +27,9 @@ def describe_errors(errors: Sequence[dict[str, Any]]) -> str:
     """`field: message` for each pydantic error, e.g. `sharpness: Input should be less than or equal to 1`."""
     parts = []
     for error in errors:
+        if error.get("type") == "json_invalid":
+            parts.append(f"the body is not valid JSON: {error.get('ctx', {}).get('error', error.get('msg'))}")
+            continue
         loc = [str(part) for part in error.get("loc", ())]
         if loc and loc[0] in LOCATIONS and len(loc) > 1:
             loc = loc[1:] if loc[0] == "body" else [f"{loc[0]} {loc[1]}", *loc[2:]]

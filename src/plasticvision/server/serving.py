@@ -1,0 +1,26 @@
+"""Running the app under uvicorn with the stream's transport settings, for the CLI, tests and benchmarks."""
+
+from __future__ import annotations
+
+import uvicorn
+from fastapi import FastAPI
+
+from plasticvision.config import ServerConfig
+
+TRANSPORT_SIZE_FACTOR = 2
+
+
+def uvicorn_config(app: FastAPI, config: ServerConfig, **overrides: object) -> uvicorn.Config:
+    """JPEG frames do not compress, so per-message deflate only costs CPU: it is off.
+
+    Frames up to the configured limit are processed; larger ones up to twice the limit get a
+    text error and the connection lives on; beyond that the transport closes with 1009.
+    """
+    options: dict[str, object] = {
+        "host": config.host,
+        "port": config.port,
+        "ws_per_message_deflate": False,
+        "ws_max_size": TRANSPORT_SIZE_FACTOR * config.max_ws_message_bytes,
+        "log_level": "info",
+    }
+    return uvicorn.Config(app, **(options | overrides))  # type: ignore[arg-type]
