@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from plasticvision.engines.base import Engine
+
+log = logging.getLogger(__name__)
 
 ENGINE_NAMES = ("auto", "dlib", "inswapper")
 
@@ -19,7 +22,40 @@ def choose_engine(name: str, models_dir: str | Path | None = None) -> tuple[Engi
         from plasticvision.engines.inswapper.engine import InswapperEngine
 
         return InswapperEngine.from_models_dir(models_dir), "inswapper engine requested"
-    return load_dlib(), "inswapper engine is not available in this build; using the offline dlib engine"
+    return choose_auto(models_dir)
+
+
+def choose_auto(models_dir: str | Path | None) -> tuple[Engine, str]:
+    """inswapper when its weights are here (or fetchable on a GPU host), else dlib with the reason.
+
+    Weights are only downloaded automatically where a GPU provider exists: on a CPU-only laptop
+    inswapper is too slow to be the better default, so 700 MB are not fetched behind the user's back.
+    """
+    try:
+        from plasticvision.engines.inswapper.engine import InswapperEngine
+        from plasticvision.engines.inswapper.providers import gpu_provider_available
+        from plasticvision.models.catalog import REQUIRED
+        from plasticvision.models.store import ModelStore
+
+        store = ModelStore.from_config(models_dir)
+        missing = store.missing(REQUIRED)
+        if missing and not gpu_provider_available():
+            names = ", ".join(spec.name for spec in missing)
+            return load_dlib(), (
+                f"inswapper weights not usable in {store.root} ({names}) and onnxruntime has no GPU provider, so "
+                "they were not downloaded; using the offline dlib engine. Fetch them with "
+                "`plasticvision models download` to use inswapper"
+            )
+        for spec in missing:
+            log.info("downloading %s for the inswapper engine (GPU provider available)", spec.name)
+            store.download(spec)
+        engine = InswapperEngine.from_store(store)
+    except Exception as exc:  # auto must always start an engine: any inswapper failure means dlib, said aloud
+        reason = f"inswapper engine unavailable ({type(exc).__name__}: {exc}); using the offline dlib engine"
+        log.warning("%s", reason)
+        return load_dlib(), reason
+    fetched = " (weights downloaded now)" if missing else ""
+    return engine, f"inswapper weights present{fetched}; running on {engine.report.providers[0]}"
 
 
 def load_dlib() -> Engine:

@@ -1,0 +1,39 @@
+"""`ArcFaceRecognizer`: the identity embedding of a face (buffalo_l `w600k_r50.onnx`, ArcFace R50 on WebFace600K)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from plasticvision.align import arcface_template, estimate_similarity, warp_crop
+from plasticvision.engines.inswapper.providers import create_session
+from plasticvision.types import Embedding, Face, Frame
+
+INPUT_SIZE = 112
+INPUT_MEAN = 127.5
+INPUT_STD = 127.5
+
+
+def l2_normalise(vector: np.ndarray) -> np.ndarray:
+    """The vector scaled to unit length (a zero vector stays zero rather than becoming NaN)."""
+    norm = float(np.linalg.norm(vector))
+    return (vector / norm if norm > 0 else vector).astype(np.float32)
+
+
+class ArcFaceRecognizer:
+    """Aligns the face to the ArcFace template and returns its L2-normalised 512-d embedding."""
+
+    def __init__(self, path: str | Path, providers: Sequence[str]) -> None:
+        self.session = create_session(path, providers)
+        self.input_name = self.session.get_inputs()[0].name
+        self.output_name = self.session.get_outputs()[0].name
+        self.template = arcface_template(INPUT_SIZE)
+
+    def embed(self, frame: Frame, face: Face) -> Embedding:
+        crop = warp_crop(frame, estimate_similarity(face.landmarks_5, self.template), INPUT_SIZE)
+        blob = cv2.dnn.blobFromImage(crop, 1.0 / INPUT_STD, (INPUT_SIZE, INPUT_SIZE), (INPUT_MEAN,) * 3, swapRB=True)
+        (output,) = self.session.run([self.output_name], {self.input_name: blob})
+        return l2_normalise(output.reshape(-1))

@@ -1,0 +1,130 @@
+"""`InswapperEngine`: SCRFD + ArcFace + inswapper_128 (+ optional GFPGAN 1.4) behind the engine protocol.
+
+It only finds faces and draws the source identity into them; the shared post-processing in
+`plasticvision.pipeline` feathers, colour-matches, sharpens and blends the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Sequence
+
+from plasticvision.align import (
+    FFHQ_TEMPLATE_512,
+    crop_mask,
+    estimate_similarity,
+    face_in_region,
+    paste_back,
+    paste_mask,
+    paste_region,
+    warp_crop,
+)
+from plasticvision.engines.base import Region, Rendered
+from plasticvision.engines.inswapper.arcface import ArcFaceRecognizer
+from plasticvision.engines.inswapper.gfpgan import INPUT_SIZE as GFPGAN_SIZE
+from plasticvision.engines.inswapper.gfpgan import GfpganEnhancer
+from plasticvision.engines.inswapper.providers import check_session, choose_providers
+from plasticvision.engines.inswapper.reuse import RestorationReuse
+from plasticvision.engines.inswapper.scrfd import ScrfdDetector
+from plasticvision.engines.inswapper.swapper import INPUT_SIZE as SWAP_SIZE
+from plasticvision.engines.inswapper.swapper import TEMPLATE_128, InswapperModel
+from plasticvision.errors import NoFaceFound, UnsupportedOption
+from plasticvision.models import catalog
+from plasticvision.models.store import ModelStore
+from plasticvision.types import Embedding, Face, Frame
+
+MASK_BORDER = 4  # crop pixels left out of the paste-back mask: the warp's interpolated edge
+ENHANCE_REUSES = 2  # a live stream restores a still face at least every third frame
+
+
+@dataclass(frozen=True, eq=False)
+class InswapperSource:
+    """A source identity: the face found in the upload and its normalised ArcFace embedding."""
+
+    face: Face
+    embedding: Embedding
+
+
+class InswapperEngine:
+    """The neural engine. Thread-safe: onnxruntime sessions may be run from many threads at once."""
+
+    name = "inswapper"
+
+    def __init__(
+        self,
+        detector: str | Path,
+        recognizer: str | Path,
+        swapper: str | Path,
+        enhancer: str | Path | None = None,
+        *,
+        providers: Sequence[str] | None = None,
+        enhance_reuses: int = ENHANCE_REUSES,
+    ) -> None:
+        self.providers = list(providers) if providers is not None else choose_providers()
+        self.detector = ScrfdDetector(detector, self.providers)
+        self.report = check_session(self.detector.session, self.providers)
+        self.recognizer = ArcFaceRecognizer(recognizer, self.providers)
+        self.swapper = InswapperModel(swapper, self.providers)
+        self.enhancer = GfpganEnhancer(enhancer, self.providers) if enhancer else None
+        self.reuse = RestorationReuse(enhance_reuses)
+        self.swap_mask = crop_mask(SWAP_SIZE, MASK_BORDER)
+
+    @classmethod
+    def from_models_dir(cls, models_dir: str | Path | None = None, **options: Any) -> "InswapperEngine":
+        """Load verified weights from the models dir (GFPGAN only if present); raises ModelMissing otherwise."""
+        return cls.from_store(ModelStore.from_config(models_dir), **options)
+
+    @classmethod
+    def from_store(cls, store: ModelStore, **options: Any) -> "InswapperEngine":
+        detector, recognizer, swapper = store.require(catalog.REQUIRED)
+        enhancer = None if store.problem(catalog.ENHANCER) else store.path(catalog.ENHANCER)
+        return cls(detector, recognizer, swapper, enhancer, **options)
+
+    @property
+    def supports_enhance(self) -> bool:
+        return self.enhancer is not None
+
+    def detect(self, frame: Frame) -> list[Face]:
+        return self.detector.detect(frame)
+
+    def embed(self, frame: Frame, face: Face) -> Embedding:
+        return self.recognizer.embed(frame, face)
+
+    def prepare_source(self, frame: Frame) -> InswapperSource:
+        faces = self.detect(frame)
+        if not faces:
+            raise NoFaceFound("no face found in the source image")
+        face = max(faces, key=lambda f: f.area)
+        return InswapperSource(face, self.embed(frame, face))
+
+    def render(self, frame: Frame, target: Face, sources: Sequence[InswapperSource]) -> Rendered:
+        """Swap in the aligned 128 crop, then warp it back over the region the crop covers."""
+        latent = self.swapper.latent([source.embedding for source in sources])
+        matrix = estimate_similarity(target.landmarks_5, TEMPLATE_128)
+        swapped_crop = self.swapper.swap_crop(warp_crop(frame, matrix, SWAP_SIZE), latent)
+        region = paste_region(matrix, SWAP_SIZE, frame.shape)
+        swapped = paste_back(swapped_crop, matrix, region, frame[region.slices])
+        mask = paste_mask(self.swap_mask, matrix, region)
+        return Rendered(region, swapped, mask, face_in_region(target, region))
+
+    def enhance(self, rendered: Rendered) -> Rendered:
+        """GFPGAN on the FFHQ-aligned 512 crop of the rendered face, warped back over it."""
+        if self.enhancer is None:
+            raise UnsupportedOption(
+                f"enhance needs {catalog.ENHANCER.file} in the models dir: "
+                f"`plasticvision models download {catalog.ENHANCER.name}`"
+            )
+        matrix = estimate_similarity(rendered.face.landmarks_5, FFHQ_TEMPLATE_512)
+        crop = warp_crop(rendered.swapped, matrix, GFPGAN_SIZE)
+        restored = self.reuse.restore(crop, self.enhancer.enhance_crop)
+        whole = Region(0, 0, rendered.region.width, rendered.region.height)
+        return replace(rendered, swapped=paste_back(restored, matrix, whole, rendered.swapped))
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "gpu": self.report.gpu,
+            "providers": list(self.report.providers),
+            "provider_warning": self.report.warning,
+            "enhance": self.supports_enhance,
+        }

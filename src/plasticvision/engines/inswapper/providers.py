@@ -1,0 +1,96 @@
+"""Which onnxruntime execution provider runs the models, and saying loudly when a GPU sits idle.
+
+Users of peer tools most often complain that a GPU box silently runs on CPU (the CPU-only
+`onnxruntime` wheel installed next to, or instead of, `onnxruntime-gpu`; CUDA/cuDNN versions
+that do not match). So the session's real providers are checked, not the requested ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import onnxruntime as ort
+
+log = logging.getLogger(__name__)
+
+GPU_PROVIDERS = (
+    "TensorrtExecutionProvider",
+    "CUDAExecutionProvider",
+    "CoreMLExecutionProvider",
+    "DmlExecutionProvider",
+)
+CPU_PROVIDER = "CPUExecutionProvider"
+PREFERENCE = GPU_PROVIDERS + (CPU_PROVIDER,)
+
+
+def choose_providers(available: Sequence[str] | None = None) -> list[str]:
+    """The available providers in preference order, always ending with the CPU as the last resort."""
+    offered = set(ort.get_available_providers() if available is None else available)
+    return [name for name in GPU_PROVIDERS if name in offered] + [CPU_PROVIDER]
+
+
+def gpu_provider_available() -> bool:
+    """Whether this onnxruntime build offers any GPU provider (it may still fail to load)."""
+    return any(name in GPU_PROVIDERS for name in ort.get_available_providers())
+
+
+def gpu_evidence() -> str | None:
+    """Why we think this machine has a GPU (None when nothing suggests one)."""
+    if Path("/proc/driver/nvidia/version").exists() or Path("/dev/nvidia0").exists():
+        return "an NVIDIA driver is loaded"
+    if shutil.which("nvidia-smi"):
+        return "nvidia-smi is installed"
+    if os.environ.get("CUDA_VISIBLE_DEVICES") not in (None, "", "-1"):
+        return "CUDA_VISIBLE_DEVICES is set"
+    return None
+
+
+def create_session(path: str | Path, providers: Sequence[str]) -> ort.InferenceSession:
+    """An inference session on the first provider of `providers` that loads (onnxruntime falls back)."""
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only: provider fallbacks are reported by `check_session`
+    threads = os.environ.get("PLASTICVISION_ORT_THREADS")
+    if threads:
+        options.intra_op_num_threads = int(threads)
+    return ort.InferenceSession(str(path), sess_options=options, providers=list(providers))
+
+
+@dataclass(frozen=True)
+class ProviderReport:
+    """What runs the models: reported by `GET /` and `GET /status`."""
+
+    providers: tuple[str, ...]
+    gpu: bool
+    warning: str | None = None
+
+
+def check_session(session: ort.InferenceSession, requested: Sequence[str]) -> ProviderReport:
+    """Compare the providers a session really uses with the ones asked for, and warn if a GPU is idle."""
+    used = tuple(session.get_providers())
+    gpu = bool(used) and used[0] in GPU_PROVIDERS
+    warning = None
+    if requested and used and used[0] != requested[0]:
+        warning = f"onnxruntime could not start {requested[0]} and runs on {used[0]} instead"
+    if not gpu:
+        evidence = gpu_evidence()
+        if evidence:
+            offered = ort.get_available_providers()
+            if not any(name in GPU_PROVIDERS for name in offered):
+                cause = (
+                    "the installed onnxruntime has no GPU provider (offers "
+                    f"{', '.join(offered)}): uninstall onnxruntime and `pip install -e .[gpu]` (onnxruntime-gpu)"
+                )
+            else:
+                cause = (
+                    f"{warning or 'the GPU provider failed to load'}: check that the CUDA and cuDNN libraries "
+                    "match your onnxruntime-gpu version (see the onnxruntime CUDA requirements)"
+                )
+            warning = f"a GPU seems present ({evidence}) but the models run on the CPU, because {cause}"
+    if warning:
+        log.warning("!!! %s", warning)
+    return ProviderReport(used, gpu, warning)

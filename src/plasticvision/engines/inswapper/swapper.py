@@ -1,0 +1,57 @@
+"""`InswapperModel`: insightface's inswapper_128, which redraws an aligned 128x128 face with another identity.
+
+The model does not take the ArcFace embedding directly: it takes the embedding projected by
+`emap`, a 512x512 matrix stored as the graph's last initializer (not used by the graph itself).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+from plasticvision.align import arcface_template
+from plasticvision.engines.inswapper.arcface import l2_normalise
+from plasticvision.engines.inswapper.providers import create_session
+from plasticvision.types import Crop, Embedding, Points
+
+INPUT_SIZE = 128
+TEMPLATE_128: Points = arcface_template(INPUT_SIZE)
+
+
+def read_emap(path: str | Path) -> np.ndarray:
+    """The 512x512 embedding map: the last initializer of the graph (only the header and weights are read)."""
+    graph = onnx.load(str(path), load_external_data=False).graph
+    if not graph.initializer:
+        raise ValueError(f"{path} has no initializers, so no emap: is it inswapper_128.onnx?")
+    emap = numpy_helper.to_array(graph.initializer[-1]).astype(np.float32)
+    if emap.ndim != 2 or emap.shape[0] != emap.shape[1]:
+        raise ValueError(f"{path}: expected a square emap as the last initializer, found shape {emap.shape}")
+    return emap
+
+
+class InswapperModel:
+    """One call: `swap_crop(crop, latent)` with a latent from `latent(embeddings)`."""
+
+    def __init__(self, path: str | Path, providers: Sequence[str]) -> None:
+        self.session = create_session(path, providers)
+        names = [node.name for node in self.session.get_inputs()]
+        if set(names) != {"target", "source"}:
+            raise ValueError(f"{path}: expected inputs 'target' and 'source', found {names}")
+        self.output_name = self.session.get_outputs()[0].name
+        self.emap = read_emap(path)
+
+    def latent(self, embeddings: Sequence[Embedding]) -> np.ndarray:
+        """The 1x512 `source` input: the mean of the normalised identities, normalised, through emap, normalised."""
+        mean = l2_normalise(np.mean([l2_normalise(np.asarray(e, np.float32)) for e in embeddings], axis=0))
+        return l2_normalise(mean @ self.emap).reshape(1, -1)
+
+    def swap_crop(self, crop: Crop, latent: np.ndarray) -> Crop:
+        """The BGR crop (aligned to `TEMPLATE_128`) redrawn with the identity of `latent`."""
+        target = (crop[:, :, ::-1].transpose(2, 0, 1)[None] * np.float32(1.0 / 255.0)).astype(np.float32)
+        (output,) = self.session.run([self.output_name], {"target": target, "source": latent})
+        rgb = np.clip(output[0].transpose(1, 2, 0) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.ascontiguousarray(rgb[:, :, ::-1])
