@@ -80,14 +80,15 @@ class VideoReader:
     before a job starts rather than halfway through.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, name: str | None = None) -> None:
         self.path = Path(path)
+        self.name = name or self.path.name  # what error messages call the file (the upload's own name)
         try:
             self.container = av.open(str(self.path), "r")
         except (av.error.FFmpegError, UnicodeDecodeError) as exc:
-            raise BadVideo(f"{self.path.name}: not a readable video ({describe(exc)})") from exc
+            raise BadVideo(f"{self.name}: not a readable video ({describe(exc)})") from exc
         except OSError as exc:
-            raise BadVideo(f"cannot read {self.path.name}: {exc.strerror or exc}") from exc
+            raise BadVideo(f"cannot read {self.name}: {exc.strerror or exc}") from exc
         try:
             self.video = self._video_stream()
             self.audio = self.container.streams.audio[0] if self.container.streams.audio else None
@@ -99,7 +100,7 @@ class VideoReader:
     def _video_stream(self) -> av.video.stream.VideoStream:
         streams = self.container.streams.video
         if not streams or not streams[0].codec_context.width:
-            raise BadVideo(f"{self.path.name}: the file has no video stream")
+            raise BadVideo(f"{self.name}: the file has no video stream")
         stream = streams[0]
         stream.thread_type = "AUTO"
         return stream
@@ -134,14 +135,14 @@ class VideoReader:
             for packet in peek.demux(stream):
                 for frame in self._decode(packet):
                     return float(frame.rotation)
-        raise BadVideo(f"{self.path.name}: no decodable video frame")
+        raise BadVideo(f"{self.name}: no decodable video frame")
 
     def _decode(self, packet: av.Packet) -> list[av.VideoFrame]:
         """A packet's frames; one the decoder rejects is skipped (as players do) and logged."""
         try:
             return packet.decode()
         except av.error.InvalidDataError as exc:
-            log.warning("%s: skipped a corrupt video packet (%s)", self.path.name, describe(exc))
+            log.warning("%s: skipped a corrupt video packet (%s)", self.name, describe(exc))
             return []
 
     def frames(self, on_audio: AudioSink | None = None) -> Iterator[TimedFrame]:
@@ -160,9 +161,9 @@ class VideoReader:
                 elif packet.dts is not None and on_audio is not None:
                     on_audio(packet)
         except av.error.FFmpegError as exc:
-            raise BadVideo(f"{self.path.name}: the video is damaged ({describe(exc)})") from exc
+            raise BadVideo(f"{self.name}: the video is damaged ({describe(exc)})") from exc
         if not decoded:
-            raise BadVideo(f"{self.path.name}: no decodable video frame")
+            raise BadVideo(f"{self.name}: no decodable video frame")
 
     @property
     def time_base(self) -> Fraction:
@@ -180,6 +181,12 @@ class VideoReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def probe(path: str | Path, name: str | None = None) -> VideoInfo:
+    """Check that a file is a decodable video and say what it holds; raises BadVideo otherwise."""
+    with VideoReader(path, name) as reader:
+        return reader.info
 
 
 def describe(exc: BaseException) -> str:

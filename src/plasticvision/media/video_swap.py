@@ -1,0 +1,55 @@
+"""Face swap over a whole video: one session's sources and settings, frame after frame.
+
+The CLI and the job runner both come through here, so they produce the same file. `locate`
+is where a per-video face tracker plugs in (`locate=tracker.locate`): with one, consecutive
+frames reuse what the last one found instead of running full detection on each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from plasticvision.errors import NoSourceFaces
+from plasticvision.media.video_process import ProgressCallback, VideoProgress, process_video
+from plasticvision.pipeline.session import SwapSession
+from plasticvision.settings import Settings
+from plasticvision.types import Face, Frame
+
+Locator = Callable[[Frame], list[Face]]
+
+
+@dataclass(frozen=True)
+class VideoSwapResult:
+    progress: VideoProgress
+    frames_with_swap: int  # frames in which at least one face was swapped
+
+
+def swap_video(
+    session: SwapSession,
+    settings: Settings,
+    source: str | Path,
+    output: str | Path,
+    *,
+    locate: Locator | None = None,
+    on_progress: ProgressCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    temp_dir: Path | None = None,
+) -> VideoSwapResult:
+    """Swap the session's source identity into every frame of `source`, writing an MP4 to `output`."""
+    if not session.faces_loaded:
+        raise NoSourceFaces("no source face: give at least one source image")
+    session.check_settings(settings)
+    swapped = 0
+
+    def transform(frame: Frame) -> Frame:
+        nonlocal swapped
+        report = session.swap(frame, settings, locate=locate)
+        swapped += not report.unchanged
+        return report.frame
+
+    progress = process_video(
+        source, output, transform, on_progress=on_progress, should_stop=should_stop, temp_dir=temp_dir
+    )
+    return VideoSwapResult(progress, swapped)

@@ -1,0 +1,139 @@
+"""Job records in SQLite, so a restart still lists finished jobs and owns up to interrupted ones.
+
+One short-lived connection per call: SQLite serialises the writers, and no connection is
+shared across threads. Only states and numbers live here; the files live in `JobFiles`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from contextlib import closing
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from plasticvision.server.jobs.errors import JobExists
+
+
+class JobState(str, Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
+
+
+class JobRecord(BaseModel):
+    """What `GET /jobs/{id}` and every SSE event show."""
+
+    model_config = ConfigDict(frozen=True)
+
+    job_id: str
+    state: JobState
+    stage: str = Field(description="queued, processing, finalizing, then the final state")
+    created_at: float = Field(description="Unix time")
+    updated_at: float
+    filename: str = Field(description="the uploaded video's name")
+    frames_done: int = 0
+    frames_total: int = Field(0, description="an estimate until the job is done; 0 when unknown")
+    fps: float = Field(0.0, description="frames processed per second")
+    eta_s: float | None = Field(None, description="seconds left, estimated")
+    error: str | None = Field(None, description="why the job failed or was cancelled")
+    result_bytes: int | None = Field(None, description="size of the finished MP4")
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    filename TEXT NOT NULL,
+    frames_done INTEGER NOT NULL DEFAULT 0,
+    frames_total INTEGER NOT NULL DEFAULT 0,
+    fps REAL NOT NULL DEFAULT 0,
+    eta_s REAL,
+    error TEXT,
+    result_bytes INTEGER
+)
+"""
+COLUMNS = tuple(JobRecord.model_fields)
+
+
+class JobStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._execute(SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)  # autocommit
+        db.row_factory = sqlite3.Row
+        return db
+
+    def _execute(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        with closing(self._connect()) as db:
+            return db.execute(sql, params).fetchall()
+
+    def create(self, job_id: str, filename: str, frames_total: int) -> JobRecord:
+        now = time.time()
+        record = JobRecord(
+            job_id=job_id, state=JobState.QUEUED, stage="queued", created_at=now, updated_at=now,
+            filename=filename, frames_total=frames_total,
+        )
+        try:
+            self._execute(
+                f"INSERT INTO jobs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+                tuple(self._value(getattr(record, name)) for name in COLUMNS),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise JobExists(f"job {job_id} already exists; choose another job_id") from exc
+        return record
+
+    def update(self, job_id: str, **changes: Any) -> JobRecord | None:
+        changes["updated_at"] = time.time()
+        assignments = ", ".join(f"{name} = ?" for name in changes)
+        self._execute(
+            f"UPDATE jobs SET {assignments} WHERE job_id = ?",
+            (*(self._value(value) for value in changes.values()), job_id),
+        )
+        return self.get(job_id)
+
+    def get(self, job_id: str) -> JobRecord | None:
+        rows = self._execute("SELECT * FROM jobs WHERE job_id = ?", (job_id,))
+        return self._record(rows[0]) if rows else None
+
+    def all(self) -> list[JobRecord]:
+        return [self._record(row) for row in self._execute("SELECT * FROM jobs ORDER BY created_at DESC")]
+
+    def delete(self, job_id: str) -> None:
+        self._execute("DELETE FROM jobs WHERE job_id = ?", (job_id,))
+
+    def fail_unfinished(self, reason: str) -> list[str]:
+        """Mark queued and running jobs failed (after a restart nothing runs them); returns their ids."""
+        unfinished = (JobState.QUEUED.value, JobState.RUNNING.value)
+        rows = self._execute("SELECT job_id FROM jobs WHERE state IN (?, ?)", unfinished)
+        self._execute(
+            "UPDATE jobs SET state = ?, stage = ?, error = ?, eta_s = NULL, updated_at = ? WHERE state IN (?, ?)",
+            (JobState.FAILED.value, JobState.FAILED.value, reason, time.time(), *unfinished),
+        )
+        return [row["job_id"] for row in rows]
+
+    @staticmethod
+    def _value(value: Any) -> Any:
+        return value.value if isinstance(value, JobState) else value
+
+    @staticmethod
+    def _record(row: sqlite3.Row) -> JobRecord:
+        return JobRecord.model_validate(dict(row))

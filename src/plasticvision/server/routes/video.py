@@ -1,0 +1,194 @@
+"""Video swap: `POST /swap-video` (answers with the MP4) and the job API for long videos.
+
+Both start the same kind of job, so the synchronous call can be followed live too
+(`GET /jobs/{id}/events`, with the id the client chose in `job_id` or `X-Job-Id`). Like
+`/swap-image`, a job uses the uploaded source faces and the session's settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+from typing import Annotated, AsyncIterator
+
+from fastapi import APIRouter, Depends, FastAPI, File, Form, Header, UploadFile
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from starlette.requests import HTTPConnection
+
+from plasticvision.api import FaceSwapper
+from plasticvision.config import ServerConfig, get_settings
+from plasticvision.errors import PlasticVisionError
+from plasticvision.media.video import probe
+from plasticvision.server.deps import ApiKeyDep, ConfigDep, SessionDep, SwapperDep, WorkersDep
+from plasticvision.server.jobs.errors import JobNotFound, JobNotReady
+from plasticvision.server.jobs.feed import POLL_S, JobFeed
+from plasticvision.server.jobs.runner import VideoJobs, check_job_id
+from plasticvision.server.jobs.store import JobRecord, JobState
+from plasticvision.server.schemas import ERROR_RESPONSES
+from plasticvision.server.uploads import decode_uploads
+from plasticvision.server.workers import Workers
+from plasticvision.settings import Settings
+
+JOB_APPEAR_WAIT_S = 10.0  # a follower may connect while the upload that creates its job is still arriving
+CANCEL_WAIT_S = 10.0
+MP4 = {200: {"content": {"video/mp4": {}}, "description": "the swapped video (H.264 MP4, audio kept), labelled synthetic"}}
+
+
+class JobsUnavailable(PlasticVisionError):
+    status_code = 503
+
+
+class JobFailed(PlasticVisionError):
+    status_code = 422
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The job runner lives as long as the app: recovery at start, interrupted jobs recorded at stop."""
+    config = app.dependency_overrides.get(get_settings, get_settings)()
+    jobs = app.state.video_jobs = VideoJobs(config.data_dir, config.max_video_jobs)
+    try:
+        yield
+    finally:
+        await asyncio.to_thread(jobs.shutdown)
+
+
+router = APIRouter(tags=["video"], dependencies=[ApiKeyDep], responses=ERROR_RESPONSES, lifespan=lifespan)
+
+
+def get_jobs(connection: HTTPConnection) -> VideoJobs:
+    jobs = getattr(connection.app.state, "video_jobs", None)
+    if jobs is None:
+        raise JobsUnavailable("video jobs are not running: the app was started without its lifespan")
+    return jobs
+
+
+JobsDep = Annotated[VideoJobs, Depends(get_jobs)]
+SourceFiles = Annotated[list[UploadFile], File(description="1-10 photos of the source face")]
+TargetFile = Annotated[UploadFile, File(description="the video (MP4, MOV, WebM, MKV, AVI, ...)")]
+JobIdForm = Annotated[str | None, Form(description="your id for the job, to follow its events")]
+JobIdHeader = Annotated[str | None, Header(alias="X-Job-Id", description="same as the job_id field")]
+
+
+async def start_job(
+    jobs: VideoJobs,
+    swapper: FaceSwapper,
+    settings: Settings,
+    source_files: list[UploadFile],
+    target_file: UploadFile,
+    job_id: str | None,
+    config: ServerConfig,
+    workers: Workers,
+) -> str:
+    """Reserve the id, take in the uploads, and queue the job; a refused upload leaves a failed record."""
+    job_id = check_job_id(job_id)
+    filename = target_file.filename or "video"
+    jobs.reserve(job_id, filename)
+    try:
+        sources = await decode_uploads(source_files, config, workers, "source_files")
+        target = await workers.run(jobs.files.save_upload, job_id, target_file.file, filename, config.max_upload_bytes)
+        info = await workers.run(probe, target, filename)
+        session = swapper.new_session()
+        await workers.run(session.set_sources, sources)
+        session.check_settings(settings)
+    except BaseException as exc:
+        jobs.reject(job_id, str(exc) if isinstance(exc, PlasticVisionError) else "the upload failed")
+        raise
+    jobs.start(job_id, session, settings, target, info.frames)
+    return job_id
+
+
+@router.post("/swap-video", response_class=FileResponse, responses=MP4)
+async def swap_video(
+    source_files: SourceFiles,
+    target_file: TargetFile,
+    session: SessionDep,
+    swapper: SwapperDep,
+    jobs: JobsDep,
+    config: ConfigDep,
+    workers: WorkersDep,
+    job_id: JobIdForm = None,
+    x_job_id: JobIdHeader = None,
+) -> FileResponse:
+    """Waits for the swap and answers with the MP4; the job stays listed under `X-Job-Id`."""
+    job_id = await start_job(
+        jobs, swapper, session.settings, source_files, target_file, job_id or x_job_id, config, workers
+    )
+    record = await jobs.wait(job_id)
+    if record.state is not JobState.DONE:
+        raise JobFailed(f"the video job {record.state.value}: {record.error}")
+    return result_response(jobs, record)
+
+
+@router.post("/jobs/video", status_code=202, response_model=JobRecord)
+async def create_video_job(
+    source_files: SourceFiles,
+    target_file: TargetFile,
+    session: SessionDep,
+    swapper: SwapperDep,
+    jobs: JobsDep,
+    config: ConfigDep,
+    workers: WorkersDep,
+    job_id: JobIdForm = None,
+    x_job_id: JobIdHeader = None,
+) -> JSONResponse:
+    """Queues the swap and answers at once; follow `/jobs/{job_id}/events`, then fetch `/jobs/{job_id}/result`."""
+    job_id = await start_job(
+        jobs, swapper, session.settings, source_files, target_file, job_id or x_job_id, config, workers
+    )
+    return JSONResponse(jobs.get(job_id).to_json(), status_code=202, headers={"Location": f"/jobs/{job_id}"})
+
+
+@router.get("/jobs", response_model=list[JobRecord])
+def list_jobs(jobs: JobsDep) -> list[JobRecord]:
+    """Every job this data dir knows, newest first, finished ones from earlier runs included."""
+    return jobs.all()
+
+
+@router.get("/jobs/{job_id}", response_model=JobRecord)
+def get_job(job_id: str, jobs: JobsDep) -> JobRecord:
+    return jobs.get(job_id)
+
+
+async def get_feed(job_id: str, jobs: JobsDep) -> JobFeed:
+    """The job's feed, waiting a little for a job whose upload has not finished arriving."""
+    deadline = asyncio.get_running_loop().time() + JOB_APPEAR_WAIT_S
+    while True:
+        try:
+            return jobs.feed(job_id)
+        except JobNotFound:
+            if asyncio.get_running_loop().time() >= deadline:
+                raise
+            await asyncio.sleep(POLL_S)
+
+
+@router.get("/jobs/{job_id}/events", response_class=EventSourceResponse)
+async def job_events(feed: Annotated[JobFeed, Depends(get_feed)]) -> AsyncIterator[ServerSentEvent]:
+    """Server-Sent Events: `queued`, `progress` (frames done, total, fps, ETA, stage), then `done`,
+    `failed` or `cancelled` as the last event. Each carries the job record; late followers get them all."""
+    async for event in feed.follow():
+        yield ServerSentEvent(data=event.data, event=event.name, id=str(event.seq))
+
+
+def result_response(jobs: VideoJobs, record: JobRecord) -> FileResponse:
+    path = jobs.result(record.job_id)
+    if record.state is not JobState.DONE or not path.exists():
+        raise JobNotReady(f"job {record.job_id} has no result: it is {record.state.value}")
+    name = f"{record.filename.rsplit('.', 1)[0] or 'video'}-swapped.mp4"
+    return FileResponse(path, media_type="video/mp4", filename=name, headers={"X-Job-Id": record.job_id})
+
+
+@router.get("/jobs/{job_id}/result", response_class=FileResponse, responses=MP4)
+def job_result(job_id: str, jobs: JobsDep) -> FileResponse:
+    """The finished MP4; range requests work, so a browser can seek in it."""
+    return result_response(jobs, jobs.get(job_id))
+
+
+@router.delete("/jobs/{job_id}", response_model=JobRecord)
+async def delete_job(job_id: str, jobs: JobsDep) -> JobRecord:
+    """Cancels a queued or running job (kept, as cancelled); deletes a finished one and its result."""
+    record = jobs.cancel(job_id)
+    if record.state.finished:
+        return record
+    return await jobs.wait(job_id, timeout=CANCEL_WAIT_S)
