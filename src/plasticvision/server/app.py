@@ -19,7 +19,7 @@ from plasticvision.api import FaceSwapper
 from plasticvision.config import ServerConfig, get_settings
 from plasticvision.server import stream
 from plasticvision.server.errors import install_error_handlers
-from plasticvision.server.routes import faces, settings, status, swap
+from plasticvision.server.routes import faces, settings, status, swap, video
 from plasticvision.server.security import install_cors
 from plasticvision.server.sessions import SessionRegistry
 from plasticvision.server.workers import Workers
@@ -60,7 +60,7 @@ def create_app(config: ServerConfig | None = None, swapper: FaceSwapper | None =
     app.state.web_dir = WEB_DIR
     install_error_handlers(app)
     install_cors(app, config)
-    for module in (status, faces, settings, swap, stream):
+    for module in (status, faces, settings, swap, stream, video):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR, check_dir=False), name="static")
     return app
