@@ -20,6 +20,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from plasticvision.align import ARCFACE_TEMPLATE_112
+
 OPSET = 17
 IR_VERSION = 8
 
@@ -150,14 +152,19 @@ def build_gfpgan(path: Path, gain: float = 1.0) -> Path:
     return save(nodes, inputs, outputs, [numpy_helper.from_array(np.array(gain, np.float32), "gain")], path)
 
 
+def smooth_frame(height: int = 480, width: int = 640) -> np.ndarray:
+    """A frame of soft colour gradients, so interpolation errors stay small and measurable."""
+    y, x = np.mgrid[:height, :width].astype(np.float32)
+    planes = [x / width * 200 + 20, y / height * 200 + 30, (x + y) / (width + height) * 180 + 40]
+    return np.dstack(planes).astype(np.uint8)
+
+
 def random_emap(seed: int = 3) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal((512, 512)).astype(np.float32) / np.sqrt(512)
 
 
 def face_at(centre: tuple[float, float], eye_distance: float, score: float = 0.9, stride: int = 32) -> FakeFace:
     """A frontal face: the ArcFace 5-point layout scaled to `eye_distance`, its box around it."""
-    from plasticvision.align import ARCFACE_TEMPLATE_112
-
     template = ARCFACE_TEMPLATE_112.astype(np.float64)
     scale = eye_distance / (template[1, 0] - template[0, 0])
     points = (template - template.mean(axis=0)) * scale + centre

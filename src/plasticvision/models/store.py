@@ -8,6 +8,7 @@ A file placed there by hand is used as long as it matches the catalog (or checks
 from __future__ import annotations
 
 import hashlib
+import http.client
 import logging
 import os
 from pathlib import Path
@@ -103,7 +104,7 @@ class ModelStore:
                 log.warning("download of %s from %s %s (attempt %d of 2)", spec.name, url, problem, attempt)
             else:
                 raise ModelChecksumMismatch(f"{spec.name} downloaded from {url} {problem}; the source may be corrupt")
-        except (URLError, OSError) as exc:
+        except (URLError, OSError, http.client.HTTPException) as exc:  # HTTPException: a connection cut mid-body
             reason = getattr(exc, "reason", exc)
             raise ModelMissing(
                 f"could not download {spec.name} from {url} ({reason}); retry later (downloads resume), set "
