@@ -12,7 +12,7 @@ import sys
 
 from plasticvision.errors import PlasticVisionError
 
-COMMAND_MODULES = ("images", "serve", "web")
+COMMAND_MODULES = ("images", "serve", "web", "video")
 
 
 def build_parser() -> argparse.ArgumentParser:

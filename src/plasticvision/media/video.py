@@ -63,6 +63,11 @@ class TimedFrame:
     time_base: Fraction
 
 
+def is_still_image(format_name: str) -> bool:
+    """FFmpeg opens PNG, JPEG, ... as one-frame videos through its image demuxers; we refuse them."""
+    return format_name == "image2" or format_name.endswith("_pipe")
+
+
 def normalise_rotation(degrees: float) -> int:
     """The display rotation snapped to a quarter turn in -90..180, the only ones players honour."""
     quarter = int(round(degrees / 90.0)) % 4
@@ -98,6 +103,8 @@ class VideoReader:
             raise
 
     def _video_stream(self) -> av.video.stream.VideoStream:
+        if is_still_image(self.container.format.name):
+            raise BadVideo(f"{self.name}: this is a still image, not a video (swap-image takes images)")
         streams = self.container.streams.video
         if not streams or not streams[0].codec_context.width:
             raise BadVideo(f"{self.name}: the file has no video stream")
