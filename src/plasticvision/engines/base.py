@@ -104,6 +104,22 @@ class Engine(Protocol):
         ...
 
 
+@runtime_checkable
+class Refiner(Protocol):
+    """An optional engine capability: follow a known face into the next frame cheaply.
+
+    Tracking calls `refine` between full detections with the face from the previous frame;
+    it looks only in a region around that face (for dlib: the 68-point predictor started
+    from the last landmarks' box, no detector). It returns None when the face cannot be
+    followed there, and the tracker then runs full detection. Engines without it are
+    tracked with `detect` on every frame (association and smoothing still apply).
+    """
+
+    def refine(self, frame: Frame, face: Face) -> Face | None:
+        """The face near where `face` was, in this frame; None when it is lost."""
+        ...
+
+
 def identity_distance(a: Embedding, b: Embedding) -> float:
     """Euclidean distance of two L2-normalised embeddings (0 = same, 2 = opposite)."""
     import numpy as np

@@ -55,6 +55,10 @@ class DlibEngine:
     def detect(self, frame: Frame) -> list[Face]:
         return self.landmarker.detect(frame)
 
+    def refine(self, frame: Frame, face: Face) -> Face | None:
+        """Follow a tracked face with the landmark predictor alone (no detector)."""
+        return self.landmarker.refine(frame, face)
+
     def embed(self, frame: Frame, face: Face) -> Embedding:
         return self.recognizer.embed(frame, face)
 

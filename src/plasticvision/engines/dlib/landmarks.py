@@ -18,6 +18,10 @@ import numpy as np
 from plasticvision.types import Face, Frame, Points
 
 DETECT_LONG_SIDE = 400
+REFINE_MARGIN = 0.5  # the predictor samples pixels a little outside its box: crop with room
+REFINE_SECOND_PASS = 0.08  # re-run from the new box when the face moved this much of its size
+REFINE_MIN_OVERLAP = 0.5  # below this IoU with the last landmarks the predictor lost the face
+REFINE_MAX_SCALE_CHANGE = 1.25  # nor may the face grow or shrink more than this in one frame
 HOG_MIN_MARGIN = 0.3  # below this, HOG hits are mostly clothing and background texture
 EYE_LEFT_68 = slice(36, 42)  # image-left eye (the subject's right)
 EYE_RIGHT_68 = slice(42, 48)
@@ -37,6 +41,27 @@ def five_from_68(points: Points) -> Points:
         ],
         np.float32,
     )
+
+
+def points_box(points: Points) -> np.ndarray:
+    """The bounding box (x0, y0, x1, y1) of a point set."""
+    return np.concatenate([points.min(axis=0), points.max(axis=0)]).astype(np.float32)
+
+
+def reframe(box: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """`box` moved and scaled as its landmarks' box went from `old` to `new`."""
+    old_size = np.tile(np.maximum(old[2:] - old[:2], 1.0), 2)
+    new_size = np.tile(new[2:] - new[:2], 2)
+    return (np.tile(new[:2], 2) + (box - np.tile(old[:2], 2)) / old_size * new_size).astype(np.float32)
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two (x0, y0, x1, y1) boxes."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    inter = max(float(w), 0.0) * max(float(h), 0.0)
+    union = float((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1])) - inter
+    return inter / union if union > 0 else 0.0
 
 
 def score_from_hog(value: float) -> float:
@@ -90,8 +115,47 @@ class DlibLandmarker:
         ]
 
     def landmarks(self, gray: np.ndarray, box: np.ndarray, score: float) -> Face:
-        """68 landmarks inside a box; also used by tracking to refine a face from its last box."""
+        """68 landmarks inside a detector box."""
+        points = self._predict(gray, box)
+        return Face(box=box.astype(np.float32), landmarks_5=five_from_68(points), score=score, landmarks_68=points)
+
+    def _predict(self, gray: np.ndarray, box: np.ndarray) -> Points:
         rect = dlib.rectangle(*(int(round(v)) for v in box))
         shape = self.predictor(gray, rect)
-        points = np.array([(p.x, p.y) for p in shape.parts()], np.float32)
-        return Face(box=box.astype(np.float32), landmarks_5=five_from_68(points), score=score, landmarks_68=points)
+        return np.array([(p.x, p.y) for p in shape.parts()], np.float32)
+
+    def refine(self, frame: Frame, face: Face) -> Face | None:
+        """The face in this frame, found by the predictor alone, started from `face`'s box.
+
+        Only a window around the face is converted to gray and searched. The new box is the
+        old one moved with the landmarks (same offsets to their bounding box), so it keeps
+        the detector's framing that the predictor was trained on. When the face moved far,
+        one more pass starts from where it now is; when the result no longer overlaps the
+        last landmarks (lost, occluded, or jumped), None tells the tracker to detect.
+        """
+        if face.landmarks_68 is None:
+            return None
+        last = points_box(face.landmarks_68)
+        h, w = frame.shape[:2]
+        grow = REFINE_MARGIN * max(face.width, face.height)
+        x0, y0 = max(int(face.box[0] - grow), 0), max(int(face.box[1] - grow), 0)
+        x1, y1 = min(int(face.box[2] + grow) + 1, w), min(int(face.box[3] + grow) + 1, h)
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            return None
+        gray = cv2.cvtColor(frame[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
+        offset = np.tile(np.array([x0, y0], np.float32), 2)
+        points = self._predict(gray, face.box - offset)
+        new = points_box(points) + offset
+        if float(np.abs(new - last).max()) > REFINE_SECOND_PASS * face.width:
+            points = self._predict(gray, reframe(face.box, last, new) - offset)
+            new = points_box(points) + offset
+        points += offset[:2]
+        scale = (new[2] - new[0]) / max(float(last[2] - last[0]), 1.0)
+        if box_iou(new, last) < REFINE_MIN_OVERLAP or not 1 / REFINE_MAX_SCALE_CHANGE <= scale <= REFINE_MAX_SCALE_CHANGE:
+            return None
+        return Face(
+            box=reframe(face.box, last, new),
+            landmarks_5=five_from_68(points),
+            score=face.score,
+            landmarks_68=points,
+        )

@@ -1,0 +1,220 @@
+"""Face tracking for streams and videos: detect rarely, follow cheaply, smooth, bridge misses.
+
+Full detection is the most expensive step of a frame, and running it on every frame makes
+the landmarks jitter. A `FaceTracker` belongs to one stream or one video (never shared, so
+users never see each other's tracks) and replaces detection through `locate`:
+
+    tracker = FaceTracker(engine)
+    report = session.swap(frame, settings, locate=tracker.locate)
+
+It runs full detection on the first frame, every `detect_every` frames, and whenever a
+track could not be followed; in between, each face is refined around where it was (the
+engine's optional `refine`). Landmarks go through a One-Euro filter per track. A face that
+one detection misses is kept (refined, or held where it was) for up to `max_missed` frames,
+so a single missed detection never flashes the original face back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import count
+from typing import Sequence
+
+import numpy as np
+
+from plasticvision.engines.base import Engine, Refiner
+from plasticvision.pipeline.motion import FaceTemplate
+from plasticvision.pipeline.smoothing import OneEuroFilter
+from plasticvision.types import Face, Frame
+
+DETECT_EVERY = 15  # half a second at 30 fps: new faces appear quickly, the cost stays small
+MAX_MISSED = 3  # frames a face is held while detection cannot find it
+MATCH_MIN_IOU = 0.3
+MATCH_MAX_CENTRE_SHIFT = 0.5  # of the face width, for faces that moved too far to overlap
+MIN_TEMPLATE_MATCH = 0.6  # below this correlation the face was lost or covered: detect again
+
+
+def face_iou(a: Face, b: Face) -> float:
+    """Intersection over union of two faces' boxes."""
+    w = min(a.box[2], b.box[2]) - max(a.box[0], b.box[0])
+    h = min(a.box[3], b.box[3]) - max(a.box[1], b.box[1])
+    inter = max(float(w), 0.0) * max(float(h), 0.0)
+    union = a.area + b.area - inter
+    return inter / union if union > 0 else 0.0
+
+
+def match_score(track: Face, found: Face) -> float:
+    """How well a detection continues a track: IoU, or a small centre shift when they do not overlap."""
+    iou = face_iou(track, found)
+    if iou >= MATCH_MIN_IOU:
+        return 1.0 + iou
+    shift = float(np.hypot(*np.subtract(track.centre, found.centre))) / max(track.width, 1.0)
+    return 1.0 - shift if shift <= MATCH_MAX_CENTRE_SHIFT else 0.0
+
+
+def associate(tracked: Sequence[Face], found: Sequence[Face]) -> list[tuple[int, int]]:
+    """Greedy one-to-one pairs (track index, detection index), best match first."""
+    scores = [(match_score(t, f), i, j) for i, t in enumerate(tracked) for j, f in enumerate(found)]
+    pairs: list[tuple[int, int]] = []
+    used_tracks: set[int] = set()
+    used_found: set[int] = set()
+    for score, i, j in sorted(scores, reverse=True):
+        if score > 0 and i not in used_tracks and j not in used_found:
+            pairs.append((i, j))
+            used_tracks.add(i)
+            used_found.add(j)
+    return pairs
+
+
+def moved(face: Face, shift: np.ndarray) -> Face:
+    """The same face translated by (dx, dy)."""
+    return Face(
+        box=face.box + np.tile(shift, 2).astype(np.float32),
+        landmarks_5=face.landmarks_5 + shift,
+        score=face.score,
+        landmarks_68=None if face.landmarks_68 is None else face.landmarks_68 + shift,
+        embedding=face.embedding,
+    )
+
+
+def face_points(face: Face) -> np.ndarray:
+    """A face's box corners and landmarks as one point set, so one filter smooths them together."""
+    parts = [face.box.reshape(2, 2), face.landmarks_5]
+    if face.landmarks_68 is not None:
+        parts.append(face.landmarks_68)
+    return np.vstack(parts).astype(np.float32)
+
+
+def face_from_points(points: np.ndarray, like: Face) -> Face:
+    """The inverse of `face_points`: a face like `like` at the (smoothed) points."""
+    return Face(
+        box=points[:2].reshape(4).copy(),
+        landmarks_5=points[2:7].copy(),
+        score=like.score,
+        landmarks_68=points[7:].copy() if like.landmarks_68 is not None else None,
+        embedding=like.embedding,
+    )
+
+
+@dataclass
+class Track:
+    """One face followed across frames: its id, the last raw face, and its filter.
+
+    `missed` counts frames in a row in which the face could not be found (it is held or
+    bridged meanwhile); `held` counts frames since the filter last got a sample.
+    """
+
+    id: int
+    raw: Face
+    smoothed: Face
+    missed: int = 0
+    held: int = 0
+    smoother: OneEuroFilter = field(default_factory=OneEuroFilter)
+    template: FaceTemplate | None = None
+
+    def update(self, face: Face, dt: float) -> None:
+        self.raw = face
+        self.smoothed = face_from_points(self.smoother(face_points(face), dt * (self.held + 1), face.width), face)
+        self.held = 0
+
+    def hold(self) -> None:
+        self.missed += 1
+        self.held += 1
+
+
+class FaceTracker:
+    """Per-stream face locator: full detection only when needed, refinement and smoothing in between."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        fps: float = 30.0,
+        detect_every: int = DETECT_EVERY,
+        max_missed: int = MAX_MISSED,
+        smooth: bool = True,
+    ) -> None:
+        if fps <= 0 or detect_every < 1 or max_missed < 0:
+            raise ValueError("fps must be > 0, detect_every >= 1 and max_missed >= 0")
+        self.engine = engine
+        self._refiner = engine if isinstance(engine, Refiner) else None
+        self.dt = 1.0 / fps  # frame-based time: a video swapped faster than real time filters the same
+        self.detect_every = detect_every
+        self.max_missed = max_missed
+        self.smooth = smooth
+        self.tracks: list[Track] = []
+        self._ids = count(1)
+        self._since_detect = 0
+        self._must_detect = True
+
+    def reset(self) -> None:
+        """Forget every track (a new scene, a new video): the next frame runs full detection."""
+        self.tracks = []
+        self._must_detect = True
+
+    def locate(self, frame: Frame) -> list[Face]:
+        """The faces in this frame, one per track, in track order (stable across frames)."""
+        self._since_detect += 1
+        if self._must_detect or self._since_detect >= self.detect_every or self._refiner is None:
+            self._detect(frame)
+        else:
+            self._refine(frame)
+        if self._refiner is not None:
+            for track in self.tracks:
+                if track.held == 0:
+                    track.template = FaceTemplate.of(frame, track.raw)
+        return [track.smoothed if self.smooth else track.raw for track in self.tracks]
+
+    def _detect(self, frame: Frame) -> None:
+        found = self.engine.detect(frame)
+        pairs = associate([t.raw for t in self.tracks], found)
+        for i, j in pairs:
+            self.tracks[i].update(found[j], self.dt)
+            self.tracks[i].missed = 0
+        matched = {i for i, _ in pairs}
+        for i, track in enumerate(self.tracks):
+            if i not in matched:
+                self._bridge(frame, track)
+        paired = {j for _, j in pairs}
+        self.tracks += [self._start(face) for j, face in enumerate(found) if j not in paired]
+        self._drop_lost()
+        self._since_detect = 0
+        self._must_detect = any(t.missed for t in self.tracks)
+
+    def _start(self, face: Face) -> Track:
+        track = Track(next(self._ids), face, face)
+        track.update(face, self.dt)  # the first sample initialises the filter
+        return track
+
+    def _bridge(self, frame: Frame, track: Track) -> None:
+        """Detection did not find this face: follow it by refinement, else hold it where it was."""
+        refined = self._follow(frame, track)
+        if refined is None:
+            track.hold()
+        else:
+            track.update(refined, self.dt)
+            track.missed += 1
+
+    def _refine(self, frame: Frame) -> None:
+        """Follow every face by refinement; with no faces, or one lost or jumped, detect instead."""
+        refined = [self._follow(frame, track) for track in self.tracks]
+        if not refined or any(face is None for face in refined):
+            self._detect(frame)
+            return
+        for track, face in zip(self.tracks, refined):
+            track.update(face, self.dt)
+
+    def _follow(self, frame: Frame, track: Track) -> Face | None:
+        """The track's face in this frame: found by its template, then refined by the engine.
+
+        None when the engine cannot refine, or the template no longer matches (face lost).
+        """
+        if self._refiner is None or track.template is None:
+            return None
+        shift, confidence = track.template.find(frame)
+        if confidence < MIN_TEMPLATE_MATCH:
+            return None
+        return self._refiner.refine(frame, moved(track.raw, shift))
+
+    def _drop_lost(self) -> None:
+        self.tracks = [t for t in self.tracks if t.missed <= self.max_missed]
