@@ -93,3 +93,7 @@ def fetch(
             while chunk := response.read(CHUNK_BYTES):
                 out.write(chunk)
                 bar.update(len(chunk))
+            received = out.tell()
+    if length and length.isdigit() and received < start + int(length):
+        # urllib returns a short body silently when the connection drops; keep the part to resume
+        raise ConnectionError(f"connection closed after {received} of {start + int(length)} bytes")
