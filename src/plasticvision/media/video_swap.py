@@ -1,8 +1,9 @@
 """Face swap over a whole video: one session's sources and settings, frame after frame.
 
-The CLI and the job runner both come through here, so they produce the same file. `locate`
-is where a per-video face tracker plugs in (`locate=tracker.locate`): with one, consecutive
-frames reuse what the last one found instead of running full detection on each.
+The CLI and the job runner both come through here, so they produce the same file. Each
+video gets its own `FaceTracker`: consecutive frames reuse what the last one found instead
+of running full detection on each, the face does not jitter, and a missed detection is
+bridged instead of flashing the original face.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from pathlib import Path
 from typing import Callable
 
 from plasticvision.errors import NoSourceFaces
+from plasticvision.media.video import probe
 from plasticvision.media.video_process import ProgressCallback, VideoProgress, process_video
 from plasticvision.pipeline.session import SwapSession
+from plasticvision.pipeline.tracking import FaceTracker
 from plasticvision.settings import Settings
-from plasticvision.types import Face, Frame
-
-Locator = Callable[[Frame], list[Face]]
+from plasticvision.types import Frame
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,6 @@ def swap_video(
     source: str | Path,
     output: str | Path,
     *,
-    locate: Locator | None = None,
     on_progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
     temp_dir: Path | None = None,
@@ -41,11 +41,12 @@ def swap_video(
     if not session.faces_loaded:
         raise NoSourceFaces("no source face: give at least one source image")
     session.check_settings(settings)
+    tracker = FaceTracker(session.engine, fps=float(probe(source).fps))
     swapped = 0
 
     def transform(frame: Frame) -> Frame:
         nonlocal swapped
-        report = session.swap(frame, settings, locate=locate)
+        report = session.swap(frame, settings, locate=tracker.locate)
         swapped += not report.unchanged
         return report.frame
 
