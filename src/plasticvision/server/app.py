@@ -48,6 +48,7 @@ def create_app(config: ServerConfig | None = None, swapper: FaceSwapper | None =
         max_body_size=(config.max_files + 1) * config.max_upload_bytes + MULTIPART_OVERHEAD,
     )
     app.dependency_overrides[get_settings] = lambda: config
+    app.state.config = config
     app.state.swapper = swapper
     app.state.workers = workers
     app.state.sessions = SessionRegistry(

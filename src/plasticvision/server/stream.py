@@ -15,6 +15,7 @@ import asyncio
 import json
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
@@ -66,16 +67,15 @@ class FrameStream:
         self.received = self.sent = self.bad_in_a_row = 0
 
     async def run(self) -> None:
-        """Until the client disconnects or a task fails; then the other tasks are cancelled and the error raised."""
-        parallel = min(MAX_PARALLEL_FRAMES, self.workers.size)
-        tasks = [asyncio.create_task(self.receive_messages())]
-        tasks += [asyncio.create_task(self.process_frames()) for _ in range(parallel)]
-        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-        for task in done:
-            task.result()
+        """Until the client disconnects; the first failure of any task ends the connection and is raised."""
+        try:
+            async with anyio.create_task_group() as group:
+                for _ in range(min(MAX_PARALLEL_FRAMES, self.workers.size)):
+                    group.start_soon(self.process_frames)
+                await self.receive_messages()
+                group.cancel_scope.cancel()
+        except ExceptionGroup as failures:
+            raise failures.exceptions[0] from failures
 
     async def receive_messages(self) -> None:
         while True:
