@@ -65,7 +65,7 @@ CATALOG: tuple[ModelSpec, ...] = (
         size=340_299_087,
         sha256="accc4757b26bdb89b32b4d3500d4f79c9dff97c1dd7c7104bf9dcb95e3311385",
         licence=GFPGAN_LICENCE,
-        role="face restoration for `enhance` (GFPGAN 1.4, optional)",
+        role="face restoration for `enhance` (GFPGAN 1.4)",
         required=False,
     ),
 )
