@@ -35,12 +35,13 @@ export class Api {
     this.connection = connection;
   }
 
-  async request(path, { method = "GET", body, headers = {} } = {}) {
+  async request(path, { method = "GET", body, headers = {}, cache = "default" } = {}) {
     let response;
     try {
       response = await fetch(this.connection.url(path), {
         method,
         body,
+        cache,
         headers: { ...this.connection.headers(), ...headers },
       });
     } catch {
@@ -50,8 +51,9 @@ export class Api {
     return response;
   }
 
+  /** Never from the HTTP cache: state changes, and `/` also answers HTML to the page's own navigation. */
   async getJson(path) {
-    return (await this.request(path, { headers: JSON_HEADERS })).json();
+    return (await this.request(path, { headers: JSON_HEADERS, cache: "no-store" })).json();
   }
 
   async postJson(path, data) {

@@ -6,7 +6,7 @@
 
 const RECONNECT_FIRST_MS = 500;
 const RECONNECT_MAX_MS = 8000;
-const REPLY_TIMEOUT_MS = 3000;
+const REPLY_TIMEOUT_MS = 10_000; // generous: the first frames on a busy CPU server can take seconds
 
 export class StreamClient extends EventTarget {
   constructor(connection, { maxInFlight = 1 } = {}) {

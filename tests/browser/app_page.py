@@ -1,0 +1,69 @@
+"""The browser app as tests drive it: a Playwright page plus the console errors it logged."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import cv2
+import numpy as np
+from playwright.sync_api import Page, expect
+
+FRAME_TIMEOUT_MS = 60_000
+
+# Draws a canvas or the camera <video> into a PNG data URL, so tests can read pixels.
+SNAPSHOT_JS = """(selector) => {
+  const source = document.querySelector(selector);
+  if (source instanceof HTMLCanvasElement) return source.toDataURL("image/png");
+  const canvas = document.createElement("canvas");
+  canvas.width = source.videoWidth;
+  canvas.height = source.videoHeight;
+  canvas.getContext("2d").drawImage(source, 0, 0);
+  return canvas.toDataURL("image/png");
+}"""
+
+
+class AppPage:
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.console_errors: list[str] = []
+        page.on("console", lambda message: message.type == "error" and self.console_errors.append(message.text))
+        page.on("pageerror", lambda error: self.console_errors.append(f"uncaught: {error}"))
+
+    def open(self, url: str) -> "AppPage":
+        self.page.goto(url)
+        expect(self.page.locator("#server-health")).to_have_attribute("data-kind", "ok")
+        return self
+
+    def testid(self, name: str):
+        return self.page.get_by_test_id(name)
+
+    @property
+    def session_id(self) -> str:
+        return self.page.evaluate("window.plasticvision.sessionId")
+
+    def give_consent(self) -> None:
+        self.testid("consent").check()
+
+    def upload_sources(self, *paths: Path) -> None:
+        self.testid("source-input").set_input_files([str(path) for path in paths])
+
+    def start_camera(self) -> None:
+        self.testid("start-camera").click()
+        expect(self.testid("status")).to_have_attribute("data-state", "live")
+
+    def stats(self) -> dict:
+        return self.page.evaluate("window.plasticvision.stats.toJSON()")
+
+    def wait_for_frames(self, count: int) -> None:
+        """Until `count` more frames came back than now."""
+        target = self.stats()["received"] + count
+        self.page.wait_for_function(
+            "(n) => window.plasticvision.stats.received >= n", arg=target, timeout=FRAME_TIMEOUT_MS
+        )
+
+    def snapshot(self, selector: str) -> np.ndarray:
+        """The pixels of a canvas or video element, BGR."""
+        data_url = self.page.evaluate(SNAPSHOT_JS, selector)
+        png = base64.b64decode(data_url.split(",", 1)[1])
+        return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)

@@ -1,0 +1,106 @@
+"""Browser fixtures: a real uvicorn server (dlib engine) on loopback, Debian's Chromium driven by
+Playwright with a fake webcam that shows the astronaut, and a fresh page per test.
+
+Without Chromium (or Playwright) the browser tests skip and say why; with CI=true they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pytest
+
+from fake_camera import webcam_frame, write_y4m
+from live_server import serving
+
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+]
+VIEWPORT = {"width": 1280, "height": 900}
+
+
+def unavailable(reason: str) -> None:
+    """Skip, except on CI where a missing browser is a broken setup."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: the browser tests must run)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = os.environ.get("PLASTICVISION_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).is_file():
+        unavailable(f"Chromium not found at {path} (install Debian's chromium or set PLASTICVISION_CHROMIUM)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def camera_frame(read_test_image) -> np.ndarray:
+    """What the fake webcam shows (BGR)."""
+    return webcam_frame(read_test_image("astronaut.png"))
+
+
+@pytest.fixture(scope="session")
+def camera_clip(camera_frame, tmp_path_factory) -> Path:
+    return write_y4m(tmp_path_factory.mktemp("camera") / "astronaut.y4m", camera_frame)
+
+
+@pytest.fixture(scope="session")
+def server_url(swapper, tmp_path_factory) -> Iterator[str]:
+    from plasticvision.config import ServerConfig
+    from plasticvision.server.app import create_app
+
+    config = ServerConfig(engine="dlib", data_dir=tmp_path_factory.mktemp("server-data"))
+    with serving(create_app(config, swapper)) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def chromium(chromium_path, camera_clip):
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("the playwright Python package is not installed (pip install -e '.[test]')")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path,
+            headless=True,
+            args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={camera_clip}"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_app(chromium) -> Iterator:
+    """Opens the app at a URL in a fresh context (its own localStorage, so its own session)."""
+    from app_page import AppPage  # needs playwright, which the chromium fixture checked
+
+    contexts = []
+
+    def open_at(url: str, viewport: dict = VIEWPORT) -> AppPage:
+        context = chromium.new_context(viewport=viewport)
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return AppPage(context.new_page()).open(url)
+
+    yield open_at
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def app(open_app, server_url):
+    """The app served by the test server."""
+    return open_app(server_url)
