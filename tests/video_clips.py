@@ -25,7 +25,7 @@ def face_frame(face: np.ndarray, index: int, count: int, size: tuple[int, int]) 
     """The face photo over a gradient, sliding left to right and growing (a zoom) over the clip."""
     width, height = size
     t = index / max(count - 1, 1)
-    side = int(height * (0.78 + 0.17 * t))
+    side = int(min(width, height) * (0.78 + 0.17 * t))
     scaled = cv2.resize(face, (side, side), interpolation=cv2.INTER_AREA)
     frame = np.empty((height, width, 3), np.uint8)
     frame[:] = np.linspace(40, 120, width, dtype=np.uint8)[None, :, None]
@@ -59,7 +59,7 @@ def make_clip(
     seconds: float = 2.0,
     audio: bool = True,
     variable_rate: bool = False,
-    rotation: int = 0,
+    rotation: int = 0,  # 0, 90 or -90: the display rotation a phone would write
 ) -> Path:
     """Write a clip whose codecs follow the file extension (H.264/AAC MP4, VP9/Opus WebM, ...)."""
     image = load_face(face)
@@ -67,7 +67,7 @@ def make_clip(
     time_base = Fraction(1, 1000) if variable_rate else Fraction(1, fps)
     with av.open(str(path), "w") as container:
         video = container.add_stream(VIDEO_CODECS[path.suffix], rate=fps)
-        video.width, video.height = size
+        video.width, video.height = (size[1], size[0]) if rotation else size  # stored sideways
         video.pix_fmt = "yuv420p"
         video.time_base = video.codec_context.time_base = time_base
         if rotation:
@@ -104,3 +104,35 @@ def sine_frames(seconds: float) -> list[av.AudioFrame]:
         frame.time_base = Fraction(1, SAMPLE_RATE)
         frames.append(frame)
     return frames
+
+
+def top_level_boxes(path: Path) -> list[tuple[bytes, bytes]]:
+    """(type, first bytes of the body) of each top-level ISO-BMFF box, in file order."""
+    boxes = []
+    with open(path, "rb") as handle:
+        while len(header := handle.read(8)) == 8:
+            size, kind = int.from_bytes(header[:4], "big"), header[4:]
+            if size == 1:
+                size = int.from_bytes(handle.read(8), "big") - 8
+            body_size = size - 8
+            head = handle.read(min(body_size, 16))
+            boxes.append((kind, head))
+            handle.seek(body_size - len(head), 1)
+    return boxes
+
+
+def read_frames(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [frame.to_ndarray(format="bgr24") for frame in container.decode(video=0)]
+
+
+def frame_times_s(path: Path) -> list[float]:
+    with av.open(str(path)) as container:
+        return [float(frame.time) for frame in container.decode(video=0)]
+
+
+def audio_duration_s(path: Path) -> float:
+    """Decoded samples / rate: what a listener hears, whatever the container header says."""
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        return sum(frame.samples for frame in container.decode(stream)) / stream.codec_context.sample_rate
