@@ -19,13 +19,13 @@ from plasticvision.api import FaceSwapper
 from plasticvision.config import ServerConfig, get_settings
 from plasticvision.server import stream
 from plasticvision.server.errors import install_error_handlers
+from plasticvision.server.limits import BodyLimit, max_body_bytes
 from plasticvision.server.routes import faces, settings, status, swap, video
 from plasticvision.server.security import install_cors
 from plasticvision.server.sessions import SessionRegistry
 from plasticvision.server.workers import Workers
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
-MULTIPART_OVERHEAD = 1024 * 1024
 
 
 def create_app(config: ServerConfig | None = None, swapper: FaceSwapper | None = None) -> FastAPI:
@@ -44,8 +44,6 @@ def create_app(config: ServerConfig | None = None, swapper: FaceSwapper | None =
         version=__version__,
         summary="Real-time face swap: REST for images, a WebSocket for live streams.",
         lifespan=lifespan,
-        # sources plus one target, each up to the per-file limit; refused while streaming in
-        max_body_size=(config.max_files + 1) * config.max_upload_bytes + MULTIPART_OVERHEAD,
     )
     app.dependency_overrides[get_settings] = lambda: config
     app.state.config = config
@@ -60,7 +58,8 @@ def create_app(config: ServerConfig | None = None, swapper: FaceSwapper | None =
     )
     app.state.web_dir = WEB_DIR
     install_error_handlers(app)
-    install_cors(app, config)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes(config))
+    install_cors(app, config)  # outermost, so refusals carry CORS headers too
     for module in (status, faces, settings, swap, stream, video):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR, check_dir=False), name="static")
