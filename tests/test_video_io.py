@@ -136,12 +136,13 @@ def write(path: Path, data: bytes) -> Path:
     [
         lambda tmp, clips: write(tmp / "empty.mp4", b""),
         lambda tmp, clips: write(tmp / "notes.mp4", b"this is not a video at all\n" * 40),
+        lambda tmp, clips: write(tmp / "notes.txt", b"FFmpeg would render this as ANSI art\n" * 40),
         lambda tmp, clips: write(tmp / "truncated.mp4", clips["mp4"].read_bytes()[:3000]),
         lambda tmp, clips: write(tmp / "noise.webm", np.random.default_rng(1).bytes(20_000)),
         lambda tmp, clips: Path(__file__).parent / "data" / "astronaut.png",
         lambda tmp, clips: tmp / "missing.mp4",
     ],
-    ids=["empty", "text", "truncated", "noise", "still-image", "missing"],
+    ids=["empty", "text", "text-file", "truncated", "noise", "still-image", "missing"],
 )
 def test_bad_files_are_bad_videos(tmp_path, clips, make):
     path = make(tmp_path, clips)

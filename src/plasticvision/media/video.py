@@ -63,9 +63,17 @@ class TimedFrame:
     time_base: Fraction
 
 
-def is_still_image(format_name: str) -> bool:
-    """FFmpeg opens PNG, JPEG, ... as one-frame videos through its image demuxers; we refuse them."""
-    return format_name == "image2" or format_name.endswith("_pipe")
+def not_a_video(format_name: str) -> str | None:
+    """What a file is when FFmpeg opened it as a "video" that no user means as one, else None.
+
+    FFmpeg renders PNG, JPEG, ... as one-frame videos (image demuxers) and text files as
+    ANSI art (`tty`); a swap of either would only surprise.
+    """
+    if format_name == "image2" or format_name.endswith("_pipe"):
+        return "a still image (swap-image takes images)"
+    if format_name == "tty":
+        return "a text file"
+    return None
 
 
 def normalise_rotation(degrees: float) -> int:
@@ -103,8 +111,9 @@ class VideoReader:
             raise
 
     def _video_stream(self) -> av.video.stream.VideoStream:
-        if is_still_image(self.container.format.name):
-            raise BadVideo(f"{self.name}: this is a still image, not a video (swap-image takes images)")
+        kind = not_a_video(self.container.format.name)
+        if kind:
+            raise BadVideo(f"{self.name}: this is {kind}, not a video")
         streams = self.container.streams.video
         if not streams or not streams[0].codec_context.width:
             raise BadVideo(f"{self.name}: the file has no video stream")
