@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-import cv2
 import numpy as np
 
 from plasticvision.align import arcface_template, estimate_similarity, warp_crop
+from plasticvision.engines.inswapper.blob import rgb_blob
 from plasticvision.engines.inswapper.providers import create_session
 from plasticvision.types import Embedding, Face, Frame
 
@@ -34,6 +34,5 @@ class ArcFaceRecognizer:
 
     def embed(self, frame: Frame, face: Face) -> Embedding:
         crop = warp_crop(frame, estimate_similarity(face.landmarks_5, self.template), INPUT_SIZE)
-        blob = cv2.dnn.blobFromImage(crop, 1.0 / INPUT_STD, (INPUT_SIZE, INPUT_SIZE), (INPUT_MEAN,) * 3, swapRB=True)
-        (output,) = self.session.run([self.output_name], {self.input_name: blob})
+        (output,) = self.session.run([self.output_name], {self.input_name: rgb_blob(crop, INPUT_MEAN, INPUT_STD)})
         return l2_normalise(output.reshape(-1))

@@ -5,9 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-import cv2
-import numpy as np
-
+from plasticvision.engines.inswapper.blob import bgr_image, rgb_blob
 from plasticvision.engines.inswapper.providers import create_session
 from plasticvision.types import Crop
 
@@ -25,10 +23,7 @@ class GfpganEnhancer:
         self.output_name = self.session.get_outputs()[0].name
 
     def enhance_crop(self, crop: Crop) -> Crop:
-        # (x/255 - mean)/std == (x - 255*mean) / (255*std): one fused pass in OpenCV.
-        blob = cv2.dnn.blobFromImage(
-            crop, 1.0 / (255.0 * INPUT_STD), (INPUT_SIZE, INPUT_SIZE), (255.0 * INPUT_MEAN,) * 3, swapRB=True
-        )
+        blob = rgb_blob(crop, 255.0 * INPUT_MEAN, 255.0 * INPUT_STD)  # (x/255 - mean)/std, in one pass
         (output,) = self.session.run([self.output_name], {self.input_name: blob})
-        restored = (np.clip(output[0], -1.0, 1.0) * INPUT_STD + INPUT_MEAN).transpose(1, 2, 0) * 255.0
-        return np.ascontiguousarray(np.clip(restored + 0.5, 0, 255).astype(np.uint8)[:, :, ::-1])
+        # (y * std + mean) * 255, saturated: the output's clip to [-1, 1]
+        return bgr_image(output, 255.0 * INPUT_STD, 255.0 * INPUT_MEAN)

@@ -54,9 +54,6 @@ def create_session(path: str | Path, providers: Sequence[str]) -> ort.InferenceS
     """An inference session on the first provider of `providers` that loads (onnxruntime falls back)."""
     options = ort.SessionOptions()
     options.log_severity_level = 3  # errors only: provider fallbacks are reported by `check_session`
-    threads = os.environ.get("PLASTICVISION_ORT_THREADS")
-    if threads:
-        options.intra_op_num_threads = int(threads)
     return ort.InferenceSession(str(path), sess_options=options, providers=list(providers))
 
 

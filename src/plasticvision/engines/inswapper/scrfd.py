@@ -13,6 +13,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from plasticvision.engines.inswapper.blob import rgb_blob
 from plasticvision.engines.inswapper.providers import create_session
 from plasticvision.types import Face, Frame
 
@@ -77,10 +78,14 @@ class ScrfdDetector:
         h, w = frame.shape[:2]
         scale = min(INPUT_SIZE / h, INPUT_SIZE / w)
         new_w, new_h = min(round(w * scale), INPUT_SIZE), min(round(h * scale), INPUT_SIZE)
-        canvas = np.zeros((INPUT_SIZE, INPUT_SIZE, 3), np.uint8)
-        canvas[:new_h, :new_w] = cv2.resize(frame, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
-        blob = cv2.dnn.blobFromImage(canvas, 1.0 / INPUT_STD, (INPUT_SIZE, INPUT_SIZE), (INPUT_MEAN,) * 3, swapRB=True)
-        return blob, scale
+        resized = frame
+        if (new_w, new_h) != (w, h):
+            resized = cv2.resize(frame, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+        blob = np.empty((1, 3, INPUT_SIZE, INPUT_SIZE), np.float32)
+        black = -INPUT_MEAN / INPUT_STD
+        blob[:, :, new_h:, :] = black  # only the padding is filled: the image part is written once, below
+        blob[:, :, :new_h, new_w:] = black
+        return rgb_blob(resized, INPUT_MEAN, INPUT_STD, out=blob), scale
 
     def decode(self, outputs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Boxes (N x 4), keypoints (N x 5 x 2) and scores (N) above the threshold, in input pixels."""

@@ -15,10 +15,13 @@ from onnx import numpy_helper
 
 from plasticvision.align import arcface_template
 from plasticvision.engines.inswapper.arcface import l2_normalise
+from plasticvision.engines.inswapper.blob import bgr_image, rgb_blob
 from plasticvision.engines.inswapper.providers import create_session
 from plasticvision.types import Crop, Embedding, Points
 
 INPUT_SIZE = 128
+INPUT_MEAN = 0.0
+INPUT_STD = 255.0  # the crop goes in as RGB in [0, 1]
 TEMPLATE_128: Points = arcface_template(INPUT_SIZE)
 
 
@@ -51,7 +54,6 @@ class InswapperModel:
 
     def swap_crop(self, crop: Crop, latent: np.ndarray) -> Crop:
         """The BGR crop (aligned to `TEMPLATE_128`) redrawn with the identity of `latent`."""
-        target = (crop[:, :, ::-1].transpose(2, 0, 1)[None] * np.float32(1.0 / 255.0)).astype(np.float32)
+        target = rgb_blob(crop, INPUT_MEAN, INPUT_STD)
         (output,) = self.session.run([self.output_name], {"target": target, "source": latent})
-        rgb = np.clip(output[0].transpose(1, 2, 0) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        return np.ascontiguousarray(rgb[:, :, ::-1])
+        return bgr_image(output, 255.0, 0.0)

@@ -1,0 +1,153 @@
+"""The inswapper engine's own per-frame cost at 640x480, outside model inference.
+
+Runs the whole frame path (JPEG decode, letterbox + detection decode, alignment, swap,
+paste-back, shared post-processing, JPEG encode) on near-zero-cost synthetic ONNX models with
+the real interfaces (tests/onnx_fakes.py), times each stage, and subtracts the time spent inside
+onnxruntime. Baselines measured in the same run, on the same frame:
+  - decode+encode: the JPEG round trip any frame server pays anyway;
+  - textbook: the same letterbox and paste-back done the common way (float NumPy letterbox,
+    insightface-style paste-back that warps and blends the whole frame).
+Target: overhead <= 3 ms/frame on a 2-core machine.
+
+    python bench/engine_overhead.py [--frames 300] [--providers CUDAExecutionProvider] [--enhance]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+from statistics import median
+from typing import Any, Callable
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the synthetic models live with the tests
+
+import onnx_fakes  # noqa: E402
+from plasticvision import FaceSwapper, Settings  # noqa: E402
+from plasticvision.align import estimate_similarity, paste_back, paste_region, warp_crop  # noqa: E402
+from plasticvision.engines.inswapper.engine import InswapperEngine  # noqa: E402
+from plasticvision.engines.inswapper.scrfd import ScrfdDetector  # noqa: E402
+from plasticvision.engines.inswapper.swapper import TEMPLATE_128  # noqa: E402
+
+WIDTH, HEIGHT = 640, 480
+JPEG_QUALITY = 70  # what the browser app sends
+
+
+class TimedSession:
+    """Wraps an onnxruntime session to add up the time spent inside `run` (the part we subtract)."""
+
+    def __init__(self, session: Any, spent: list[float]) -> None:
+        self.session, self.spent = session, spent
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return self.session.run(*args, **kwargs)
+        finally:
+            self.spent.append((time.perf_counter() - start) * 1000)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.session, name)
+
+
+def test_frame() -> np.ndarray:
+    frame = onnx_fakes.smooth_frame(HEIGHT, WIDTH)
+    noise = np.random.default_rng(0).integers(0, 40, frame.shape, dtype=np.uint8)
+    return cv2.add(frame, noise)
+
+
+def ms(action: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = action()
+    return (time.perf_counter() - start) * 1000, result
+
+
+def textbook_letterbox(frame: np.ndarray) -> np.ndarray:
+    """Float NumPy preprocessing as often written: resize, pad, cast, normalise, transpose."""
+    scale = min(640 / frame.shape[0], 640 / frame.shape[1])
+    resized = cv2.resize(frame, (int(frame.shape[1] * scale), int(frame.shape[0] * scale)))
+    canvas = np.zeros((640, 640, 3), np.float32)
+    canvas[: resized.shape[0], : resized.shape[1]] = resized
+    return ((canvas[:, :, ::-1] - 127.5) / 128.0).transpose(2, 0, 1)[None].copy()
+
+
+def textbook_paste(frame: np.ndarray, crop: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """insightface-style paste-back: warp crop and mask over the whole frame, blend the whole frame in float."""
+    inverse = cv2.invertAffineTransform(matrix)
+    size = (frame.shape[1], frame.shape[0])
+    back = cv2.warpAffine(crop, inverse, size, borderValue=0.0)
+    mask = cv2.warpAffine(np.full(crop.shape[:2], 255, np.float32), inverse, size, borderValue=0.0)[:, :, None] / 255
+    return (mask * back + (1 - mask) * frame.astype(np.float32)).astype(np.uint8)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--providers", nargs="+", default=["CPUExecutionProvider"])
+    parser.add_argument("--enhance", action="store_true", help="include GFPGAN (synthetic identity model)")
+    args = parser.parse_args()
+
+    frame = test_frame()
+    jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        root = onnx_fakes.build_models_dir(Path(tmp), [onnx_fakes.face_at((320, 230), 64)])
+        engine = InswapperEngine(
+            root / "buffalo_l/det_10g.onnx", root / "buffalo_l/w600k_r50.onnx", root / "inswapper_128.onnx",
+            root / "gfpgan_1.4.onnx", providers=args.providers, enhance_reuses=0,
+        )
+    inference: list[float] = []
+    for model in (engine.detector, engine.swapper, engine.enhancer):
+        model.session = TimedSession(model.session, inference)  # type: ignore[union-attr]
+    swapper = FaceSwapper(engine=engine)
+    swapper.set_sources([frame])
+    settings = Settings(enhance=args.enhance)
+    target = engine.detect(frame)[0]
+    matrix = estimate_similarity(target.landmarks_5, TEMPLATE_128)
+    crop = warp_crop(frame, matrix, 128)
+
+    stages: dict[str, list[float]] = {}
+    per_frame_inference, baseline, textbook, ours = [], [], [], []
+    for index in range(args.frames + 30):
+        inference.clear()
+        decode_ms, decoded = ms(lambda: cv2.imdecode(jpeg, cv2.IMREAD_COLOR))
+        report = swapper.swap_report(decoded, settings)
+        encode_ms, _ = ms(lambda: cv2.imencode(".jpg", report.frame, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]))
+        round_trip_ms, _ = ms(lambda: cv2.imencode(".jpg", cv2.imdecode(jpeg, cv2.IMREAD_COLOR),
+                                                   [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]))
+        region = paste_region(matrix, 128, frame.shape)
+        ours_ms = ms(lambda: ScrfdDetector.letterbox(decoded))[0] + ms(
+            lambda: paste_back(crop, matrix, region, decoded[region.slices]))[0]
+        textbook_ms = ms(lambda: textbook_letterbox(decoded))[0] + ms(lambda: textbook_paste(decoded, crop, matrix))[0]
+        if index < 30:
+            continue  # warm-up: first runs allocate and initialise
+        for name, value in {"decode": decode_ms, **report.timings_ms, "encode": encode_ms}.items():
+            stages.setdefault(name, []).append(value)
+        per_frame_inference.append(sum(inference))
+        baseline.append(round_trip_ms)
+        ours.append(ours_ms)
+        textbook.append(textbook_ms)
+
+    totals = [sum(values[i] for values in stages.values()) for i in range(args.frames)]
+    overhead = [total - spent for total, spent in zip(totals, per_frame_inference)]
+    print(f"inswapper engine overhead at {WIDTH}x{HEIGHT}, {args.frames} frames, providers {engine.report.providers}")
+    print(f"  {'stage':<22}{'median ms':>10}")
+    for name, values in stages.items():
+        print(f"  {name:<22}{median(values):>10.3f}")
+    print(f"  {'(inference, fakes)':<22}{median(per_frame_inference):>10.3f}")
+    print(f"  {'total':<22}{median(totals):>10.3f}")
+    print(f"  {'overhead (no inference)':<22}{median(overhead):>10.3f}   target <= 3 ms: "
+          f"{'met' if median(overhead) <= 3 else 'MISSED'}")
+    print("baselines measured in the same run:")
+    print(f"  decode+encode only          {median(baseline):7.3f} ms  overhead / baseline = "
+          f"{median(overhead) / median(baseline):.2f}x")
+    print(f"  letterbox+paste, textbook   {median(textbook):7.3f} ms  ours {median(ours):.3f} ms  "
+          f"speed-up {median(textbook) / median(ours):.1f}x")
+
+
+if __name__ == "__main__":
+    main()
