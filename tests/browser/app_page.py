@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from pathlib import Path
 
 import cv2
@@ -10,6 +11,9 @@ import numpy as np
 from playwright.sync_api import Page, expect
 
 FRAME_TIMEOUT_MS = 60_000
+
+# Chromium logs every 4xx answer to fetch() as a console error; tests that provoke one expect it.
+REFUSED_REQUEST = re.compile(r"^Failed to load resource: the server responded with a status of 4\d\d")
 
 # Draws a canvas or the camera <video> into a PNG data URL, so tests can read pixels.
 SNAPSHOT_JS = """(selector) => {
@@ -34,6 +38,10 @@ class AppPage:
         self.page.goto(url)
         expect(self.page.locator("#server-health")).to_have_attribute("data-kind", "ok")
         return self
+
+    def errors_besides_refusals(self) -> list[str]:
+        """Console errors other than Chromium's notes on requests the server refused."""
+        return [text for text in self.console_errors if not REFUSED_REQUEST.match(text)]
 
     def testid(self, name: str):
         return self.page.get_by_test_id(name)

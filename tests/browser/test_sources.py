@@ -1,0 +1,54 @@
+"""Source faces through the page: consent first, thumbnails and count, server errors shown."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from server_state import session_status
+
+pytestmark = pytest.mark.browser
+
+
+def faces_on_server(server_url: str, session_id: str) -> int:
+    return session_status(server_url, session_id)["faces_loaded"]
+
+
+def test_nothing_is_uploaded_before_consent(app, data_dir, server_url):
+    app.upload_sources(data_dir / "Tom_Hanks_54745.png")
+    expect(app.page.locator("#consent-message")).to_contain_text("consent")
+    expect(app.testid("consent")).to_be_focused()
+    assert faces_on_server(server_url, app.session_id) == 0
+    assert app.console_errors == []
+
+
+def test_several_faces_show_as_thumbnails(app, data_dir, server_url):
+    app.give_consent()
+    app.upload_sources(data_dir / "Tom_Hanks_54745.png", data_dir / "astronaut.png")
+    expect(app.testid("source-count")).to_have_text("2")
+    expect(app.page.locator("#thumbnails img")).to_have_count(2)
+    expect(app.testid("source-message")).to_have_attribute("data-kind", "ok")
+    assert faces_on_server(server_url, app.session_id) == 2
+    assert app.console_errors == []
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("chelsea.png", None, re.compile("no face", re.I)),
+        ("notes.jpg", b"this is text, not a photo\n", re.compile("image", re.I)),
+    ],
+    ids=["cat-photo", "text-file"],
+)
+def test_a_refused_upload_shows_the_server_error(app, data_dir, server_url, name, content, expected):
+    app.give_consent()
+    upload = {"name": name, "mimeType": "image/jpeg", "buffer": content} if content else str(data_dir / name)
+    app.testid("source-input").set_input_files(upload)
+    message = app.testid("source-message")
+    expect(message).to_have_attribute("data-kind", "error")
+    expect(message).to_have_text(expected)
+    expect(app.testid("source-count")).to_have_text("0")
+    assert faces_on_server(server_url, app.session_id) == 0
+    assert app.errors_besides_refusals() == []
