@@ -45,10 +45,12 @@ def swapper() -> FaceSwapper:
 
 
 @pytest.fixture(scope="session")
-def make_app(swapper: FaceSwapper) -> Callable[..., FastAPI]:
-    """A server app with a fresh default session on the shared engine; keyword arguments are ServerConfig fields."""
+def make_app(swapper: FaceSwapper, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., FastAPI]:
+    """A server app with a fresh default session on the shared engine, its data in a temporary folder;
+    keyword arguments are ServerConfig fields."""
 
     def make(**config: object) -> FastAPI:
+        config.setdefault("data_dir", tmp_path_factory.mktemp("server-data"))
         return create_app(ServerConfig(engine="dlib", **config), FaceSwapper(swapper.engine))
 
     return make

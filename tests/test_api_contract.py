@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -406,10 +407,11 @@ def test_serve_flags_override_the_environment(monkeypatch):
 
 
 @pytest.mark.slow
-def test_serve_command_starts_a_working_server_and_says_which_engine():
+def test_serve_command_starts_a_working_server_and_says_which_engine(tmp_path):
     port = free_port()
     process = subprocess.Popen(
         [Path(sys.executable).with_name("plasticvision"), "serve", "--engine", "dlib", "--port", str(port)],
+        env={**os.environ, "PLASTICVISION_DATA_DIR": str(tmp_path)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from typing import Annotated, Any
 
 import anyio
@@ -22,11 +23,13 @@ from pydantic import ValidationError
 from plasticvision.errors import PlasticVisionError
 from plasticvision.media.images import decode_image, encode_jpeg
 from plasticvision.pipeline.session import SwapSession
+from plasticvision.pipeline.tracking import FaceTracker
 from plasticvision.server.deps import ConfigDep, RegistryDep, WorkersDep
 from plasticvision.server.errors import describe_errors, ws_close_code
 from plasticvision.server.overlay import NO_SOURCE_NOTICE, draw_notice
 from plasticvision.server.security import check_api_key, check_origin
 from plasticvision.server.workers import Workers
+from plasticvision.types import Face, Frame
 
 JPEG_QUALITY = 80
 MAX_PARALLEL_FRAMES = 2  # per connection: enough to keep two cores busy on one stream
@@ -61,6 +64,8 @@ class FrameStream:
         self.workers = workers
         self.max_bytes = max_bytes
         self.max_pixels = max_pixels
+        self.tracker = FaceTracker(session.engine)  # one per stream: detect rarely, follow in between
+        self.tracker_lock = threading.Lock()  # frames are swapped in parallel; the tracker is sequential
         self.latest: tuple[int, bytes] | None = None
         self.frame_ready = asyncio.Event()
         self.send_lock = asyncio.Lock()
@@ -131,7 +136,11 @@ class FrameStream:
         frame = decode_image(data, self.max_pixels)
         if not self.session.faces_loaded:
             return encode_jpeg(draw_notice(frame, NO_SOURCE_NOTICE), JPEG_QUALITY)
-        return encode_jpeg(self.session.swap(frame).frame, JPEG_QUALITY)
+        return encode_jpeg(self.session.swap(frame, locate=self.locate).frame, JPEG_QUALITY)
+
+    def locate(self, frame: Frame) -> list[Face]:
+        with self.tracker_lock:
+            return self.tracker.locate(frame)
 
     async def report(self, exc: PlasticVisionError) -> None:
         """Tell the client what was wrong; close the connection when it keeps sending bad messages."""
