@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -27,6 +29,31 @@ def mouth_polygon(face: Face) -> np.ndarray:
     return cv2.ellipse2Poly(
         (int(centre[0]), int(centre[1])), (int(width * 0.65), int(width * 0.38)), int(angle), 0, 360, 15
     )
+
+
+@dataclass(frozen=True)
+class MouthWindow:
+    """The part of a face region that the mouth cut touches, and the lips inside it."""
+
+    corner: tuple[int, int]  # x0, y0 in region pixels
+    width: int
+    height: int
+    polygon: np.ndarray  # the lips, in window pixels
+
+
+def mouth_window(polygon: np.ndarray, blur: int, shape: tuple[int, ...]) -> MouthWindow | None:
+    """The lips' bounding box grown by the blur size, clipped to the region; None if outside it.
+
+    Filling and blurring only this window gives the same mask as doing it over the whole
+    region (the blur sees only zeros beyond it), at a fraction of the cost.
+    """
+    h, w = shape[:2]
+    x, y, bw, bh = cv2.boundingRect(polygon)
+    x0, y0 = max(x - blur, 0), max(y - blur, 0)
+    x1, y1 = min(x + bw + blur, w), min(y + bh + blur, h)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return MouthWindow((x0, y0), x1 - x0, y1 - y0, polygon - np.array([x0, y0], np.int32))
 
 
 def feather(mask: Mask, radius: int) -> Mask:

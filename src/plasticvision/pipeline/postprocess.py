@@ -12,7 +12,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from plasticvision.pipeline.masks import feather, mouth_polygon
+from plasticvision.pipeline.masks import feather, mouth_polygon, mouth_window
 from plasticvision.settings import Settings
 from plasticvision.types import Face, Frame, Mask
 
@@ -36,21 +36,19 @@ def face_size(face: Face) -> float:
 
 def transfer_lab_colour(layer: FaceLayer, settings: Settings) -> FaceLayer:
     """Match the swapped skin's LAB mean and spread to the target's, so lighting and tone agree."""
-    inside = layer.mask > 0.5
-    if inside.sum() < 16:
+    inside = (layer.mask > 0.5).view(np.uint8)
+    if cv2.countNonZero(inside) < 16:
         return layer
     src = cv2.cvtColor(layer.swapped, cv2.COLOR_BGR2LAB)
     dst = cv2.cvtColor(layer.target, cv2.COLOR_BGR2LAB)
-    src_pixels = src[inside].astype(np.float32)
-    dst_pixels = dst[inside].astype(np.float32)
-    src_mean, src_std = src_pixels.mean(axis=0), src_pixels.std(axis=0) + 1e-3
-    dst_mean, dst_std = dst_pixels.mean(axis=0), dst_pixels.std(axis=0) + 1e-3
-    gain = np.clip(dst_std / src_std, 0.5, 3.0)
-    # One lookup table per channel: cheaper than float maths over every pixel.
+    # Masked statistics in one pass each, without copying the face's pixels out.
+    src_mean, src_std = (v.reshape(3) for v in cv2.meanStdDev(src, mask=inside))
+    dst_mean, dst_std = (v.reshape(3) for v in cv2.meanStdDev(dst, mask=inside))
+    gain = np.clip((dst_std + 1e-3) / (src_std + 1e-3), 0.5, 3.0)
+    # One lookup table per channel, applied in one call: cheaper than float maths over every pixel.
     levels = np.arange(256, dtype=np.float32)[:, None]
     luts = np.clip((levels - src_mean) * gain + dst_mean, 0, 255).astype(np.uint8)
-    channels = [cv2.LUT(src[:, :, c], luts[:, c]) for c in range(3)]
-    recoloured = cv2.cvtColor(cv2.merge(channels), cv2.COLOR_LAB2BGR)
+    recoloured = cv2.cvtColor(cv2.LUT(src, luts.reshape(256, 1, 3)), cv2.COLOR_LAB2BGR)
     return replace(layer, swapped=recoloured)
 
 
@@ -69,11 +67,18 @@ def keep_mouth(layer: FaceLayer, settings: Settings) -> FaceLayer:
     """Cut the target's lips out of the mask so its own mouth moves in the output (lip sync)."""
     if not settings.mouth_mask:
         return layer
-    mouth = np.zeros(layer.mask.shape, np.float32)
-    cv2.fillPoly(mouth, [mouth_polygon(layer.face)], 1.0)
     radius = max(int(face_size(layer.face) / 30), 2) * 2 + 1
+    window = mouth_window(mouth_polygon(layer.face), radius, layer.mask.shape)
+    if window is None:
+        return layer
+    (x0, y0), polygon = window.corner, window.polygon
+    mouth = np.zeros((window.height, window.width), np.float32)
+    cv2.fillPoly(mouth, [polygon], 1.0)
     mouth = cv2.GaussianBlur(mouth, (radius, radius), 0)
-    return replace(layer, mask=layer.mask * (1.0 - mouth))
+    mask = layer.mask.copy()
+    cut = mask[y0 : y0 + window.height, x0 : x0 + window.width]
+    cut *= 1.0 - mouth
+    return replace(layer, mask=mask)
 
 
 def feather_edges(layer: FaceLayer, settings: Settings) -> FaceLayer:
@@ -83,9 +88,9 @@ def feather_edges(layer: FaceLayer, settings: Settings) -> FaceLayer:
 
 def blend_opacity(layer: FaceLayer, settings: Settings) -> FaceLayer:
     """Composite: the result replaces `swapped`, with `mask` scaled by the opacity."""
-    alpha = (layer.mask * settings.opacity)[:, :, None]
-    blended = layer.swapped.astype(np.float32) * alpha + layer.target.astype(np.float32) * (1.0 - alpha)
-    return replace(layer, swapped=np.clip(blended + 0.5, 0, 255).astype(np.uint8))
+    alpha = layer.mask * settings.opacity if settings.opacity < 1.0 else layer.mask
+    blended = cv2.blendLinear(layer.swapped, layer.target, alpha, 1.0 - alpha)
+    return replace(layer, swapped=blended)
 
 
 STEPS: tuple[tuple[str, Step], ...] = (

@@ -11,13 +11,13 @@ import numpy as np
 
 from plasticvision.engines.base import Region, Rendered
 from plasticvision.engines.dlib.landmarks import DlibLandmarker
-from plasticvision.engines.dlib.mesh import blend_shape, triangulate, warp_mesh, with_forehead
+from plasticvision.engines.dlib.mesh import blend_shape, hull_order, triangulate, warp_mesh, with_forehead
 from plasticvision.engines.dlib.recognizer import DlibRecognizer
 from plasticvision.errors import NoFaceFound, UnsupportedOption
 from plasticvision.types import Embedding, Face, Frame, Points
 
 SOURCE_FACE_WIDTH = 320  # sources are stored at this face size: enough detail, small to keep
-REGION_MARGIN = 0.45
+REGION_PAD = 0.1  # of the face size around the warped mesh: room for the feathered edge to fade
 
 
 def head_pose(points_68: Points) -> np.ndarray:
@@ -30,6 +30,14 @@ def head_pose(points_68: Points) -> np.ndarray:
     return np.array([yaw, pitch], np.float32)
 
 
+def mesh_region(mesh: Points, frame_shape: tuple[int, ...], pad: float) -> Region:
+    """The frame window that the warped mesh covers, plus `pad` pixels: all the swap touches."""
+    h, w = frame_shape[:2]
+    x0, y0 = np.floor(mesh.min(axis=0) - pad).astype(int)
+    x1, y1 = np.ceil(mesh.max(axis=0) + pad).astype(int) + 1
+    return Region(max(int(x0), 0), max(int(y0), 0), min(int(x1), w), min(int(y1), h))
+
+
 @dataclass(frozen=True, eq=False)
 class DlibSource:
     """A source face prepared once: its pixels at a standard size, mesh and pose."""
@@ -39,6 +47,7 @@ class DlibSource:
     image: Frame
     mesh_points: Points
     triangles: np.ndarray
+    outline: np.ndarray  # mesh point indices around the mesh, in order
     pose: np.ndarray
 
 
@@ -83,6 +92,7 @@ class DlibEngine:
             image=np.ascontiguousarray(crop),
             mesh_points=mesh_points,
             triangles=triangulate(mesh_points),
+            outline=hull_order(mesh_points),
             pose=head_pose(points),
         )
 
@@ -90,12 +100,12 @@ class DlibEngine:
         if target.landmarks_68 is None:
             raise ValueError("the dlib engine needs 68 landmarks on the target face")
         source = min(sources, key=lambda s: float(np.sum((s.pose - head_pose(target.landmarks_68)) ** 2)))
-        region = Region.around(target, frame.shape, REGION_MARGIN)
+        mesh = with_forehead(blend_shape(source.mesh_points[:68], target.landmarks_68))
+        region = mesh_region(mesh, frame.shape, REGION_PAD * max(target.width, target.height))
         offset = np.array([region.x0, region.y0], np.float32)
         local_68 = target.landmarks_68 - offset
-        dst_points = with_forehead(blend_shape(source.mesh_points[:68], local_68))
         warped, coverage = warp_mesh(
-            source.image, source.mesh_points, dst_points, source.triangles, (region.width, region.height)
+            source.image, source.mesh_points, mesh - offset, source.triangles, source.outline, (region.width, region.height)
         )
         local_face = Face(
             box=(target.box - np.tile(offset, 2)).astype(np.float32),
