@@ -226,6 +226,13 @@ def test_health_and_the_right_key_pass(keyed):
     assert keyed.post("/settings", json={"opacity": 0.5}, headers={"X-API-Key": "s3cret"}).status_code == 200
 
 
+def test_stream_with_a_bad_session_id_is_closed_with_1008(client):
+    with client.websocket_connect("/ws/stream?session=../../x") as ws:
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_text()
+    assert closed.value.code == 1008 and "session id" in closed.value.reason
+
+
 @pytest.mark.parametrize(("query", "words"), [("", "needs an API key"), ("?api_key=wrong", "not valid")])
 def test_stream_without_the_right_key_is_closed_with_1008(keyed, query, words):
     with keyed.websocket_connect(f"/ws/stream{query}") as ws:

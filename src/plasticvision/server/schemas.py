@@ -46,3 +46,8 @@ class ErrorBody(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict] = {
     code: {"model": ErrorBody} for code in (401, 403, 409, 413, 415, 422, 429)
 }
+
+
+def png_response(description: str) -> dict[int | str, dict]:
+    """OpenAPI for a route that answers with a PNG image."""
+    return {200: {"content": {"image/png": {}}, "description": description}}

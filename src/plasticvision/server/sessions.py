@@ -102,7 +102,8 @@ class SessionRegistry:
                 self._connections[session_id] -= 1
                 if self._connections[session_id] <= 0:
                     del self._connections[session_id]
-                self._last_used[session_id] = self._clock()
+                if session_id != DEFAULT_SESSION:
+                    self._last_used[session_id] = self._clock()
 
     def _expire_idle(self) -> None:
         cutoff = self._clock() - self.idle_s

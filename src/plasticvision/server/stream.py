@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 from typing import Annotated, Any
 
@@ -37,6 +38,7 @@ MAX_BAD_IN_A_ROW = 20
 MAX_CLOSE_REASON = 120  # RFC 6455 allows 123 bytes
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 
 
 class FrameTooLarge(PlasticVisionError):
@@ -183,6 +185,7 @@ async def stream(
             await websocket.send_text(json.dumps({"status": "connected"}))
             await FrameStream(websocket, swap_session, workers, config.max_ws_message_bytes, config.max_image_pixels).run()
     except PlasticVisionError as exc:
+        log.info("stream closed: %s", exc)
         await websocket.close(ws_close_code(exc), str(exc)[:MAX_CLOSE_REASON])
     except WebSocketDisconnect:
         pass

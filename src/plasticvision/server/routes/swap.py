@@ -8,14 +8,15 @@ from fastapi import APIRouter, File, Response, UploadFile
 
 from plasticvision.media.images import encode_png
 from plasticvision.server.deps import ApiKeyDep, ConfigDep, SessionDep, SwapperDep, WorkersDep
-from plasticvision.server.schemas import ERROR_RESPONSES
+from plasticvision.server.schemas import ERROR_RESPONSES, png_response
 from plasticvision.server.uploads import decode_upload, decode_uploads
 
 router = APIRouter(tags=["swap"], dependencies=[ApiKeyDep], responses=ERROR_RESPONSES)
-PNG = {200: {"content": {"image/png": {}}, "description": "the swapped image, labelled as synthetic"}}
 
 
-@router.post("/swap-image", response_class=Response, responses=PNG)
+@router.post(
+    "/swap-image", response_class=Response, responses=png_response("the swapped image, labelled as synthetic")
+)
 async def swap_image(
     source_files: Annotated[list[UploadFile], File(description="1-10 photos of the source face")],
     target_file: Annotated[UploadFile, File(description="the image whose face is replaced")],
