@@ -1,44 +1,53 @@
-// Progress of a server job (a video swap) from its Server-Sent Events at /jobs/{id}/events.
+// Progress of a server job (a video swap) from its Server-Sent Events at /jobs/{id}/events:
+// "queued", then "progress", then one final "done", "failed" or "cancelled", each carrying the job record.
 
-const RETRY_MS = 500;
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 8000;
+const UPDATES = ["queued", "progress", "done"];
+const FINAL = ["done", "failed", "cancelled"];
 
 export function newJobId() {
   const bytes = crypto.getRandomValues(new Uint8Array(12));
   return "job-" + Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
-/** {percent (0-100 or null), text} from one progress event: frames done, total, fps, ETA, stage. */
-export function describeProgress(event) {
-  const { done, total, fps, eta_s: eta, stage } = event;
-  const percent = total ? Math.min(100, (100 * done) / total) : null;
+/** {percent (0-100, or null while the total is unknown), text} for a job record. */
+export function describeProgress({ stage, frames_done: done, frames_total: total, fps, eta_s: eta }) {
+  const percent = stage === "done" ? 100 : total ? Math.min(100, (100 * done) / total) : null;
   const parts = [stage];
   if (total) parts.push(`${done}/${total} frames`);
   if (fps) parts.push(`${fps.toFixed(1)} fps`);
-  if (eta !== undefined && eta !== null) parts.push(`${Math.ceil(eta)} s left`);
-  return { percent, text: parts.filter(Boolean).join(" · ") };
+  if (eta !== null && eta !== undefined) parts.push(`${Math.ceil(eta)} s left`);
+  return { percent, text: parts.join(" · ") };
 }
 
 /**
- * Follow the job's events, calling onProgress with describeProgress(event), until the returned
- * stop function is called. The job may not exist yet when we start (its upload is still running),
- * so a closed stream is reopened until then.
+ * Call onProgress(describeProgress(record)) for each event of the job until its final event or
+ * until the returned stop function is called. The server waits a little for a job whose upload
+ * is still arriving; should the stream close before the job exists, it is opened again, less and
+ * less often.
  */
 export function followJob(connection, jobId, onProgress) {
   let source = null;
   let timer = 0;
-  let stopped = false;
-  const open = () => {
-    source = new EventSource(connection.queryUrl(`/jobs/${encodeURIComponent(jobId)}/events`));
-    source.addEventListener("progress", (event) => onProgress(describeProgress(JSON.parse(event.data))));
-    source.onerror = () => {
-      if (stopped || source.readyState !== EventSource.CLOSED) return;
-      timer = setTimeout(open, RETRY_MS);
-    };
-  };
-  open();
-  return () => {
-    stopped = true;
+  let retries = 0;
+  let finished = false;
+  const stop = () => {
+    finished = true;
     clearTimeout(timer);
     source.close();
   };
+  const open = () => {
+    source = new EventSource(connection.queryUrl(`/jobs/${encodeURIComponent(jobId)}/events`));
+    for (const name of UPDATES) {
+      source.addEventListener(name, (event) => onProgress(describeProgress(JSON.parse(event.data))));
+    }
+    for (const name of FINAL) source.addEventListener(name, stop);
+    source.onerror = () => {
+      if (finished || source.readyState !== EventSource.CLOSED) return;
+      timer = setTimeout(open, Math.min(RETRY_FIRST_MS * 2 ** retries++, RETRY_MAX_MS));
+    };
+  };
+  open();
+  return stop;
 }

@@ -79,20 +79,26 @@ class VideoTool extends Tool {
   async send(body) {
     const jobId = newJobId();
     body.append("job_id", jobId);
-    this.progress.value = 0;
+    this.showProgress({ percent: 0, text: "uploading" });
     this.progress.hidden = false;
     const stopFollowing = followJob(this.api.connection, jobId, (progress) => this.showProgress(progress));
     try {
-      return await this.api.postForm(this.form.dataset.path, body, { "X-Job-Id": jobId });
-    } finally {
-      stopFollowing();
+      const response = await this.api.postForm(this.form.dataset.path, body);
+      this.progress.value = 100;
+      return response;
+    } catch (error) {
       this.progress.hidden = true;
       this.progressText.textContent = "";
+      throw error;
+    } finally {
+      stopFollowing();
     }
   }
 
+  /** A null percent (total frames not known yet) shows an indeterminate bar. */
   showProgress({ percent, text }) {
-    if (percent !== null) this.progress.value = percent;
+    if (percent === null) this.progress.removeAttribute("value");
+    else this.progress.value = percent;
     this.progressText.textContent = text;
   }
 }
