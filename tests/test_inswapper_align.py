@@ -8,10 +8,9 @@ import pytest
 from plasticvision.align import (
     ARCFACE_TEMPLATE_112,
     arcface_template,
-    crop_mask,
+    crop_area_mask,
     estimate_similarity,
     paste_back,
-    paste_mask,
     paste_region,
     transform_points,
     warp_crop,
@@ -54,7 +53,7 @@ def test_crop_pastes_back_onto_the_pixels_it_came_from() -> None:
     crop = warp_crop(frame, matrix, 128)
     region = paste_region(matrix, 128, frame.shape)
     pasted = paste_back(crop, matrix, region, np.zeros((region.height, region.width, 3), np.uint8))
-    mask = paste_mask(crop_mask(128, 4), matrix, region)
+    mask = crop_area_mask(matrix, 128, 4, region)
 
     inside = mask > 0.99
     assert inside.sum() > 0.8 * (120 * 1.6) ** 2
@@ -63,6 +62,16 @@ def test_crop_pastes_back_onto_the_pixels_it_came_from() -> None:
     centre = transform_points(np.array([[64.0, 64.0]]), np.linalg.inv(np.vstack([matrix, [0, 0, 1]]))[:2])
     ys, xs = np.nonzero(inside)
     assert abs(xs.mean() + region.x0 - centre[0, 0]) < 2 and abs(ys.mean() + region.y0 - centre[0, 1]) < 2
+
+
+def test_crop_area_mask_covers_the_crop_less_its_border() -> None:
+    matrix = estimate_similarity(arcface_template(128) * 2 + 50, arcface_template(128))  # 2 frame px per crop px
+    region = paste_region(matrix, 128, (600, 600, 3))
+    mask = crop_area_mask(matrix, 128, 4, region)
+    assert mask.dtype == np.float32 and set(np.unique(mask)) == {0.0, 1.0}
+    assert abs(mask.sum() - (120 * 2) ** 2) < 4 * 240  # within a pixel along the outline
+    ys, xs = np.nonzero(mask)
+    assert (xs.min(), ys.min()) == (8, 8) and (xs.max(), ys.max()) in {(247, 247), (248, 248)}
 
 
 def test_paste_region_is_clipped_to_the_frame() -> None:

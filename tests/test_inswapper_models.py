@@ -48,6 +48,18 @@ def test_scrfd_letterbox_keeps_aspect_pads_bottom_right_and_feeds_rgb() -> None:
     np.testing.assert_allclose(blob[0, :, 320:], -127.5 / 128)  # padding below the image
 
 
+@pytest.mark.parametrize("shape", [(700, 400, 3), (480, 640, 3), (1080, 1920, 3)])
+def test_scrfd_letterbox_matches_a_numpy_reference(shape: tuple[int, int, int]) -> None:
+    frame = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+    blob, scale = ScrfdDetector.letterbox(frame)
+    h, w = round(shape[0] * scale), round(shape[1] * scale)
+    resized = frame if (h, w) == shape[:2] else cv2.resize(frame, (w, h))
+    expected = np.full((640, 640, 3), -127.5 / 128, np.float32)
+    expected[:h, :w] = (resized[:, :, ::-1] - 127.5) / 128
+    assert max(h, w) == 640
+    np.testing.assert_allclose(blob[0].transpose(1, 2, 0), expected, atol=1e-6)
+
+
 def test_nms_keeps_the_best_of_overlapping_boxes() -> None:
     boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30]], np.float32)
     assert non_maximum_suppression(boxes, np.array([0.6, 0.9, 0.7], np.float32), 0.4) == [1, 2]
@@ -88,15 +100,15 @@ def test_inswapper_latent_matches_the_numpy_reference(tmp_path: Path) -> None:
     expected = (mean / np.linalg.norm(mean)) @ emap
     expected /= np.linalg.norm(expected)
 
-    latent = model.latent(embeddings)
+    latent = model.latent([model.project(e) for e in embeddings])
     assert latent.shape == (1, 512) and latent.dtype == np.float32
     np.testing.assert_allclose(latent[0], expected, atol=1e-5)
-    assert np.abs(model.latent(embeddings[:1])[0] - expected).max() > 1e-3  # every source counts
+    assert np.abs(model.latent([model.project(embeddings[0])])[0] - expected).max() > 1e-3  # every source counts
 
 
 def test_inswapper_swap_crop_paints_the_models_colour_in_bgr(tmp_path: Path) -> None:
     model = InswapperModel(fakes.build_inswapper(tmp_path / "s.onnx", fakes.random_emap(), (1.0, 0.5, 0.0)), CPU)
-    out = model.swap_crop(smooth_frame(128, 128), model.latent([np.ones(512, np.float32)]))
+    out = model.swap_crop(smooth_frame(128, 128), model.latent([model.project(np.ones(512, np.float32))]))
     assert out.shape == (128, 128, 3) and out.dtype == np.uint8
     assert (out == (0, 128, 255)).all()  # RGB (1, .5, 0) -> BGR
 
@@ -104,7 +116,7 @@ def test_inswapper_swap_crop_paints_the_models_colour_in_bgr(tmp_path: Path) -> 
 def test_inswapper_identity_model_round_trips_the_crop(tmp_path: Path) -> None:
     model = InswapperModel(fakes.build_inswapper(tmp_path / "s.onnx", fakes.random_emap(), None), CPU)
     crop = smooth_frame(128, 128)
-    np.testing.assert_array_equal(model.swap_crop(crop, model.latent([np.ones(512, np.float32)])), crop)
+    np.testing.assert_array_equal(model.swap_crop(crop, model.latent([model.project(np.ones(512, np.float32))])), crop)
 
 
 def test_inswapper_refuses_a_model_without_its_inputs(tmp_path: Path) -> None:

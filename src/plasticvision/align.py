@@ -25,6 +25,9 @@ FFHQ_TEMPLATE_512: Points = np.array(
 )
 """The 5 points of the FFHQ-aligned 512x512 faces GFPGAN was trained on."""
 
+SUBPIXEL_BITS = 4  # polygon corners are drawn at 1/16 pixel precision
+SUBPIXEL = 1 << SUBPIXEL_BITS
+
 
 def arcface_template(size: int) -> Points:
     """The ArcFace template for a crop of `size`: scaled from 112, or from 128 with x shifted by 8.
@@ -75,14 +78,6 @@ def warp_crop(frame: Frame, matrix: Matrix, size: int) -> Crop:
     return cv2.warpAffine(frame, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def crop_mask(size: int, border: int) -> Mask:
-    """A crop-sized mask of ones with a `border` of zeros: the warp's edge pixels are interpolated
-    with whatever lay outside the crop, so they never show."""
-    mask = np.zeros((size, size), np.float32)
-    mask[border : size - border, border : size - border] = 1.0
-    return mask
-
-
 def paste_region(matrix: Matrix, size: int, frame_shape: tuple[int, ...]) -> Region:
     """The frame window that a `size` crop covers once warped back, clipped to the frame."""
     corners = np.array([[0, 0], [size, 0], [size, size], [0, size]], np.float32)
@@ -113,12 +108,19 @@ def paste_back(crop: Crop, matrix: Matrix, region: Region, underneath: Frame) ->
     return out
 
 
-def paste_mask(mask: Mask, matrix: Matrix, region: Region) -> Mask:
-    """Warp a crop-space mask back into `region` (0 outside the crop)."""
-    return cv2.warpAffine(
-        mask, region_matrix(matrix, region), (region.width, region.height),
-        flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0,
-    )
+def crop_area_mask(matrix: Matrix, size: int, border: float, region: Region) -> Mask:
+    """1 where the `size` crop, less a `border` of crop pixels, lands in `region`; 0 elsewhere.
+
+    The border keeps out the crop's outermost pixels, which the forward warp interpolated with
+    whatever lay beyond. Filling the mapped-back polygon costs a fraction of warping a mask, and
+    its hard edge is what the pipeline's feathering expects.
+    """
+    inner = np.array([[border, border], [size - border, border], [size - border, size - border],
+                      [border, size - border]], np.float32)
+    corners = transform_points(inner, cv2.invertAffineTransform(matrix)) - (region.x0, region.y0)
+    mask = np.zeros((region.height, region.width), np.float32)
+    cv2.fillConvexPoly(mask, np.round(corners * SUBPIXEL).astype(np.int32), 1.0, cv2.LINE_8, SUBPIXEL_BITS)
+    return mask
 
 
 def face_in_region(face: Face, region: Region) -> Face:

@@ -19,7 +19,11 @@ def rgb_blob(image: Frame, mean: float, std: float, out: np.ndarray | None = Non
     h, w = image.shape[:2]
     blob = np.empty((1, 3, h, w), np.float32) if out is None else out
     for plane, channel in zip(cv2.split(image), RGB_FROM_BGR):
-        blob[0, channel, :h, :w] = cv2.addWeighted(plane, 1.0 / std, plane, 0.0, -mean / std, dtype=cv2.CV_32F)
+        target = blob[0, channel, :h, :w]
+        if target.flags.c_contiguous:  # OpenCV writes straight into the blob: no temporary, no copy
+            cv2.addWeighted(plane, 1.0 / std, plane, 0.0, -mean / std, dst=target, dtype=cv2.CV_32F)
+        else:
+            target[...] = cv2.addWeighted(plane, 1.0 / std, plane, 0.0, -mean / std, dtype=cv2.CV_32F)
     return blob
 
 

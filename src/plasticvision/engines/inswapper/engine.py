@@ -10,13 +10,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
+
 from plasticvision.align import (
     FFHQ_TEMPLATE_512,
-    crop_mask,
+    crop_area_mask,
     estimate_similarity,
     face_in_region,
     paste_back,
-    paste_mask,
     paste_region,
     warp_crop,
 )
@@ -40,10 +41,12 @@ ENHANCE_REUSES = 2  # a live stream restores a still face at least every third f
 
 @dataclass(frozen=True, eq=False)
 class InswapperSource:
-    """A source identity: the face found in the upload and its normalised ArcFace embedding."""
+    """A source identity: the face found in the upload, its ArcFace embedding, and that embedding
+    through inswapper's emap (done once here, not per frame)."""
 
     face: Face
     embedding: Embedding
+    projected: np.ndarray
 
 
 class InswapperEngine:
@@ -68,7 +71,6 @@ class InswapperEngine:
         self.swapper = InswapperModel(swapper, self.providers)
         self.enhancer = GfpganEnhancer(enhancer, self.providers) if enhancer else None
         self.reuse = RestorationReuse(enhance_reuses)
-        self.swap_mask = crop_mask(SWAP_SIZE, MASK_BORDER)
 
     @classmethod
     def from_models_dir(cls, models_dir: str | Path | None = None, **options: Any) -> "InswapperEngine":
@@ -96,16 +98,17 @@ class InswapperEngine:
         if not faces:
             raise NoFaceFound("no face found in the source image")
         face = max(faces, key=lambda f: f.area)
-        return InswapperSource(face, self.embed(frame, face))
+        embedding = self.embed(frame, face)
+        return InswapperSource(face, embedding, self.swapper.project(embedding))
 
     def render(self, frame: Frame, target: Face, sources: Sequence[InswapperSource]) -> Rendered:
         """Swap in the aligned 128 crop, then warp it back over the region the crop covers."""
-        latent = self.swapper.latent([source.embedding for source in sources])
+        latent = self.swapper.latent([source.projected for source in sources])
         matrix = estimate_similarity(target.landmarks_5, TEMPLATE_128)
         swapped_crop = self.swapper.swap_crop(warp_crop(frame, matrix, SWAP_SIZE), latent)
         region = paste_region(matrix, SWAP_SIZE, frame.shape)
         swapped = paste_back(swapped_crop, matrix, region, frame[region.slices])
-        mask = paste_mask(self.swap_mask, matrix, region)
+        mask = crop_area_mask(matrix, SWAP_SIZE, MASK_BORDER, region)
         return Rendered(region, swapped, mask, face_in_region(target, region))
 
     def enhance(self, rendered: Rendered) -> Rendered:

@@ -37,7 +37,7 @@ def read_emap(path: str | Path) -> np.ndarray:
 
 
 class InswapperModel:
-    """One call: `swap_crop(crop, latent)` with a latent from `latent(embeddings)`."""
+    """One call: `swap_crop(crop, latent)`, with `latent` built from `project`ed source embeddings."""
 
     def __init__(self, path: str | Path, providers: Sequence[str]) -> None:
         self.session = create_session(path, providers)
@@ -47,10 +47,18 @@ class InswapperModel:
         self.output_name = self.session.get_outputs()[0].name
         self.emap = read_emap(path)
 
-    def latent(self, embeddings: Sequence[Embedding]) -> np.ndarray:
-        """The 1x512 `source` input: the mean of the normalised identities, normalised, through emap, normalised."""
-        mean = l2_normalise(np.mean([l2_normalise(np.asarray(e, np.float32)) for e in embeddings], axis=0))
-        return l2_normalise(mean @ self.emap).reshape(1, -1)
+    def project(self, embedding: Embedding) -> np.ndarray:
+        """An identity in the swapper's latent space: normalise(embedding) @ emap (once per source image)."""
+        return l2_normalise(np.asarray(embedding, np.float32)) @ self.emap
+
+    def latent(self, projected: Sequence[np.ndarray]) -> np.ndarray:
+        """The 1x512 `source` input for one or more projected identities.
+
+        The reference recipe averages the normalised embeddings, normalises, projects by emap and
+        normalises again. Projection is linear and the inner normalisation only scales, so the
+        normalised mean of the projections is the same vector, with the projections done once.
+        """
+        return l2_normalise(np.mean(projected, axis=0)).reshape(1, -1)
 
     def swap_crop(self, crop: Crop, latent: np.ndarray) -> Crop:
         """The BGR crop (aligned to `TEMPLATE_128`) redrawn with the identity of `latent`."""
