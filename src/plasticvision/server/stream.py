@@ -27,6 +27,7 @@ from plasticvision.pipeline.session import SwapSession
 from plasticvision.pipeline.tracking import FaceTracker
 from plasticvision.server.deps import ConfigDep, RegistryDep, WorkersDep
 from plasticvision.server.errors import describe_errors, ws_close_code
+from plasticvision.server.limits import MB
 from plasticvision.server.overlay import NO_SOURCE_NOTICE, draw_notice
 from plasticvision.server.security import check_api_key, check_origin
 from plasticvision.server.workers import Workers
@@ -35,7 +36,7 @@ from plasticvision.types import Face, Frame
 JPEG_QUALITY = 80
 MAX_PARALLEL_FRAMES = 2  # per connection: enough to keep two cores busy on one stream
 MAX_BAD_IN_A_ROW = 20
-MAX_CLOSE_REASON = 120  # RFC 6455 allows 123 bytes
+MAX_CLOSE_REASON = 120  # bytes; RFC 6455 allows 123
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ class FrameStream:
     def offer(self, data: bytes) -> None:
         """Keep this frame as the one to process next, replacing any older one still waiting."""
         if len(data) > self.max_bytes:
-            raise FrameTooLarge(f"frame is {len(data) / 1e6:.1f} MB; the limit is {self.max_bytes / 1e6:.1f} MB")
+            raise FrameTooLarge(f"frame is {len(data) / MB:.1f} MB; the limit is {self.max_bytes / MB:.1f} MB")
         self.received += 1
         self.latest = (self.received, data)
         self.frame_ready.set()
@@ -186,6 +187,7 @@ async def stream(
             await FrameStream(websocket, swap_session, workers, config.max_ws_message_bytes, config.max_image_pixels).run()
     except PlasticVisionError as exc:
         log.info("stream closed: %s", exc)
-        await websocket.close(ws_close_code(exc), str(exc)[:MAX_CLOSE_REASON])
+        reason = str(exc).encode()[:MAX_CLOSE_REASON].decode(errors="ignore")
+        await websocket.close(ws_close_code(exc), reason)
     except WebSocketDisconnect:
         pass
