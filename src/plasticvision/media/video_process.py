@@ -16,6 +16,7 @@ from typing import Callable
 
 from plasticvision.media.video import VideoReader, VideoWriter
 from plasticvision.media.video_metadata import append_xmp
+from plasticvision.media.video_threads import RunAhead, RunBehind
 from plasticvision.types import Frame
 
 PROGRESS_INTERVAL_S = 0.25  # progress reports per second are capped: a bar or SSE needs no more
@@ -104,21 +105,27 @@ def process_video(
     temp = temporary_path(output, temp_dir)
     with VideoReader(source) as reader:
         writer = VideoWriter(temp, reader.info, reader.time_base, audio_source=reader.audio)
+        encoder = RunBehind()
+        decoder = RunAhead(lambda: reader.frames(on_audio=lambda packet: encoder.submit(writer.mux_audio, packet)))
         meter = ProgressMeter(reader.info.frames, on_progress)
         try:
             meter.report("processing")
-            for frame in reader.frames(on_audio=writer.mux_audio):
+            for frame in decoder:
                 if should_stop is not None and should_stop():
                     raise Cancelled("cancelled")
-                writer.write(transform(frame.image), frame.pts, frame.time_base)
+                encoder.submit(writer.write, transform(frame.image), frame.pts, frame.time_base)
                 meter.tick()
             meter.report("finalizing")
-            writer.close()
+            encoder.submit(writer.close)
+            encoder.finish()
             append_xmp(temp)
             os.replace(temp, output)
         except BaseException:
+            decoder.close()
+            encoder.close()
             writer.abort()
             temp.unlink(missing_ok=True)
             raise
+        decoder.close()
     meter.frames_total = meter.frames_done
     return meter.report("done")
