@@ -19,7 +19,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--port", type=int, help="port (default 8000)")
     serve.add_argument("--engine", choices=("auto", "dlib", "inswapper"), help="model back-end (default auto)")
     serve.add_argument("--models-dir", help="where the inswapper weights live")
-    serve.add_argument("--api-key", help="require this key (X-API-Key header, ?api_key= on the WebSocket)")
+    serve.add_argument(
+        "--api-key", help="require this key (X-API-Key header, ?api_key= on the WebSocket); prefer PLASTICVISION_API_KEY"
+    )
     serve.add_argument("--cors-origins", nargs="+", metavar="ORIGIN", help="origins allowed to call the API (default *)")
     serve.set_defaults(run=run_serve)
 
@@ -39,7 +41,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     config = ServerConfig(**flag_overrides(args))
     app = create_app(config)  # loads the engine and logs which one was chosen and why
-    if config.api_key is None and config.host not in ("127.0.0.1", "localhost", "::1"):
+    if not config.api_key and config.host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("listening on %s without an API key: anyone who can reach it can use it", config.host)
     uvicorn.Server(uvicorn_config(app, config)).run()
     return 0

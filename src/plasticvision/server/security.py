@@ -30,8 +30,8 @@ class OriginRejected(PlasticVisionError):
 
 
 def check_api_key(config: ServerConfig, given: str | None, where: str) -> None:
-    """Raise unless no key is configured or `given` matches it."""
-    if config.api_key is None:
+    """Raise unless no key is configured (unset or empty) or `given` matches it."""
+    if not config.api_key:
         return
     if not given:
         raise ApiKeyMissing(f"this server needs an API key: send it {where}")

@@ -116,19 +116,20 @@ class FrameStream:
         await self.send_text({"settings": settings.model_dump()})
 
     async def process_frames(self) -> None:
+        """Take the newest frame only once a thread is free for it, so no frame waits in a queue."""
         while True:
             await self.frame_ready.wait()
-            if self.latest is None:
+            async with self.workers.slot():
+                if self.latest is None:
+                    self.frame_ready.clear()
+                    continue
+                (number, data), self.latest = self.latest, None
                 self.frame_ready.clear()
-                continue
-            number, data = self.latest
-            self.latest = None
-            self.frame_ready.clear()
-            try:
-                jpeg = await self.workers.run(self.render, data)
-            except PlasticVisionError as exc:
-                await self.report(exc)
-                continue
+                try:
+                    jpeg = await self.workers.execute(self.render, data)
+                except PlasticVisionError as exc:
+                    await self.report(exc)
+                    continue
             async with self.send_lock:
                 if number > self.sent:  # a newer frame may have overtaken this one
                     self.sent, self.bad_in_a_row = number, 0
