@@ -37,10 +37,10 @@ def test_scrfd_decodes_boxes_and_keypoints_in_frame_pixels(tmp_path: Path) -> No
     np.testing.assert_allclose(faces[1].box, np.array(other.box) * 2, atol=1e-3)
 
 
-def test_scrfd_letterbox_keeps_aspect_pads_bottom_right_and_feeds_rgb() -> None:
+def test_scrfd_letterbox_keeps_aspect_pads_bottom_right_and_feeds_rgb(detector: ScrfdDetector) -> None:
     frame = np.zeros((320, 640, 3), np.uint8)
     frame[:, :, 0] = 255  # pure blue in BGR
-    blob, scale = ScrfdDetector.letterbox(frame)
+    blob, scale = detector.letterbox(frame)
 
     assert blob.shape == (1, 3, 640, 640) and scale == 1.0
     np.testing.assert_allclose(blob[0, 2, :320], (255 - 127.5) / 128)  # blue is the third RGB plane
@@ -48,16 +48,22 @@ def test_scrfd_letterbox_keeps_aspect_pads_bottom_right_and_feeds_rgb() -> None:
     np.testing.assert_allclose(blob[0, :, 320:], -127.5 / 128)  # padding below the image
 
 
-@pytest.mark.parametrize("shape", [(700, 400, 3), (480, 640, 3), (1080, 1920, 3)])
-def test_scrfd_letterbox_matches_a_numpy_reference(shape: tuple[int, int, int]) -> None:
-    frame = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
-    blob, scale = ScrfdDetector.letterbox(frame)
-    h, w = round(shape[0] * scale), round(shape[1] * scale)
-    resized = frame if (h, w) == shape[:2] else cv2.resize(frame, (w, h))
-    expected = np.full((640, 640, 3), -127.5 / 128, np.float32)
-    expected[:h, :w] = (resized[:, :, ::-1] - 127.5) / 128
-    assert max(h, w) == 640
-    np.testing.assert_allclose(blob[0].transpose(1, 2, 0), expected, atol=1e-6)
+@pytest.fixture(scope="module")
+def detector(tmp_path_factory: pytest.TempPathFactory) -> ScrfdDetector:
+    return ScrfdDetector(fakes.build_scrfd(tmp_path_factory.mktemp("det") / "det.onnx", []), CPU)
+
+
+def test_scrfd_letterbox_matches_a_numpy_reference_as_frame_sizes_change(detector: ScrfdDetector) -> None:
+    # One detector, frame sizes changing between calls: its reused buffer must never keep old pixels.
+    for shape in [(1080, 1920, 3), (700, 400, 3), (480, 640, 3), (480, 640, 3), (700, 400, 3)]:
+        frame = np.random.default_rng(shape[0]).integers(0, 256, shape, dtype=np.uint8)
+        blob, scale = detector.letterbox(frame)
+        h, w = round(shape[0] * scale), round(shape[1] * scale)
+        resized = frame if (h, w) == shape[:2] else cv2.resize(frame, (w, h))
+        expected = np.full((640, 640, 3), -127.5 / 128, np.float32)
+        expected[:h, :w] = (resized[:, :, ::-1] - 127.5) / 128
+        assert max(h, w) == 640
+        np.testing.assert_allclose(blob[0].transpose(1, 2, 0), expected, atol=1e-6)
 
 
 def test_nms_keeps_the_best_of_overlapping_boxes() -> None:
