@@ -130,7 +130,7 @@ class VideoReader:
         width, height = stream.codec_context.width, stream.codec_context.height
         if abs(rotation) == 90:
             width, height = height, width
-        audio = self.audio.codec_context.name if self.audio is not None else None
+        audio = self.audio.codec_context.codec.canonical_name if self.audio is not None else None
         return VideoInfo(width, height, Fraction(fps), frames, duration_s, rotation, stream.codec_context.name, audio)
 
     def _duration_s(self) -> float:
