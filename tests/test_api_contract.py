@@ -365,7 +365,7 @@ def test_idle_sessions_expire_unless_a_stream_holds_them(swapper):
 # --- over a real uvicorn -------------------------------------------------------------------------
 
 
-def test_stream_drops_stale_frames_and_keeps_order(live_url, png_bytes, webcam_jpeg):
+def test_stream_drops_stale_frames_and_keeps_answering(live_url, png_bytes, webcam_jpeg):
     session = uuid.uuid4().hex
     files = [("files", ("hanks.png", png_bytes("Tom_Hanks_54745.png"), "image/png"))]
     httpx.post(f"http://{live_url}/upload-source-faces", files=files, headers={"X-Session-Id": session}, timeout=30)
