@@ -140,6 +140,7 @@ def main() -> None:
 
     frames = make_frames(int(args.fps * args.duration), args.quality)
     print(f"{os.cpu_count()} CPU cores, {args.engine} engine, 640x480 q{args.quality} frames at {args.fps:g} fps")
+    print("load average before (1/5/15 min): %.2f %.2f %.2f" % os.getloadavg())  # others' work skews the numbers
     server = start_server(args.port, args.engine)
     try:
         asyncio.run(measure(args.port, 1, frames[:30], args.fps, 1.0))  # warm-up
@@ -150,6 +151,7 @@ def main() -> None:
             print(f"{args.clients} clients, #{index + 1}: {summary(result, args.duration)}")
         timings = httpx.get(f"http://127.0.0.1:{args.port}/status", timeout=10).json()["timings_ms"]
         print("server stage medians (ms):", ", ".join(f"{name} {ms:.1f}" for name, ms in timings.items()))
+        print("load average after: %.2f %.2f %.2f" % os.getloadavg())
     finally:
         server.terminate()
         server.wait(timeout=20)
