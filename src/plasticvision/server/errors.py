@@ -17,10 +17,9 @@ from plasticvision.errors import PlasticVisionError
 
 LOCATIONS = ("body", "query", "header", "path", "cookie")
 
-# RFC 6455 close codes for the stream
+# RFC 6455 close codes for the stream (1009, message too big, is the transport's: see serving.py)
 WS_POLICY_VIOLATION = 1008  # bad API key, origin or session id; repeated bad messages
-WS_TOO_BIG = 1009
-WS_TRY_AGAIN_LATER = 1013  # connection limits
+WS_TRY_AGAIN_LATER = 1013  # connection or session limits
 
 
 def describe_errors(errors: Sequence[dict[str, Any]]) -> str:
