@@ -106,6 +106,9 @@ class VideoReader:
             self.video = self._video_stream()
             self.audio = self.container.streams.audio[0] if self.container.streams.audio else None
             self.info = self._info()
+        except av.error.FFmpegError as exc:
+            self.container.close()
+            raise BadVideo(f"{self.name}: the video is damaged ({describe(exc)})") from exc
         except BaseException:
             self.container.close()
             raise
@@ -114,7 +117,8 @@ class VideoReader:
         kind = not_a_video(self.container.format.name)
         if kind:
             raise BadVideo(f"{self.name}: this is {kind}, not a video")
-        streams = self.container.streams.video
+        # cover art in a music file is a one-picture "video" stream: not what anyone means by video
+        streams = [s for s in self.container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
         if not streams or not streams[0].codec_context.width:
             raise BadVideo(f"{self.name}: the file has no video stream")
         stream = streams[0]
@@ -147,7 +151,7 @@ class VideoReader:
         A second demuxer does the peeking, so `frames()` still starts at the first packet.
         """
         with av.open(str(self.path), "r") as peek:
-            stream = peek.streams.video[0]
+            stream = peek.streams[self.video.index]
             for packet in peek.demux(stream):
                 for frame in self._decode(packet):
                     return float(frame.rotation)
