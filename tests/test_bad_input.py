@@ -13,11 +13,14 @@ from typing import Iterator
 import cv2
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from starlette.websockets import WebSocketDisconnect
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 
 from plasticvision.media.images import encode_jpeg
+from plasticvision.settings import Settings
 
 SMALL_LIMIT_MB = 0.5
 
@@ -158,6 +161,30 @@ def test_bad_settings_are_refused_naming_the_field_and_change_nothing(client, bo
     before = client.get("/settings", headers=headers).json()["settings"]
     assert_refused(client.post("/settings", json=body, headers=headers), 422, *words)
     assert client.get("/settings", headers=headers).json()["settings"] == before
+
+
+SETTING_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=5),
+    st.lists(st.integers(), max_size=2),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=st.dictionaries(st.sampled_from([*Settings.model_fields, "other"]), SETTING_VALUES, max_size=4))
+def test_any_settings_body_is_applied_or_refused_with_the_field_named(client, changes):
+    response = client.post("/settings", json=changes, headers={"X-Session-Id": "fuzz"})
+    assert response.status_code in (200, 422), response.text
+    if response.status_code == 422:
+        detail = response.json()["detail"]
+        assert any(name in detail for name in changes), detail
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=2048))
+def test_any_bytes_as_an_image_are_refused_cleanly(client, data):
+    response = client.post("/detect-faces", files=files("file", ("random.jpg", data)))
+    assert response.status_code in (413, 415, 422), response.text
+    assert response.json()["detail"].startswith("random.jpg")
 
 
 @pytest.mark.parametrize("raw", [b'{"sharpness": NaN}', b'{"opacity": Infinity}', b'{"sharpness": 0.5'], ids=repr)
