@@ -19,6 +19,7 @@ from plasticvision.errors import ModelChecksumMismatch, ModelMissing, NoFaceFoun
 
 FACE = fakes.face_at((320, 230), 64)  # a 640x480 frame letterboxes at scale 1: input pixels = frame pixels
 GREEN = (0, 255, 0)
+CPU = "CPUExecutionProvider"
 
 
 @pytest.fixture
@@ -169,7 +170,7 @@ def test_an_idle_gpu_is_reported_loudly(
 ) -> None:
     monkeypatch.setattr(providers, "gpu_evidence", lambda: "nvidia-smi is installed")
     with caplog.at_level(logging.WARNING):
-        report = providers.check_session(green_engine.detector.session, ["CUDAExecutionProvider", "CPUExecutionProvider"])
+        report = providers.check_session(green_engine.detector.session, ["CUDAExecutionProvider", CPU])
     assert not report.gpu and report.providers == ("CPUExecutionProvider",)
     assert "GPU seems present (nvidia-smi is installed)" in report.warning
     assert "pip install -e .[gpu]" in report.warning  # this onnxruntime has no GPU provider at all

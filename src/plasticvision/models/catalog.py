@@ -81,4 +81,4 @@ def spec_named(name: str) -> ModelSpec:
     raise ValueError(f"unknown model '{name}'; known models: {', '.join(spec.name for spec in CATALOG)}")
 
 
-DETECTOR, RECOGNIZER, SWAPPER, ENHANCER = (spec_named(n) for n in ("det_10g", "w600k_r50", "inswapper_128", "gfpgan_1.4"))
+ENHANCER = spec_named("gfpgan_1.4")

@@ -40,7 +40,8 @@ def check_reachable(url: str, deadline_s: float = TIMEOUT_S) -> None:
         except OSError as exc:
             outcome.append(exc)
 
-    worker = threading.Thread(target=connect, name=f"reach-{host}", daemon=True)  # daemon: a stuck DNS lookup never blocks exit
+    # A daemon thread: a name lookup stuck past the deadline never keeps the process from exiting.
+    worker = threading.Thread(target=connect, name=f"reach-{host}", daemon=True)
     worker.start()
     worker.join(deadline_s)
     if not outcome:
