@@ -220,3 +220,19 @@ def test_a_restart_keeps_finished_jobs_and_fails_interrupted_ones(data_dir, swap
         assert client.delete(f"/jobs/{job_id}").status_code == 200
         assert client.get(f"/jobs/{job_id}").status_code == 404
         assert not (data_dir / "results" / f"{job_id}.mp4").exists()
+
+
+def test_the_api_key_guards_jobs_and_reaches_events_by_query(data_dir, swapper, clip):
+    """Browsers' EventSource and <video src> cannot send headers, so those two take ?api_key= too."""
+    config = ServerConfig(engine="dlib", data_dir=data_dir, api_key="sesame")
+    with TestClient(create_app(config, swapper)) as client:
+        assert client.post("/jobs/video", files=uploads(clip)).status_code == 401
+        answer = client.post("/jobs/video", files=uploads(clip), headers={"X-API-Key": "sesame"})
+        job_id = answer.json()["job_id"]
+        assert client.get(f"/jobs/{job_id}").status_code == 401
+        assert client.get(f"/jobs/{job_id}/events").status_code == 401
+        assert client.get(f"/jobs/{job_id}/events?api_key=wrong").status_code == 403
+        with client.stream("GET", f"/jobs/{job_id}/events?api_key=sesame") as response:
+            assert response.status_code == 200
+            assert "event: done" in "\n".join(response.iter_lines())
+        assert client.get(f"/jobs/{job_id}/result?api_key=sesame").status_code == 200

@@ -11,7 +11,7 @@ import asyncio
 from contextlib import asynccontextmanager
 from typing import Annotated, AsyncIterator
 
-from fastapi import APIRouter, Depends, FastAPI, File, Form, Header, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, Form, Header, Query, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.requests import HTTPConnection
@@ -26,6 +26,7 @@ from plasticvision.server.jobs.feed import POLL_S, JobFeed
 from plasticvision.server.jobs.runner import VideoJobs, check_job_id
 from plasticvision.server.jobs.store import JobRecord, JobState
 from plasticvision.server.schemas import ERROR_RESPONSES
+from plasticvision.server.security import check_api_key
 from plasticvision.server.uploads import decode_uploads
 from plasticvision.server.workers import Workers
 from plasticvision.settings import Settings
@@ -54,7 +55,19 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(jobs.shutdown)
 
 
-router = APIRouter(tags=["video"], dependencies=[ApiKeyDep], responses=ERROR_RESPONSES, lifespan=lifespan)
+router = APIRouter(tags=["video"], responses=ERROR_RESPONSES, lifespan=lifespan)
+
+
+def require_api_key_anywhere(
+    config: ConfigDep,
+    header: Annotated[str | None, Header(alias="X-API-Key", description="needed when the server has a key")] = None,
+    api_key: Annotated[str | None, Query(description="the API key, for clients that cannot send headers")] = None,
+) -> None:
+    """The key from the header or the query: `EventSource` and `<video src>` cannot send headers."""
+    check_api_key(config, header or api_key, "in the X-API-Key header or as ?api_key=")
+
+
+ApiKeyAnywhereDep = Depends(require_api_key_anywhere)
 
 
 def get_jobs(connection: HTTPConnection) -> VideoJobs:
@@ -99,7 +112,7 @@ async def start_job(
     return job_id
 
 
-@router.post("/swap-video", response_class=FileResponse, responses=MP4)
+@router.post("/swap-video", response_class=FileResponse, responses=MP4, dependencies=[ApiKeyDep])
 async def swap_video(
     source_files: SourceFiles,
     target_file: TargetFile,
@@ -121,7 +134,7 @@ async def swap_video(
     return result_response(jobs, record)
 
 
-@router.post("/jobs/video", status_code=202, response_model=JobRecord)
+@router.post("/jobs/video", status_code=202, response_model=JobRecord, dependencies=[ApiKeyDep])
 async def create_video_job(
     source_files: SourceFiles,
     target_file: TargetFile,
@@ -140,13 +153,13 @@ async def create_video_job(
     return JSONResponse(jobs.get(job_id).to_json(), status_code=202, headers={"Location": f"/jobs/{job_id}"})
 
 
-@router.get("/jobs", response_model=list[JobRecord])
+@router.get("/jobs", response_model=list[JobRecord], dependencies=[ApiKeyDep])
 def list_jobs(jobs: JobsDep) -> list[JobRecord]:
     """Every job this data dir knows, newest first, finished ones from earlier runs included."""
     return jobs.all()
 
 
-@router.get("/jobs/{job_id}", response_model=JobRecord)
+@router.get("/jobs/{job_id}", response_model=JobRecord, dependencies=[ApiKeyDep])
 def get_job(job_id: str, jobs: JobsDep) -> JobRecord:
     return jobs.get(job_id)
 
@@ -163,7 +176,7 @@ async def get_feed(job_id: str, jobs: JobsDep) -> JobFeed:
             await asyncio.sleep(POLL_S)
 
 
-@router.get("/jobs/{job_id}/events", response_class=EventSourceResponse)
+@router.get("/jobs/{job_id}/events", response_class=EventSourceResponse, dependencies=[ApiKeyAnywhereDep])
 async def job_events(feed: Annotated[JobFeed, Depends(get_feed)]) -> AsyncIterator[ServerSentEvent]:
     """Server-Sent Events: `queued`, `progress` (frames done, total, fps, ETA, stage), then `done`,
     `failed` or `cancelled` as the last event. Each carries the job record; late followers get them all."""
@@ -179,13 +192,13 @@ def result_response(jobs: VideoJobs, record: JobRecord) -> FileResponse:
     return FileResponse(path, media_type="video/mp4", filename=name, headers={"X-Job-Id": record.job_id})
 
 
-@router.get("/jobs/{job_id}/result", response_class=FileResponse, responses=MP4)
+@router.get("/jobs/{job_id}/result", response_class=FileResponse, responses=MP4, dependencies=[ApiKeyAnywhereDep])
 def job_result(job_id: str, jobs: JobsDep) -> FileResponse:
     """The finished MP4; range requests work, so a browser can seek in it."""
     return result_response(jobs, jobs.get(job_id))
 
 
-@router.delete("/jobs/{job_id}", response_model=JobRecord)
+@router.delete("/jobs/{job_id}", response_model=JobRecord, dependencies=[ApiKeyDep])
 async def delete_job(job_id: str, jobs: JobsDep) -> JobRecord:
     """Cancels a queued or running job (kept, as cancelled); deletes a finished one and its result."""
     record = jobs.cancel(job_id)
