@@ -1,7 +1,8 @@
 """Dependencies as `Annotated` aliases, so handlers declare what they need and tests override it.
 
 The config comes from the cached `get_settings()`; `create_app(config)` overrides it, so
-every dependency and the app's own limits read the same object.
+every dependency and the app's own limits read the same object. The dependencies are
+`async` because they never block: sync ones would each cost a hop through a thread pool.
 """
 
 from __future__ import annotations
@@ -21,15 +22,15 @@ from plasticvision.server.workers import Workers
 ConfigDep = Annotated[ServerConfig, Depends(get_settings)]
 
 
-def get_swapper(connection: HTTPConnection) -> FaceSwapper:
+async def get_swapper(connection: HTTPConnection) -> FaceSwapper:
     return connection.app.state.swapper
 
 
-def get_registry(connection: HTTPConnection) -> SessionRegistry:
+async def get_registry(connection: HTTPConnection) -> SessionRegistry:
     return connection.app.state.sessions
 
 
-def get_workers(connection: HTTPConnection) -> Workers:
+async def get_workers(connection: HTTPConnection) -> Workers:
     return connection.app.state.workers
 
 
@@ -41,14 +42,14 @@ SessionIdHeader = Annotated[
 ]
 
 
-def get_session(registry: RegistryDep, session_id: SessionIdHeader = None) -> SwapSession:
+async def get_session(registry: RegistryDep, session_id: SessionIdHeader = None) -> SwapSession:
     return registry.get(session_id)
 
 
 SessionDep = Annotated[SwapSession, Depends(get_session)]
 
 
-def require_api_key(
+async def require_api_key(
     config: ConfigDep,
     api_key: Annotated[str | None, Header(alias="X-API-Key", description="needed when the server has a key")] = None,
 ) -> None:
