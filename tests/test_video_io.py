@@ -203,3 +203,18 @@ def test_progress_is_ordered_and_ends_done(clips, tmp_path):
     frames = [r.frames_done for r in reports]
     assert frames == sorted(frames) and frames[-1] == final.frames_done == final.frames_total == 15
     assert final.fps > 0 and final.eta_s == 0
+
+
+def test_encoder_falls_back_to_libx264_when_nvenc_cannot_open(monkeypatch):
+    from plasticvision.media import video_writer
+
+    def no_gpu(name, mode):
+        raise av.error.ExternalError(1, "no CUDA-capable device")
+
+    monkeypatch.setattr(video_writer.av.CodecContext, "create", no_gpu)
+    monkeypatch.setattr(video_writer.av, "codecs_available", {"h264_nvenc", "libx264"})
+    video_writer.h264_encoder.cache_clear()
+    try:
+        assert video_writer.h264_encoder() == "libx264"
+    finally:
+        video_writer.h264_encoder.cache_clear()

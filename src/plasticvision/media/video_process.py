@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from plasticvision.media.video import VideoReader, VideoWriter
+from plasticvision.media.video import VideoReader
+from plasticvision.media.video_writer import VideoWriter
 from plasticvision.media.video_metadata import append_xmp
 from plasticvision.media.video_threads import RunAhead, RunBehind
 from plasticvision.types import Frame
