@@ -236,3 +236,11 @@ def test_the_api_key_guards_jobs_and_reaches_events_by_query(data_dir, swapper, 
             assert response.status_code == 200
             assert "event: done" in "\n".join(response.iter_lines())
         assert client.get(f"/jobs/{job_id}/result?api_key=sesame").status_code == 200
+
+
+def test_a_follower_that_leaves_does_not_stop_the_job(client, clip):
+    job_id = client.post("/jobs/video", files=uploads(clip)).json()["job_id"]
+    with client.stream("GET", f"/jobs/{job_id}/events") as response:
+        next(line for line in response.iter_lines() if line.startswith("event:"))
+    wait_until(lambda: client.get(f"/jobs/{job_id}").json()["state"] == "done")
+    assert client.get(f"/jobs/{job_id}/result").status_code == 200
