@@ -101,21 +101,26 @@ def build_scrfd(path: Path, faces: Sequence[FakeFace]) -> Path:
     return save(nodes, inputs, outputs, initializers, path)
 
 
-def arcface_projection(seed: int = 7) -> np.ndarray:
-    return np.random.default_rng(seed).standard_normal((3 * 7 * 7, 512)).astype(np.float32)
+def arcface_projection(seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
+    """A 147 x 512 weight and a 512 bias; the bias makes the embedding's direction depend on the input's scale."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((3 * 7 * 7, 512)).astype(np.float32), rng.standard_normal(512).astype(np.float32)
 
 
-def build_arcface(path: Path, projection: np.ndarray) -> Path:
-    """A recognizer whose raw output is avgpool16(input) flattened @ `projection` (147 x 512)."""
+def build_arcface(path: Path, projection: tuple[np.ndarray, np.ndarray]) -> Path:
+    """A recognizer whose raw output is avgpool16(input) flattened @ weight + bias."""
+    weight, bias = projection
     nodes = [
         helper.make_node("AveragePool", [ARCFACE_INPUT], ["pooled"], kernel_shape=[ARCFACE_POOL] * 2,
                          strides=[ARCFACE_POOL] * 2),
         helper.make_node("Flatten", ["pooled"], ["flat"], axis=1),
-        helper.make_node("MatMul", ["flat", "projection"], [ARCFACE_OUTPUT]),
+        helper.make_node("MatMul", ["flat", "weight"], ["projected"]),
+        helper.make_node("Add", ["projected", "bias"], [ARCFACE_OUTPUT]),
     ]
     inputs = [helper.make_tensor_value_info(ARCFACE_INPUT, TensorProto.FLOAT, ["None", 3, 112, 112])]
     outputs = [helper.make_tensor_value_info(ARCFACE_OUTPUT, TensorProto.FLOAT, [1, 512])]
-    return save(nodes, inputs, outputs, [numpy_helper.from_array(projection, "projection")], path)
+    initializers = [numpy_helper.from_array(weight, "weight"), numpy_helper.from_array(bias, "bias")]
+    return save(nodes, inputs, outputs, initializers, path)
 
 
 def build_inswapper(path: Path, emap: np.ndarray, colour_rgb: Sequence[float] | None) -> Path:

@@ -278,3 +278,33 @@ def test_auto_picks_inswapper_when_its_weights_are_present(
         get_settings.cache_clear()
     assert engine.name == "inswapper"
     assert reason == "inswapper weights present; running on CPUExecutionProvider"
+
+
+def test_models_cli_lists_downloads_and_verifies(
+    tmp_path: Path, server: tuple[str, Behaviour], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from plasticvision.cli import main
+    from plasticvision.models.catalog import CATALOG
+
+    base, behaviour = server
+    for spec in CATALOG:
+        behaviour.files[f"/mirror/{spec.file}"] = spec.name.encode()
+    monkeypatch.setenv("PLASTICVISION_MODEL_MIRROR", f"{base}/mirror")
+    get_settings.cache_clear()
+    try:
+        assert main(["models", "--models-dir", str(tmp_path), "list"]) == 0
+        assert "non-commercial research use only" in capsys.readouterr().out
+        assert main(["models", "--models-dir", str(tmp_path), "verify"]) == 2
+        assert "inswapper_128  missing" in capsys.readouterr().out
+
+        monkeypatch.setenv("PLASTICVISION_MODEL_CHECKSUMS", "off")  # the test files are not the real weights
+        get_settings.cache_clear()
+        assert main(["models", "--models-dir", str(tmp_path), "download", "det_10g"]) == 0
+        assert (tmp_path / "buffalo_l/det_10g.onnx").read_bytes() == b"det_10g"
+        assert not (tmp_path / "inswapper_128.onnx").exists()
+        assert main(["models", "--models-dir", str(tmp_path), "download"]) == 0
+        assert main(["models", "--models-dir", str(tmp_path), "verify"]) == 0
+        assert main(["models", "--models-dir", str(tmp_path), "download", "nope"]) == 2
+        assert "unknown model 'nope'" in capsys.readouterr().err
+    finally:
+        get_settings.cache_clear()
