@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -258,6 +259,15 @@ def test_root_serves_the_browser_app_only_to_clients_that_prefer_html(client, ac
         assert "/static/" in response.text
     else:
         assert response.json()["status"] == "ok"
+
+
+def test_the_browser_apps_assets_are_served_where_its_page_says(client):
+    page = client.get("/", headers={"Accept": "text/html"}).text
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page)
+    assert assets, "the page references no /static/ assets"
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset
+    assert client.get("/static/no-such-file.js").status_code == 404
 
 
 def test_openapi_documents_every_endpoint(client):
