@@ -102,7 +102,7 @@ class SessionRegistry:
                 self._connections[session_id] -= 1
                 if self._connections[session_id] <= 0:
                     del self._connections[session_id]
-                if session_id != DEFAULT_SESSION:
+                if session_id in self._sessions:  # idle from now on (the default one never expires)
                     self._last_used[session_id] = self._clock()
 
     def _expire_idle(self) -> None:
