@@ -16,12 +16,18 @@ def faces_on_server(server_url: str, session_id: str) -> int:
     return session_status(server_url, session_id)["faces_loaded"]
 
 
-def test_nothing_is_uploaded_before_consent(app, data_dir, server_url):
+def test_nothing_is_uploaded_or_streamed_before_consent(app, data_dir, server_url):
     app.upload_sources(data_dir / "Tom_Hanks_54745.png")
     expect(app.page.locator("#consent-message")).to_contain_text("consent")
     expect(app.testid("consent")).to_be_focused()
+    app.testid("start-camera").click()
+    expect(app.testid("status")).to_have_attribute("data-state", "idle")
     assert faces_on_server(server_url, app.session_id) == 0
+    assert app.stats()["sent"] == 0
     assert app.console_errors == []
+
+    app.give_consent()
+    expect(app.page.locator("#consent-message")).to_be_empty()
 
 
 def test_several_faces_show_as_thumbnails(app, data_dir, server_url):

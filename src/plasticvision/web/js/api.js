@@ -2,7 +2,7 @@
 
 const JSON_HEADERS = { Accept: "application/json" };
 
-export class ApiError extends Error {
+class ApiError extends Error {
   constructor(message, status = 0) {
     super(message);
     this.name = "ApiError";

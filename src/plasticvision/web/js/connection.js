@@ -1,34 +1,13 @@
 // Where the server is and who we are: server URL, API key and session id, kept in localStorage.
 import { defaultServer } from "../config.js";
+import { randomId } from "./ids.js";
+import { load, store } from "./storage.js";
 
 const KEYS = {
   session: "plasticvision.session",
   server: "plasticvision.server",
   apiKey: "plasticvision.apiKey",
 };
-
-function load(key) {
-  try {
-    return localStorage.getItem(key);
-  } catch {
-    return null; // storage disabled (private mode, sandboxed frame): keep values for this page only
-  }
-}
-
-function store(key, value) {
-  try {
-    if (value) localStorage.setItem(key, value);
-    else localStorage.removeItem(key);
-  } catch {
-    /* see load() */
-  }
-}
-
-/** 32 hex characters; crypto.getRandomValues also works outside secure contexts, unlike randomUUID. */
-function newSessionId() {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
-}
 
 function trimSlash(url) {
   return url.trim().replace(/\/+$/, "");
@@ -38,7 +17,7 @@ function trimSlash(url) {
 export class Connection extends EventTarget {
   constructor() {
     super();
-    this.sessionId = load(KEYS.session) || newSessionId();
+    this.sessionId = load(KEYS.session) || randomId();
     store(KEYS.session, this.sessionId);
     const fromQuery = new URLSearchParams(location.search).get("server");
     this.defaultServer = trimSlash(fromQuery ?? defaultServer);
@@ -71,7 +50,9 @@ export class Connection extends EventTarget {
 
   save({ server, apiKey }) {
     const cleaned = trimSlash(server);
-    if (cleaned) new URL(cleaned); // throws a TypeError naming the bad URL
+    if (cleaned && !["http:", "https:"].includes(new URL(cleaned).protocol)) {
+      throw new Error(`expected an http:// or https:// URL, got ${cleaned}`);
+    }
     this.server = cleaned;
     this.apiKey = apiKey.trim();
     store(KEYS.server, cleaned === this.defaultServer ? null : cleaned);

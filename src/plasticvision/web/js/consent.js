@@ -1,5 +1,6 @@
 // The consent gate: nothing is uploaded or swapped until the user has ticked the box.
 import { clearMessage, showMessage } from "./dom.js";
+import { load, store } from "./storage.js";
 
 const KEY = "plasticvision.consent";
 
@@ -7,11 +8,7 @@ export class Consent {
   constructor(checkbox, message) {
     this.checkbox = checkbox;
     this.message = message;
-    try {
-      checkbox.checked = localStorage.getItem(KEY) === "yes";
-    } catch {
-      /* storage disabled: ask again on every visit */
-    }
+    checkbox.checked = load(KEY) === "yes";
     checkbox.addEventListener("change", () => this.remember());
     this.reflect();
   }
@@ -29,11 +26,7 @@ export class Consent {
   }
 
   remember() {
-    try {
-      localStorage.setItem(KEY, this.given ? "yes" : "no");
-    } catch {
-      /* see constructor */
-    }
+    store(KEY, this.given ? "yes" : null);
     if (this.given) clearMessage(this.message);
     this.reflect();
   }

@@ -1,18 +1,19 @@
 // Progress of a server job (a video swap) from its Server-Sent Events at /jobs/{id}/events:
 // "queued", then "progress", then one final "done", "failed" or "cancelled", each carrying the job record.
 
+import { randomId } from "./ids.js";
+
 const RETRY_FIRST_MS = 500;
 const RETRY_MAX_MS = 8000;
 const UPDATES = ["queued", "progress", "done"];
 const FINAL = ["done", "failed", "cancelled"];
 
 export function newJobId() {
-  const bytes = crypto.getRandomValues(new Uint8Array(12));
-  return "job-" + Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+  return `job-${randomId(12)}`;
 }
 
 /** {percent (0-100, or null while the total is unknown), text} for a job record. */
-export function describeProgress({ stage, frames_done: done, frames_total: total, fps, eta_s: eta }) {
+function describeProgress({ stage, frames_done: done, frames_total: total, fps, eta_s: eta }) {
   const percent = stage === "done" ? 100 : total ? Math.min(100, (100 * done) / total) : null;
   const parts = [stage];
   if (total) parts.push(`${done}/${total} frames`);

@@ -58,7 +58,7 @@ export class SettingsPanel {
     const change = { [control.name]: this.read()[control.name] };
     try {
       const reply = await this.api.postJson("/settings", change);
-      this.show(reply.settings);
+      this.applied = reply.settings; // not shown: the user may have moved a slider since
       this.stream.sendSettings(change);
       clearMessage(this.message);
     } catch (error) {
