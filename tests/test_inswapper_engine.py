@@ -165,6 +165,13 @@ def test_providers_follow_the_preference_order() -> None:
     assert providers.choose_providers(["DmlExecutionProvider"]) == ["DmlExecutionProvider", "CPUExecutionProvider"]
 
 
+def test_tensorrt_caches_its_engines_and_others_run_as_named() -> None:
+    name, options = providers.with_options("TensorrtExecutionProvider")
+    assert name == "TensorrtExecutionProvider" and options["trt_engine_cache_enable"] == "True"
+    assert options["trt_engine_cache_path"].endswith("tensorrt")
+    assert providers.with_options("CUDAExecutionProvider") == "CUDAExecutionProvider"
+
+
 def test_an_idle_gpu_is_reported_loudly(
     green_engine: InswapperEngine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

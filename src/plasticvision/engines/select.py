@@ -55,7 +55,8 @@ def choose_auto(models_dir: str | Path | None) -> tuple[Engine, str]:
         log.warning("%s", reason)
         return load_dlib(), reason
     fetched = " (weights downloaded now)" if missing else ""
-    return engine, f"inswapper weights present{fetched}; running on {engine.report.providers[0]}"
+    enhance = "" if engine.supports_enhance else "; enhance off until `plasticvision models download gfpgan_1.4`"
+    return engine, f"inswapper weights present{fetched}; running on {engine.report.providers[0]}{enhance}"
 
 
 def load_dlib() -> Engine:

@@ -6,6 +6,7 @@ It only finds faces and draws the source identity into them; the shared post-pro
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
@@ -34,6 +35,8 @@ from plasticvision.errors import NoFaceFound, UnsupportedOption
 from plasticvision.models import catalog
 from plasticvision.models.store import ModelStore
 from plasticvision.types import Embedding, Face, Frame
+
+log = logging.getLogger(__name__)
 
 MASK_BORDER = 4  # crop pixels left out of the paste-back mask: the warp's interpolated edge
 ENHANCE_REUSES = 2  # a live stream restores a still face at least every third frame
@@ -80,7 +83,10 @@ class InswapperEngine:
     @classmethod
     def from_store(cls, store: ModelStore, **options: Any) -> "InswapperEngine":
         detector, recognizer, swapper = store.require(catalog.REQUIRED)
-        enhancer = None if store.problem(catalog.ENHANCER) else store.path(catalog.ENHANCER)
+        problem = store.problem(catalog.ENHANCER)
+        if problem and store.path(catalog.ENHANCER).exists():
+            log.warning("%s %s; enhance is off until it is replaced", store.path(catalog.ENHANCER), problem)
+        enhancer = None if problem else store.path(catalog.ENHANCER)
         return cls(detector, recognizer, swapper, enhancer, **options)
 
     @property
