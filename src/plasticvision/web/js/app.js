@@ -2,7 +2,7 @@
 import { Api } from "./api.js";
 import { Connection } from "./connection.js";
 import { Consent } from "./consent.js";
-import { byId, showMessage } from "./dom.js";
+import { byId, clearMessage, showMessage } from "./dom.js";
 import { LivePanel } from "./live.js";
 import { ServerPanel } from "./server.js";
 import { SettingsPanel } from "./settings.js";
@@ -68,6 +68,7 @@ async function syncWithServer() {
     const status = await api.getJson("/status");
     sources.showServerCount(status.faces_loaded);
     settings.show(status.settings);
+    clearMessage(byId("settings-message"));
   } catch (error) {
     showMessage(byId("settings-message"), `Could not read your session: ${error.message}`, "error");
   }
