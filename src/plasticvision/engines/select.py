@@ -42,8 +42,8 @@ def choose_auto(models_dir: str | Path | None) -> tuple[Engine, str]:
         if missing and not gpu_provider_available():
             names = ", ".join(spec.name for spec in missing)
             return load_dlib(), (
-                f"inswapper weights not usable in {store.root} ({names}) and onnxruntime has no GPU provider, so "
-                "they were not downloaded; using the offline dlib engine. Fetch them with "
+                f"inswapper weights missing or damaged in {store.root} ({names}) and onnxruntime has no GPU "
+                "provider, so they were not downloaded; using the offline dlib engine. Fetch them with "
                 "`plasticvision models download` to use inswapper"
             )
         for spec in missing:
