@@ -74,6 +74,9 @@ async function syncWithServer() {
   }
 }
 
+stream.addEventListener("status", (event) => {
+  if (event.detail.state === "live") syncWithServer(); // a restarted server may have lost this session
+});
 connection.addEventListener("change", () => {
   stream.restart();
   syncWithServer();

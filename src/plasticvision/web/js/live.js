@@ -54,6 +54,7 @@ export class LivePanel {
     clearInterval(this.meterTimer);
     this.el.button.textContent = "Start camera";
     this.el.stage.classList.remove("running");
+    this.context.clearRect(0, 0, this.el.preview.width, this.el.preview.height);
     this.refreshMeters();
   }
 

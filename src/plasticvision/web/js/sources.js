@@ -27,9 +27,15 @@ export class SourceFaces {
     });
   }
 
-  /** The count the server holds for this session (after a reload the thumbnails are gone, the faces are not). */
+  /** The count the server holds for this session: after a reload the thumbnails are gone but the
+   * faces are not; after a server restart (or a long idle time) the faces are gone. */
   showServerCount(count) {
-    if (!this.files.length) this.el.count.textContent = count;
+    this.el.count.textContent = count;
+    if (count === 0 && this.files.length) {
+      this.files = [];
+      this.showThumbnails([]);
+      showMessage(this.el.message, "The server no longer has your source faces (restarted or idle too long): upload them again.", "error");
+    }
   }
 
   async upload(files) {
