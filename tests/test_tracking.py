@@ -82,14 +82,14 @@ def run(tracker: FaceTracker, frames: int, shown: Sequence[Sequence[Face]] | Non
 
 def test_full_detection_only_on_first_frame_and_every_n():
     engine = ScriptedEngine(still_script(31))
-    run(FaceTracker(engine, detect_every=10), 31)
+    run(FaceTracker(engine, detect_every=10, refine_every=1), 31)
     assert engine.detected == [0, 10, 20, 30]
     assert len(engine.refined) == 31 - 4
 
 
 def test_lost_refinement_detects_on_that_same_frame():
     engine = ScriptedEngine(still_script(8), lost={4})
-    faces = run(FaceTracker(engine, detect_every=100), 8)
+    faces = run(FaceTracker(engine, detect_every=100, refine_every=1), 8)
     assert engine.detected == [0, 4]
     assert all(len(f) == 1 for f in faces)
 
@@ -113,7 +113,7 @@ def test_each_track_keeps_its_identity_when_detections_come_in_any_order():
     for i in range(frames):  # two faces walking towards each other's side, listed in shuffled order
         a, b = face_at(100 + 8 * i, 150, pattern=1), face_at(420 - 8 * i, 330, pattern=2)
         script.append([a, b] if i % 3 else [b, a])
-    tracker = FaceTracker(ScriptedEngine(script), detect_every=4)
+    tracker = FaceTracker(ScriptedEngine(script), detect_every=4, refine_every=1)
     ids_at_start = None
     for i in range(frames):
         tracker.locate(frame_for(i, script[i]))
@@ -127,10 +127,22 @@ def test_each_track_keeps_its_identity_when_detections_come_in_any_order():
 
 def test_new_faces_join_at_the_next_detection_without_disturbing_old_tracks():
     script = [[face_at(200, 150)]] * 5 + [[face_at(200, 150), face_at(450, 150, pattern=1)]] * 10
-    tracker = FaceTracker(ScriptedEngine(script), detect_every=5)
+    tracker = FaceTracker(ScriptedEngine(script), detect_every=5, refine_every=1)
     run(tracker, 15)
     assert [t.id for t in tracker.tracks] == [1, 2]
     assert tracker.tracks[0].raw.centre == pytest.approx((200, 150))
+
+
+def test_between_refinements_optical_flow_carries_the_landmarks():
+    script = [[face_at(200 + 3 * i, 150 + 2 * i)] for i in range(12)]  # a textured face sliding
+    engine = ScriptedEngine(script)
+    tracker = FaceTracker(engine, detect_every=100, refine_every=3, smooth=False)
+    faces = run(tracker, 12)
+    assert engine.detected == [0]
+    assert engine.refined == [3, 6, 9]  # the engine re-anchors every third frame, flow does the rest
+    for truth, found in zip(script, faces):
+        assert np.abs(found[0].landmarks_68 - truth[0].landmarks_68).max() < 0.25
+        assert np.abs(found[0].box - truth[0].box).max() < 0.25
 
 
 def test_engine_without_refine_is_detected_every_frame_and_still_smoothed():

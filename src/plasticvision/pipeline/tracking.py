@@ -22,30 +22,23 @@ from typing import Sequence
 
 import numpy as np
 
+from plasticvision.boxes import box_iou
 from plasticvision.engines.base import Engine, Refiner
-from plasticvision.pipeline.motion import FaceTemplate
+from plasticvision.pipeline.motion import FaceSnapshot
 from plasticvision.pipeline.smoothing import OneEuroFilter
 from plasticvision.types import Face, Frame
 
 DETECT_EVERY = 15  # half a second at 30 fps: new faces appear quickly, the cost stays small
+REFINE_EVERY = 3  # the engine's landmark model re-anchors every third frame; optical flow in between
 MAX_MISSED = 3  # frames a face is held while detection cannot find it
 MATCH_MIN_IOU = 0.3
 MATCH_MAX_CENTRE_SHIFT = 0.5  # of the face width, for faces that moved too far to overlap
 MIN_TEMPLATE_MATCH = 0.6  # below this correlation the face was lost or covered: detect again
 
 
-def face_iou(a: Face, b: Face) -> float:
-    """Intersection over union of two faces' boxes."""
-    w = min(a.box[2], b.box[2]) - max(a.box[0], b.box[0])
-    h = min(a.box[3], b.box[3]) - max(a.box[1], b.box[1])
-    inter = max(float(w), 0.0) * max(float(h), 0.0)
-    union = a.area + b.area - inter
-    return inter / union if union > 0 else 0.0
-
-
 def match_score(track: Face, found: Face) -> float:
     """How well a detection continues a track: IoU, or a small centre shift when they do not overlap."""
-    iou = face_iou(track, found)
+    iou = box_iou(track.box, found.box)
     if iou >= MATCH_MIN_IOU:
         return 1.0 + iou
     shift = float(np.hypot(*np.subtract(track.centre, found.centre))) / max(track.width, 1.0)
@@ -110,7 +103,7 @@ class Track:
     missed: int = 0
     held: int = 0
     smoother: OneEuroFilter = field(default_factory=OneEuroFilter)
-    template: FaceTemplate | None = None
+    snapshot: FaceSnapshot | None = None  # how the face looked in the last frame it was found in
 
     def update(self, face: Face, dt: float) -> None:
         self.raw = face
@@ -131,15 +124,17 @@ class FaceTracker:
         *,
         fps: float = 30.0,
         detect_every: int = DETECT_EVERY,
+        refine_every: int = REFINE_EVERY,
         max_missed: int = MAX_MISSED,
         smooth: bool = True,
     ) -> None:
-        if fps <= 0 or detect_every < 1 or max_missed < 0:
-            raise ValueError("fps must be > 0, detect_every >= 1 and max_missed >= 0")
+        if fps <= 0 or detect_every < 1 or refine_every < 1 or max_missed < 0:
+            raise ValueError("fps must be > 0, detect_every and refine_every >= 1, max_missed >= 0")
         self.engine = engine
         self._refiner = engine if isinstance(engine, Refiner) else None
         self.dt = 1.0 / fps  # frame-based time: a video swapped faster than real time filters the same
         self.detect_every = detect_every
+        self.refine_every = refine_every
         self.max_missed = max_missed
         self.smooth = smooth
         self.tracks: list[Track] = []
@@ -158,11 +153,11 @@ class FaceTracker:
         if self._must_detect or self._since_detect >= self.detect_every or self._refiner is None:
             self._detect(frame)
         else:
-            self._refine(frame)
+            self._refine(frame, predict=self._since_detect % self.refine_every == 0)
         if self._refiner is not None:
             for track in self.tracks:
                 if track.held == 0:
-                    track.template = FaceTemplate.of(frame, track.raw)
+                    track.snapshot = FaceSnapshot.of(frame, track.raw)
         return [track.smoothed if self.smooth else track.raw for track in self.tracks]
 
     def _detect(self, frame: Frame) -> None:
@@ -188,33 +183,35 @@ class FaceTracker:
 
     def _bridge(self, frame: Frame, track: Track) -> None:
         """Detection did not find this face: follow it by refinement, else hold it where it was."""
-        refined = self._follow(frame, track)
+        refined = self._follow(frame, track, predict=True)
         if refined is None:
             track.hold()
         else:
             track.update(refined, self.dt)
             track.missed += 1
 
-    def _refine(self, frame: Frame) -> None:
-        """Follow every face by refinement; with no faces, or one lost or jumped, detect instead."""
-        refined = [self._follow(frame, track) for track in self.tracks]
+    def _refine(self, frame: Frame, predict: bool) -> None:
+        """Follow every face; with no faces, or one lost or jumped, detect instead."""
+        refined = [self._follow(frame, track, predict) for track in self.tracks]
         if not refined or any(face is None for face in refined):
             self._detect(frame)
             return
         for track, face in zip(self.tracks, refined):
             track.update(face, self.dt)
 
-    def _follow(self, frame: Frame, track: Track) -> Face | None:
-        """The track's face in this frame: found by its template, then refined by the engine.
+    def _follow(self, frame: Frame, track: Track, predict: bool) -> Face | None:
+        """The track's face in this frame: found by its snapshot, then carried by optical flow,
+        or (when `predict`, or when flow loses it) refined by the engine from where it went.
 
-        None when the engine cannot refine, or the template no longer matches (face lost).
+        None when the engine cannot refine, or the face no longer looks like itself (lost).
         """
-        if self._refiner is None or track.template is None:
+        if self._refiner is None or track.snapshot is None:
             return None
-        shift, confidence = track.template.find(frame)
-        if confidence < MIN_TEMPLATE_MATCH:
+        sighting = track.snapshot.find(frame)
+        if sighting.confidence < MIN_TEMPLATE_MATCH:
             return None
-        return self._refiner.refine(frame, moved(track.raw, shift))
+        flowed = None if predict else track.snapshot.flow(sighting)
+        return flowed or self._refiner.refine(frame, moved(track.raw, sighting.shift))
 
     def _drop_lost(self) -> None:
         self.tracks = [t for t in self.tracks if t.missed <= self.max_missed]

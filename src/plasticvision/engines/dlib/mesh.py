@@ -100,32 +100,29 @@ def warp_mesh(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Warp `source` so its mesh lands on `dst_points` in an image of `size` (w, h).
 
-    The remap coordinates are worked out on a half-resolution grid and upsampled: a
-    piecewise-affine map is continuous and linear inside each triangle, so bilinear
-    upsampling reproduces it exactly except within a pixel of a triangle edge, at a quarter
-    of the cost. The triangle-id raster is grown outward by one cell (inner cells keep their own
-    triangle) so pixels on the mesh's rim interpolate between valid coordinates. Returns the warped image and a uint8 coverage
-    mask (255 inside the mesh outline, `outline` being the hull indices in order).
+    Every pixel gets its own triangle's map at full resolution: maps worked out on a coarser
+    grid and upsampled were measurably worse for identity (about +0.006 dlib distance: the
+    lips and eyes fold, and a fold is where interpolated maps go wrong). Returns the warped
+    image and a uint8 coverage mask (255 inside the mesh, `outline` being its hull in order).
     """
     width, height = size
-    small_w, small_h = (width + 1) // 2, (height + 1) // 2
-    ids = np.zeros((small_h, small_w), np.uint16)
-    # A half-res cell (i, j) stands for full-res pixel (2i + 0.5, 2j + 0.5) under cv2.resize's
-    # pixel-centre convention; 4 fractional bits keep the triangle edges sub-pixel exact.
-    dst_fixed = np.round((dst_points - 0.5) * 0.5 * 16).astype(np.int32)
+    if len(triangles) > 255:
+        raise ValueError(f"a mesh of {len(triangles)} triangles does not fit the 8-bit triangle raster")
+    ids = np.zeros((height, width), np.uint8)
+    dst_int = np.round(dst_points).astype(np.int32)
     for index, tri in enumerate(triangles, start=1):
-        cv2.fillConvexPoly(ids, dst_fixed[tri], index, cv2.LINE_8, 4)
-    rim = cv2.dilate(ids, np.ones((3, 3), np.uint8))
-    np.copyto(ids, rim, where=ids == 0)
-    ys, xs = np.nonzero(ids)
-    affines = triangle_affines(dst_points, src_points, triangles)
-    chosen = affines[ids[ys, xs].astype(np.int32) - 1]  # N x 2 x 3
-    xs_f, ys_f = xs.astype(np.float32) * 2 + 0.5, ys.astype(np.float32) * 2 + 0.5
-    maps = np.full((small_h, small_w, 2), -1.0, np.float32)
-    maps[ys, xs, 0] = chosen[:, 0, 0] * xs_f + chosen[:, 0, 1] * ys_f + chosen[:, 0, 2]
-    maps[ys, xs, 1] = chosen[:, 1, 0] * xs_f + chosen[:, 1, 1] * ys_f + chosen[:, 1, 2]
-    full = cv2.resize(maps, (small_w * 2, small_h * 2), interpolation=cv2.INTER_LINEAR)[:height, :width]
-    warped = cv2.remap(source, full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        cv2.fillConvexPoly(ids, dst_int[tri], index)
+    # Each output pixel's six affine coefficients by table look-up on its triangle id
+    # (id 0, outside the mesh, maps to -1: no source pixel), then two multiply-adds.
+    tables = np.zeros((6, 256), np.float32)
+    tables[5, 0] = tables[2, 0] = -1.0
+    tables[:, 1 : len(triangles) + 1] = triangle_affines(dst_points, src_points, triangles).reshape(-1, 6).T
+    a_x, b_x, c_x, a_y, b_y, c_y = (cv2.LUT(ids, table) for table in tables)
+    xs = np.arange(width, dtype=np.float32)[None, :]
+    ys = np.arange(height, dtype=np.float32)[:, None]
+    map_x = a_x * xs + b_x * ys + c_x
+    map_y = a_y * xs + b_y * ys + c_y
+    warped = cv2.remap(source, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     mask = np.zeros((height, width), np.uint8)
-    cv2.fillPoly(mask, [np.round(dst_points[outline]).astype(np.int32)], 255)
+    cv2.fillPoly(mask, [dst_int[outline]], 255)
     return warped, mask
