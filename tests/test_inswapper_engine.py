@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from pathlib import Path
 from typing import Iterator
 
@@ -163,6 +165,15 @@ def test_providers_follow_the_preference_order() -> None:
         "TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"
     ]
     assert providers.choose_providers(["DmlExecutionProvider"]) == ["DmlExecutionProvider", "CPUExecutionProvider"]
+
+
+def test_the_runtime_never_imports_the_onnx_package() -> None:
+    """`onnx` is a test dependency only: users install onnxruntime and nothing else."""
+    code = (
+        "import sys, plasticvision.engines.inswapper.engine, plasticvision.engines.select, plasticvision.cli.models; "
+        "sys.exit('onnx' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
 
 
 def test_tensorrt_caches_its_engines_and_others_run_as_named() -> None:

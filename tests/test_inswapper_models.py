@@ -14,6 +14,7 @@ import onnx_fakes as fakes
 from onnx_fakes import smooth_frame
 from plasticvision.align import ARCFACE_TEMPLATE_112
 from plasticvision.engines.inswapper.arcface import ArcFaceRecognizer
+from plasticvision.engines.inswapper.emap import read_last_initializer
 from plasticvision.engines.inswapper.gfpgan import GfpganEnhancer
 from plasticvision.engines.inswapper.scrfd import ScrfdDetector, non_maximum_suppression
 from plasticvision.engines.inswapper.swapper import InswapperModel
@@ -110,6 +111,26 @@ def test_inswapper_latent_matches_the_numpy_reference(tmp_path: Path) -> None:
     assert latent.shape == (1, 512) and latent.dtype == np.float32
     np.testing.assert_allclose(latent[0], expected, atol=1e-5)
     assert np.abs(model.latent([model.project(embeddings[0])])[0] - expected).max() > 1e-3  # every source counts
+
+
+@pytest.mark.parametrize("raw", [True, False])
+def test_last_initializer_is_read_without_the_onnx_package(tmp_path: Path, raw: bool) -> None:
+    values = np.random.default_rng(2).standard_normal((3, 5)).astype(np.float32)
+    data = values.tobytes() if raw else values.reshape(-1).tolist()  # raw_data, or the float_data field
+    last = onnx.helper.make_tensor("last", onnx.TensorProto.FLOAT, values.shape, data, raw=raw)
+    first = numpy_helper.from_array(np.arange(7, dtype=np.int64), "first")
+    inputs = [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1])]
+    outputs = [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1])]
+    path = fakes.save([onnx.helper.make_node("Identity", ["x"], ["y"])], inputs, outputs, [first, last],
+                      tmp_path / "m.onnx")
+    np.testing.assert_array_equal(read_last_initializer(path), values)
+
+    with pytest.raises(ValueError, match="float32"):
+        read_last_initializer(fakes.save([onnx.helper.make_node("Identity", ["x"], ["y"])], inputs, outputs,
+                                         [last, first], tmp_path / "int.onnx"))
+    (tmp_path / "empty.onnx").write_bytes(b"")
+    with pytest.raises(ValueError, match="empty"):
+        read_last_initializer(tmp_path / "empty.onnx")
 
 
 def test_inswapper_swap_crop_paints_the_models_colour_in_bgr(tmp_path: Path) -> None:

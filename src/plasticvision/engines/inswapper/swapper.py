@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-import onnx
-from onnx import numpy_helper
 
 from plasticvision.align import arcface_template
 from plasticvision.engines.inswapper.arcface import l2_normalise
 from plasticvision.engines.inswapper.blob import bgr_image, rgb_blob
+from plasticvision.engines.inswapper.emap import read_last_initializer
 from plasticvision.engines.inswapper.providers import create_session
 from plasticvision.types import Crop, Embedding, Points
 
@@ -26,11 +25,8 @@ TEMPLATE_128: Points = arcface_template(INPUT_SIZE)
 
 
 def read_emap(path: str | Path) -> np.ndarray:
-    """The 512x512 embedding map: the last initializer of the graph (only the header and weights are read)."""
-    graph = onnx.load(str(path), load_external_data=False).graph
-    if not graph.initializer:
-        raise ValueError(f"{path} has no initializers, so no emap: is it inswapper_128.onnx?")
-    emap = numpy_helper.to_array(graph.initializer[-1]).astype(np.float32)
+    """The 512x512 embedding map: the last initializer of the graph."""
+    emap = read_last_initializer(path)
     if emap.ndim != 2 or emap.shape[0] != emap.shape[1]:
         raise ValueError(f"{path}: expected a square emap as the last initializer, found shape {emap.shape}")
     return emap
