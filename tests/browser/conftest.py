@@ -14,8 +14,8 @@ from typing import Iterator
 import numpy as np
 import pytest
 
-from fake_camera import webcam_frame, write_y4m
-from live_server import serving
+from fake_webcam import webcam_frame, write_y4m
+from uvicorn_thread import serving
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -85,7 +85,7 @@ def chromium(chromium_path, camera_clip):
 @pytest.fixture
 def open_app(chromium) -> Iterator:
     """Opens the app at a URL in a fresh context (its own localStorage, so its own session)."""
-    from app_page import AppPage  # needs playwright, which the chromium fixture checked
+    from browser_app import AppPage  # needs playwright, which the chromium fixture checked
 
     contexts = []
 

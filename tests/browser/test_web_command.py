@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from plasticvision.cli import main
-from server_state import session_status
+from session_state import session_status
 
 START_TIMEOUT_S = 30
 RUN_CLI = "import sys; from plasticvision.cli import main; sys.exit(main())"

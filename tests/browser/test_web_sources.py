@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from server_state import session_status
+from session_state import session_status
 
 pytestmark = pytest.mark.browser
 
