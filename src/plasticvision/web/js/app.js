@@ -68,9 +68,9 @@ async function syncWithServer() {
     const status = await api.getJson("/status");
     sources.showServerCount(status.faces_loaded);
     settings.show(status.settings);
-    clearMessage(byId("settings-message"));
+    clearMessage(settings.message);
   } catch (error) {
-    showMessage(byId("settings-message"), `Could not read your session: ${error.message}`, "error");
+    showMessage(settings.message, `Could not read your session: ${error.message}`, "error");
   }
 }
 

@@ -35,7 +35,7 @@ export class SettingsPanel {
     return settings;
   }
 
-  /** Show settings from the server (GET /status or a POST /settings reply). */
+  /** Show the server's settings for this session (from GET /status, or after a refused change). */
   show(settings) {
     for (const [name, value] of Object.entries(settings ?? {})) {
       const control = this.form.elements.namedItem(name);

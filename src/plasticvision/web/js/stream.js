@@ -1,4 +1,4 @@
-// The live WebSocket: JPEG frames out, swapped JPEG frames back, a bounded number in flight,
+// The live WebSocket: JPEG frames out, swapped JPEG frames back, one frame in flight,
 // and reconnection with backoff while the user wants the stream.
 //
 // Events: "status" (detail {state, text}), "frame" (detail {blob, latencyMs}),
@@ -7,12 +7,15 @@
 const RECONNECT_FIRST_MS = 500;
 const RECONNECT_MAX_MS = 8000;
 const REPLY_TIMEOUT_MS = 10_000; // generous: the first frames on a busy CPU server can take seconds
+// One frame in flight: a slow server lowers the frame rate instead of piling up latency, and as
+// replies carry no frame number (the server drops a frame a newer one overtook), each reply
+// then surely answers the one frame sent.
+const MAX_IN_FLIGHT = 1;
 
 export class StreamClient extends EventTarget {
-  constructor(connection, { maxInFlight = 1 } = {}) {
+  constructor(connection) {
     super();
     this.connection = connection;
-    this.maxInFlight = maxInFlight;
     this.socket = null;
     this.connected = false;
     this.wanted = false;
@@ -43,7 +46,7 @@ export class StreamClient extends EventTarget {
   }
 
   get canSend() {
-    return this.connected && this.sentAt.length < this.maxInFlight;
+    return this.connected && this.sentAt.length < MAX_IN_FLIGHT;
   }
 
   send(blob) {
