@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 
 import pytest
@@ -37,6 +38,29 @@ def test_several_faces_show_as_thumbnails(app, data_dir, server_url):
     expect(app.page.locator("#thumbnails img")).to_have_count(2)
     expect(app.testid("source-message")).to_have_attribute("data-kind", "ok")
     assert faces_on_server(server_url, app.session_id) == 2
+    assert app.console_errors == []
+
+
+# Drops files on the drop zone the way a drag from the desktop does: a DataTransfer holding Files.
+DROP_JS = """([selector, files]) => {
+  const transfer = new DataTransfer();
+  for (const [name, data] of files) {
+    const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+    transfer.items.add(new File([bytes], name, { type: "image/png" }));
+  }
+  const zone = document.querySelector(selector);
+  zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+  zone.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+}"""
+
+
+def test_faces_can_be_dropped_on_the_drop_zone(app, data_dir, server_url):
+    app.give_consent()
+    hanks = data_dir / "Tom_Hanks_54745.png"
+    app.page.evaluate(DROP_JS, ["#drop-zone", [[hanks.name, base64.b64encode(hanks.read_bytes()).decode()]]])
+    expect(app.testid("source-count")).to_have_text("1")
+    expect(app.page.locator("#thumbnails img")).to_have_count(1)
+    assert faces_on_server(server_url, app.session_id) == 1
     assert app.console_errors == []
 
 
