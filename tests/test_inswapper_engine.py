@@ -14,6 +14,7 @@ import pytest
 import onnx_fakes as fakes
 from onnx_fakes import smooth_frame
 from plasticvision import FaceSwapper, Settings
+from plasticvision.align import ARCFACE_TEMPLATE_112
 from plasticvision.config import get_settings
 from plasticvision.engines.inswapper import providers
 from plasticvision.engines.inswapper.engine import InswapperEngine
@@ -57,13 +58,13 @@ def test_render_lands_the_swapped_crop_on_the_face(green_engine: InswapperEngine
     region = rendered.region
     inside = rendered.mask > 0.99
     assert (rendered.swapped[inside] == GREEN).all()
-    crop_scale = 64 / (fakes.ARCFACE_TEMPLATE_112[1, 0] - fakes.ARCFACE_TEMPLATE_112[0, 0])  # frame px per crop px
+    crop_scale = 64 / (ARCFACE_TEMPLATE_112[1, 0] - ARCFACE_TEMPLATE_112[0, 0])  # frame px per crop px
     assert abs(region.width - 128 * crop_scale) <= 2 and abs(region.height - 128 * crop_scale) <= 2
     for x, y in rendered.face.landmarks_5:  # every landmark, in region coordinates, under the swapped crop
         assert inside[int(y), int(x)]
     np.testing.assert_allclose(rendered.face.landmarks_5 + (region.x0, region.y0), FACE.points, atol=1e-3)
     # The crop's centre (64, 64) sits (64 - template mean) crop pixels from the landmarks' centroid.
-    template_mean = fakes.ARCFACE_TEMPLATE_112.mean(axis=0) + (8, 0)
+    template_mean = ARCFACE_TEMPLATE_112.mean(axis=0) + (8, 0)
     expected = FACE.points.mean(axis=0) + (64 - template_mean) * crop_scale
     ys, xs = np.nonzero(inside)
     assert abs(xs.mean() + region.x0 - expected[0]) < 1.5 and abs(ys.mean() + region.y0 - expected[1]) < 1.5
