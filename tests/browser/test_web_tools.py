@@ -37,6 +37,7 @@ def test_image_swap_shows_a_downloadable_result(app, data_dir):
 
     image, link = result_of(app, "image-swap")
     assert image.evaluate("(image) => [image.naturalWidth, image.naturalHeight]") == [512, 512]
+    expect(app.page.locator("#image-swap .message")).to_have_text("1 of 1 face(s) swapped.")
     with app.page.expect_download() as download:
         link.click()
     assert download.value.suggested_filename == "swapped.png"
@@ -57,6 +58,7 @@ def test_face_detection_needs_no_consent(app, data_dir):
     app.page.locator("#detect button[type=submit]").click()
     image, link = result_of(app, "detect")
     assert image.evaluate("(image) => image.naturalWidth") == 512
+    expect(app.page.locator("#detect .message")).to_have_text("1 face(s) found.")
     assert link.get_attribute("href").startswith("blob:")
     assert app.console_errors == []
 

@@ -1,5 +1,5 @@
 // The image swap, video swap and face detection panels: a form in, a downloadable result out.
-import { clearMessage, showMessage } from "./dom.js";
+import { showMessage } from "./dom.js";
 import { followJob, newJobId } from "./jobs.js";
 
 /** Shows a result Blob in the form's <figure> (an <img> or a <video>) with a download link. */
@@ -10,6 +10,15 @@ function showResult(form, blob) {
   URL.revokeObjectURL(media.src);
   media.src = link.href = URL.createObjectURL(blob);
   figure.hidden = false;
+}
+
+/** What the server says it did, from the headers of image answers ("" when it says nothing). */
+function summary(response) {
+  const found = response.headers.get("X-Faces-Found");
+  const swapped = response.headers.get("X-Faces-Swapped");
+  if (swapped !== null) return `${swapped} of ${found} face(s) swapped.`;
+  if (found !== null) return `${found} face(s) found.`;
+  return "";
 }
 
 class Tool {
@@ -45,7 +54,7 @@ class Tool {
     try {
       const response = await this.send(this.body());
       showResult(this.form, await response.blob());
-      clearMessage(this.message);
+      showMessage(this.message, summary(response), "ok");
     } catch (error) {
       showMessage(this.message, error.message, "error");
     } finally {
