@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
@@ -19,6 +20,8 @@ from plasticvision.config import get_settings
 from plasticvision.engines.inswapper import providers
 from plasticvision.engines.inswapper.engine import InswapperEngine
 from plasticvision.errors import ModelChecksumMismatch, ModelMissing, NoFaceFound, UnsupportedOption
+from plasticvision.models import catalog
+from plasticvision.models.store import ModelStore
 
 FACE = fakes.face_at((320, 230), 64)  # a 640x480 frame letterboxes at scale 1: input pixels = frame pixels
 GREEN = (0, 255, 0)
@@ -110,6 +113,25 @@ def test_missing_enhancer_means_no_enhance_with_a_clear_message(tmp_path: Path) 
     swapper = FaceSwapper(engine=engine)
     with pytest.raises(UnsupportedOption, match="enhance"):
         swapper.swap(smooth_frame(), Settings(enhance=True))
+
+
+def test_a_damaged_enhancer_file_turns_enhance_off_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    fakes.build_models_dir(tmp_path, [FACE])
+    (tmp_path / "gfpgan_1.4.onnx").write_bytes(b"truncated")
+    # The fakes stand in for the required weights (no size or hash to check); GFPGAN keeps its real size.
+    unchecked = tuple(replace(spec, size=None, sha256=None) for spec in catalog.REQUIRED)
+    monkeypatch.setattr(catalog, "REQUIRED", unchecked)
+    with caplog.at_level(logging.WARNING):
+        engine = InswapperEngine.from_store(ModelStore(tmp_path))
+    assert not engine.supports_enhance
+    assert "gfpgan_1.4.onnx is 9 bytes" in caplog.text and "enhance is off" in caplog.text
+
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):  # checksums off: the broken file reaches onnxruntime, and is survived
+        engine = InswapperEngine.from_store(ModelStore(tmp_path, checksums=False))
+    assert not engine.supports_enhance and "cannot load" in caplog.text
 
 
 def test_source_without_a_face_is_refused(tmp_path: Path) -> None:

@@ -117,6 +117,17 @@ def test_an_interrupted_download_resumes_where_it_stopped(tmp_path: Path, server
     assert behaviour.log[-1] == ("/tiny.onnx", "bytes=300000-")
 
 
+def test_a_complete_part_is_verified_and_moved_without_a_request(
+    tmp_path: Path, server: tuple[str, Behaviour]
+) -> None:
+    base, behaviour = server
+    spec, store = tiny_spec(base), store_at(tmp_path)
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models/tiny.onnx.part").write_bytes(PAYLOAD)
+    assert store.download(spec, progress=False).read_bytes() == PAYLOAD
+    assert behaviour.log == []
+
+
 def test_a_server_ignoring_ranges_restarts_the_file(tmp_path: Path, server: tuple[str, Behaviour]) -> None:
     base, behaviour = server
     spec, store = tiny_spec(base), store_at(tmp_path)

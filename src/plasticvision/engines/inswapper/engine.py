@@ -52,6 +52,15 @@ class InswapperSource:
     projected: np.ndarray
 
 
+def optional_enhancer(path: str | Path, providers: Sequence[str]) -> GfpganEnhancer | None:
+    """GFPGAN if its file loads; enhance is optional, so a broken file must not take the swap down with it."""
+    try:
+        return GfpganEnhancer(path, providers)
+    except Exception as exc:  # onnxruntime raises its own exception types for unreadable models
+        log.warning("cannot load %s (%s); enhance is off until it is replaced", path, exc)
+        return None
+
+
 class InswapperEngine:
     """The neural engine. Thread-safe: onnxruntime sessions may be run from many threads at once."""
 
@@ -72,7 +81,7 @@ class InswapperEngine:
         self.report = check_session(self.detector.session, self.providers)
         self.recognizer = ArcFaceRecognizer(recognizer, self.providers)
         self.swapper = InswapperModel(swapper, self.providers)
-        self.enhancer = GfpganEnhancer(enhancer, self.providers) if enhancer else None
+        self.enhancer = optional_enhancer(enhancer, self.providers) if enhancer else None
         self.reuse = RestorationReuse(enhance_reuses)
 
     @classmethod
