@@ -62,7 +62,7 @@ class ScrfdDetector:
         self.input_name = model_input.name
         static = [dim for dim in model_input.shape[2:] if isinstance(dim, int)]
         if any(dim != INPUT_SIZE for dim in static):
-            raise ValueError(f"{path}: expected a dynamic or {INPUT_SIZE}x{INPUT_SIZE} input, found {model_input.shape}")
+            raise ValueError(f"{path}: expected a dynamic or {INPUT_SIZE}x{INPUT_SIZE} input, got {model_input.shape}")
         self.output_names = [output.name for output in self.session.get_outputs()]
         if len(self.output_names) != 3 * len(FEATURE_STRIDES):
             raise ValueError(
