@@ -96,7 +96,9 @@ def check_session(session: ort.InferenceSession, requested: Sequence[str]) -> Pr
             if not any(name in GPU_PROVIDERS for name in offered):
                 cause = (
                     "the installed onnxruntime has no GPU provider (offers "
-                    f"{', '.join(offered)}): uninstall onnxruntime and `pip install -e .[gpu]` (onnxruntime-gpu)"
+                    f"{', '.join(offered)}); both wheels install the same module, so run "
+                    "`pip uninstall -y onnxruntime onnxruntime-gpu && pip install onnxruntime-gpu` "
+                    "(the `gpu` extra: `pip install -e .[gpu]`)"
                 )
             else:
                 cause = (
