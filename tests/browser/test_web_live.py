@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from faces import distance, identity, largest_face, on_canvas
+from session_state import session_status
 
 pytestmark = pytest.mark.browser
 
@@ -21,7 +22,7 @@ def mean_difference(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
 
 
-def test_live_stream_swaps_the_camera_face(app, swapper, read_test_image, data_dir):
+def test_live_stream_swaps_the_camera_face(app, swapper, read_test_image, data_dir, server_url):
     app.give_consent()
     app.upload_sources(data_dir / "Tom_Hanks_54745.png")
     expect(app.testid("source-count")).to_have_text("1")
@@ -43,6 +44,9 @@ def test_live_stream_swaps_the_camera_face(app, swapper, read_test_image, data_d
     astronaut = identity(swapper, camera)
     assert distance(swapped, hanks) < distance(swapped, astronaut)
 
+    server = session_status(server_url, app.session_id)
+    assert server["faces_loaded"] == 1 and server["stream_connections"] >= 1
+    assert server["timings_ms"], "the server has timed no swap"
     stats = app.stats()
     assert stats["sent"] >= stats["received"] >= SWAPPED_FRAMES
     assert stats["sent"] - stats["received"] <= 1, "more than one frame in flight"
