@@ -68,7 +68,7 @@ def make_handler(behaviour: Behaviour) -> type[http.server.BaseHTTPRequestHandle
 def server() -> Iterator[tuple[str, Behaviour]]:
     behaviour = Behaviour(files={"/tiny.onnx": PAYLOAD, "/mirror/models/tiny.onnx": PAYLOAD})
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), make_handler(behaviour))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}", behaviour
     httpd.shutdown()
