@@ -64,8 +64,9 @@ export class Camera {
       this.canvas.height = height;
     }
     this.context.drawImage(this.video, 0, 0, width, height);
-    return new Promise((resolve, reject) =>
-      this.canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("JPEG encoding failed"))), "image/jpeg", JPEG_QUALITY),
-    );
+    return new Promise((resolve, reject) => {
+      const done = (blob) => (blob ? resolve(blob) : reject(new Error("JPEG encoding failed")));
+      this.canvas.toBlob(done, "image/jpeg", JPEG_QUALITY);
+    });
   }
 }

@@ -34,7 +34,8 @@ export class SourceFaces {
     if (count === 0 && this.files.length) {
       this.files = [];
       this.showThumbnails([]);
-      showMessage(this.el.message, "The server no longer has your source faces (restarted or idle too long): upload them again.", "error");
+      const why = "The server no longer has your source faces (restarted or idle too long): upload them again.";
+      showMessage(this.el.message, why, "error");
     }
   }
 

@@ -23,7 +23,8 @@ export class FrameStats {
     this.received += 1;
     this.arrivals.push(performance.now());
     if (latencyMs === null) return;
-    this.latencyMs = this.latencyMs === null ? latencyMs : this.latencyMs + LATENCY_SMOOTHING * (latencyMs - this.latencyMs);
+    const previous = this.latencyMs ?? latencyMs;
+    this.latencyMs = previous + LATENCY_SMOOTHING * (latencyMs - previous);
   }
 
   /** Frames received during the last second. */
