@@ -1,5 +1,5 @@
 """The live swap end to end: a source face uploaded through the page, the fake webcam streamed
-over the WebSocket, swapped frames drawn on the preview, meters running."""
+over the WebSocket, swapped frames drawn on the preview, meters running, and stopping."""
 
 from __future__ import annotations
 
@@ -58,3 +58,9 @@ def test_live_stream_swaps_the_camera_face(app, swapper, read_test_image, data_d
     assert app.console_errors == []
     if os.environ.get("PLASTICVISION_SCREENSHOT"):  # how docs/screenshot.png is made
         app.page.screenshot(path=os.environ["PLASTICVISION_SCREENSHOT"])
+
+    app.testid("start-camera").click()  # now labelled "Stop camera"
+    expect(app.testid("status")).to_have_attribute("data-state", "idle")
+    sent = app.stats()["sent"]
+    app.page.wait_for_timeout(500)
+    assert app.stats()["sent"] == sent, "frames are still sent after stopping"
