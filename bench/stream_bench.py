@@ -20,6 +20,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Coroutine
 
 import cv2
 import httpx
@@ -98,6 +99,23 @@ def summary(result: ClientResult, duration: float) -> str:
     )
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc; NaN elsewhere): the cost per frame, whatever the load."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(server: subprocess.Popen, run: Coroutine[Any, Any, list[ClientResult]]) -> tuple[list[ClientResult], float]:
+    """Results of one measurement and the server's CPU milliseconds per answered frame."""
+    before = cpu_seconds(server.pid)
+    results = asyncio.run(run)
+    answered = sum(result.received for result in results) or 1
+    return results, (cpu_seconds(server.pid) - before) * 1000 / answered
+
+
 def start_server(port: int, engine: str) -> subprocess.Popen:
     command = [str(Path(sys.executable).with_name("plasticvision")), "serve", "--engine", engine, "--port", str(port)]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -144,11 +162,12 @@ def main() -> None:
     server = start_server(args.port, args.engine)
     try:
         asyncio.run(measure(args.port, 1, frames[:30], args.fps, 1.0))  # warm-up
-        (single,) = asyncio.run(measure(args.port, 1, frames, args.fps, args.duration))
-        print(f"1 client:  {summary(single, args.duration)}")
-        several = asyncio.run(measure(args.port, args.clients, frames, args.fps, args.duration))
+        (single,), cpu_ms = timed(server, measure(args.port, 1, frames, args.fps, args.duration))
+        print(f"1 client:  {summary(single, args.duration)}; server CPU {cpu_ms:.1f} ms per frame")
+        several, cpu_ms = timed(server, measure(args.port, args.clients, frames, args.fps, args.duration))
         for index, result in enumerate(several):
             print(f"{args.clients} clients, #{index + 1}: {summary(result, args.duration)}")
+        print(f"{args.clients} clients: server CPU {cpu_ms:.1f} ms per frame")
         timings = httpx.get(f"http://127.0.0.1:{args.port}/status", timeout=10).json()["timings_ms"]
         print("server stage medians (ms):", ", ".join(f"{name} {ms:.1f}" for name, ms in timings.items()))
         print("load average after: %.2f %.2f %.2f" % os.getloadavg())
