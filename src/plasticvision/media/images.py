@@ -65,8 +65,10 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Frame:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageTooLarge(f"image is too large to decode safely: {exc}") from exc
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise BadImage(f"not a readable image ({type(exc).__name__}: {exc})".rstrip()) from exc
+    except UnidentifiedImageError as exc:
+        raise BadImage("not a readable image: unknown or unsupported format") from exc
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise BadImage(f"not a readable image: {exc}") from exc
     if frame.shape[0] < 8 or frame.shape[1] < 8:
         raise BadImage(f"image is too small ({frame.shape[1]}x{frame.shape[0]})")
     return frame
