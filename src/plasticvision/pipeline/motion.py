@@ -22,10 +22,10 @@ TEMPLATE_WIDTH = 32  # pixels: enough texture to lock on, small enough to cost ~
 WINDOW_MARGIN = 0.5  # of the face size on each side: follows a face moving half its width per frame
 INNER_FACE = 0.15  # the template drops this much of the box on each side (less background)
 MIN_TEXTURE = 2.0  # grey-level spread below which a template matches anything (a dark frame)
-FLOW_WINDOW = (21, 21)
+FLOW_WINDOW = (15, 15)
 FLOW_LEVELS = 2
 FLOW_MIN_FOUND = 0.9  # share of landmarks the flow must find, else the engine refines instead
-FLOW_CRITERIA = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 20, 0.03)
+FLOW_CRITERIA = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 10, 0.03)
 
 
 def window_around(box: np.ndarray, margin: float, shape: tuple[int, ...]) -> tuple[int, int, int, int]:

@@ -8,10 +8,14 @@ users never see each other's tracks) and replaces detection through `locate`:
     report = session.swap(frame, settings, locate=tracker.locate)
 
 It runs full detection on the first frame, every `detect_every` frames, and whenever a
-track could not be followed; in between, each face is refined around where it was (the
-engine's optional `refine`). Landmarks go through a One-Euro filter per track. A face that
-one detection misses is kept (refined, or held where it was) for up to `max_missed` frames,
-so a single missed detection never flashes the original face back.
+track could not be followed. In between, each face is found again around where it was: a
+template match says where it went and whether it is still there (a low match means lost:
+detect), optical flow carries its landmarks, and every `refine_every` frames the engine's
+own landmark model re-anchors them (the engine's optional `refine`; engines without it are
+detected on every frame). Landmarks go through a One-Euro filter per track. A face that one
+detection misses is kept (followed, or held where it was) for up to `max_missed` frames, so
+a single missed detection never flashes the original face back. Tracks keep their ids
+across frames; detections are matched to them by box overlap (or a small centre shift).
 """
 
 from __future__ import annotations
