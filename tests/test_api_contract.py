@@ -7,14 +7,8 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 import uuid
-from pathlib import Path
 from typing import Iterator
 
 import cv2
@@ -23,16 +17,11 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
-from starlette.websockets import WebSocketDisconnect
 from websockets.sync.client import connect as ws_connect
 
 from faces import distance, identity
-from plasticvision.cli import build_parser
-from plasticvision.cli.serve import flag_overrides
-from plasticvision.config import ServerConfig
 from plasticvision.media.images import SYNTHETIC_NOTE, encode_jpeg
 from plasticvision.server.overlay import BAND_COLOUR
-from plasticvision.server.sessions import SessionRegistry, TooManySessions
 from plasticvision.settings import Settings
 
 SETTINGS_FIELDS = {"mouth_mask", "sharpness", "enhance", "opacity", "swap_all"}
@@ -315,67 +304,6 @@ def test_two_sessions_never_see_each_others_faces_or_settings(client, swapper, p
     assert_overlay(streamed("carol"), decode(webcam_jpeg))
 
 
-def test_stream_connections_per_session_are_limited_with_close_code_1013(make_app):
-    with TestClient(make_app(max_ws_per_session=1, max_ws_connections=2)) as client:
-        with client.websocket_connect("/ws/stream?session=a") as first:
-            first.receive_text()
-            with client.websocket_connect("/ws/stream?session=a") as second:
-                with pytest.raises(WebSocketDisconnect) as closed:
-                    second.receive_text()
-                assert closed.value.code == 1013 and "session 'a'" in closed.value.reason
-            with client.websocket_connect("/ws/stream?session=b") as other:
-                assert json.loads(other.receive_text()) == {"status": "connected"}
-                with client.websocket_connect("/ws/stream?session=c") as third:
-                    with pytest.raises(WebSocketDisconnect) as closed:
-                        third.receive_text()
-                    assert closed.value.code == 1013 and "too many" in closed.value.reason
-        with client.websocket_connect("/ws/stream?session=a") as again:  # freed on disconnect
-            assert json.loads(again.receive_text()) == {"status": "connected"}
-
-
-def test_cors_allows_only_the_configured_origins(make_app):
-    with TestClient(make_app(cors_origins=["http://good.example"])) as client:
-        preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "x-session-id"}
-        good = client.options("/settings", headers={"Origin": "http://good.example", **preflight})
-        assert good.headers["access-control-allow-origin"] == "http://good.example"
-        bad = client.options("/settings", headers={"Origin": "http://evil.example", **preflight})
-        assert "access-control-allow-origin" not in bad.headers
-        with client.websocket_connect("/ws/stream", headers={"Origin": "http://evil.example"}) as ws:
-            with pytest.raises(WebSocketDisconnect) as closed:
-                ws.receive_text()
-            assert closed.value.code == 1008 and "origin" in closed.value.reason
-        with client.websocket_connect("/ws/stream", headers={"Origin": "http://good.example"}) as ws:
-            assert json.loads(ws.receive_text()) == {"status": "connected"}
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_idle_sessions_expire_unless_a_stream_holds_them(swapper):
-    clock = FakeClock()
-    registry = SessionRegistry(
-        swapper, max_sessions=3, idle_s=60, max_connections=4, max_connections_per_session=2, clock=clock
-    )
-    first = registry.get("a")
-    assert registry.get("a") is first and len(registry) == 2
-    with registry.connect("b"):
-        clock.now = 120
-        assert len(registry) == 2  # 'a' expired, 'b' is held by its stream
-        assert registry.get("a") is not first
-    clock.now = 121
-    with pytest.raises(TooManySessions):
-        registry.get("c")  # 'a', 'b' and the default one
-    clock.now = 300
-    registry.get("c")  # the idle ones made room
-    assert len(registry) == 2
-    assert registry.get("default") is swapper.default_session
-
-
 # --- over a real uvicorn -------------------------------------------------------------------------
 
 
@@ -403,52 +331,3 @@ def test_stream_refuses_per_message_deflate(live_url):
     with ws_connect(f"ws://{live_url}/ws/stream") as ws:  # the client offers permessage-deflate
         assert "permessage-deflate" not in (ws.response.headers.get("Sec-WebSocket-Extensions") or "")
         assert json.loads(ws.recv(timeout=10)) == {"status": "connected"}
-
-
-# --- the serve command ---------------------------------------------------------------------------
-
-
-def test_serve_flags_override_the_environment(monkeypatch):
-    monkeypatch.setenv("PLASTICVISION_PORT", "9001")
-    monkeypatch.setenv("PLASTICVISION_API_KEY", "from-env")
-    args = build_parser().parse_args(
-        ["serve", "--port", "9002", "--engine", "dlib", "--cors-origins", "http://a.example", "http://b.example"]
-    )
-    config = ServerConfig(**flag_overrides(args))
-    assert config.port == 9002 and config.engine == "dlib"
-    assert config.cors_origins == ["http://a.example", "http://b.example"]
-    assert config.api_key == "from-env"  # no flag given: the environment decides
-
-
-@pytest.mark.slow
-def test_serve_command_starts_a_working_server_and_says_which_engine(tmp_path):
-    port = free_port()
-    process = subprocess.Popen(
-        [Path(sys.executable).with_name("plasticvision"), "serve", "--engine", "dlib", "--port", str(port)],
-        env={**os.environ, "PLASTICVISION_DATA_DIR": str(tmp_path)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise
-                time.sleep(0.2)
-        assert response.json()["engine"] == "dlib"
-    finally:
-        process.terminate()
-        output, _ = process.communicate(timeout=20)
-    assert "dlib engine requested" in output
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
