@@ -1,6 +1,6 @@
 """The seed API contract, field by field, in-process (TestClient) and over a real uvicorn on loopback.
 
-Each test gets its own session id, so tests never share source faces or settings.
+Each contract test gets its own session id, so tests never share source faces or settings.
 """
 
 from __future__ import annotations
@@ -310,7 +310,8 @@ def test_two_sessions_never_see_each_others_faces_or_settings(client, swapper, p
 def test_stream_drops_stale_frames_and_keeps_answering(live_url, png_bytes, webcam_jpeg):
     session = uuid.uuid4().hex
     files = [("files", ("hanks.png", png_bytes("Tom_Hanks_54745.png"), "image/png"))]
-    httpx.post(f"http://{live_url}/upload-source-faces", files=files, headers={"X-Session-Id": session}, timeout=30)
+    url = f"http://{live_url}/upload-source-faces"
+    httpx.post(url, files=files, headers={"X-Session-Id": session}, timeout=30).raise_for_status()
     with ws_connect(f"ws://{live_url}/ws/stream?session={session}") as ws:
         ws.recv(timeout=10)
         for _ in range(15):
