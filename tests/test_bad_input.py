@@ -301,6 +301,7 @@ def test_bad_stream_messages_get_a_text_error_and_the_stream_goes_on(client, fra
         ws.send_text(message) if isinstance(message, str) else ws.send_bytes(message)
         error = json.loads(ws.receive_text())
         assert error["code"] == code and words in error["detail"], error
+        assert error["about"] == ("message" if isinstance(message, str) else "frame")
         ws.send_bytes(frame_jpeg)
         assert ws.receive_bytes()[:2] == b"\xff\xd8"
 

@@ -5,8 +5,9 @@ a JPEG frame and gets one binary JPEG back unless a newer frame arrived before i
 processed (stale frames are dropped, so latency stays bounded when the client sends faster
 than the server swaps). A text `{"settings": {...}}` updates the session's settings and is
 answered with `{"settings": {...all...}}`. A bad frame or message gets a text
-`{"detail": "...", "code": 4xx}` and the connection stays open; refusals (API key, origin,
-limits) and repeated bad messages close it with 1008 or 1013 and the reason.
+`{"detail": "...", "code": 4xx, "about": "frame" | "message"}` and the connection stays
+open; refusals (API key, origin, limits) and repeated bad messages close it with 1008 or
+1013 and the reason.
 """
 
 from __future__ import annotations
@@ -90,13 +91,14 @@ class FrameStream:
             message = await self.websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return
+            is_frame = message.get("bytes") is not None
             try:
-                if message.get("bytes") is not None:
+                if is_frame:
                     self.offer(message["bytes"])
                 else:
                     await self.apply_settings(message.get("text") or "")
             except PlasticVisionError as exc:
-                await self.report(exc)
+                await self.report(exc, "frame" if is_frame else "message")
 
     def offer(self, data: bytes) -> None:
         """Keep this frame as the one to process next, replacing any older one still waiting."""
@@ -128,7 +130,7 @@ class FrameStream:
                 try:
                     jpeg = await self.workers.execute(self.render, data)
                 except PlasticVisionError as exc:
-                    await self.report(exc)
+                    await self.report(exc, "frame")
                     continue
             async with self.send_lock:
                 if number > self.sent:  # a newer frame may have overtaken this one
@@ -146,12 +148,13 @@ class FrameStream:
         with self.tracker_lock:
             return self.tracker.locate(frame)
 
-    async def report(self, exc: PlasticVisionError) -> None:
-        """Tell the client what was wrong; close the connection when it keeps sending bad messages."""
+    async def report(self, exc: PlasticVisionError, about: str) -> None:
+        """Tell the client what was wrong, and `about` a "frame" (its reply will not come) or a text "message";
+        close the connection when it keeps sending bad ones."""
         self.bad_in_a_row += 1
         if self.bad_in_a_row > MAX_BAD_IN_A_ROW:
             raise TooManyBadMessages(f"more than {MAX_BAD_IN_A_ROW} bad messages in a row; last: {exc}")
-        await self.send_text({"detail": str(exc), "code": exc.status_code})
+        await self.send_text({"detail": str(exc), "code": exc.status_code, "about": about})
 
     async def send_text(self, payload: dict[str, Any]) -> None:
         async with self.send_lock:
