@@ -20,6 +20,7 @@ class Status(BaseModel):
     engine: str
     engine_reason: str = Field(description="why this engine was chosen (auto selection is never silent)")
     providers: list[str]
+    provider_warning: str | None = Field(None, description="set when a GPU is present but the models run on the CPU")
     faces_loaded: int = Field(description="source faces in your session")
     settings: Settings = Field(description="your session's settings")
     timings_ms: dict[str, float] = Field(description="median milliseconds per pipeline stage, recent frames")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 
 from plasticvision import __version__
@@ -34,11 +34,15 @@ def prefers_html(accept: str) -> bool:
 
 
 @router.get("/", response_model=Health, responses={200: {"content": {"text/html": {}}}})
-async def health(request: Request, swapper: SwapperDep) -> Health | FileResponse:
-    """Health check, always open. Browsers (Accept: text/html) get the web app instead."""
+async def health(request: Request, response: Response, swapper: SwapperDep) -> Health | FileResponse:
+    """Health check, always open. Browsers (Accept: text/html) get the web app instead.
+
+    `Vary: Accept` stops a browser cache from answering the page's own JSON `fetch('/')` with HTML.
+    """
     index = request.app.state.web_dir / "index.html"
+    response.headers["Vary"] = "Accept"
     if prefers_html(request.headers.get("accept", "")) and index.is_file():
-        return FileResponse(index, media_type="text/html")
+        return FileResponse(index, media_type="text/html", headers={"Vary": "Accept"})
     info = swapper.info()
     return Health(status="ok", gpu=info["gpu"], engine_ready=True, engine=info["engine"], version=__version__)
 
@@ -54,6 +58,7 @@ async def get_status(
         engine=info["engine"],
         engine_reason=info["engine_reason"],
         providers=info["providers"],
+        provider_warning=info.get("provider_warning"),
         faces_loaded=session.faces_loaded,
         settings=session.settings,
         timings_ms=swapper.stats.medians(),

@@ -17,7 +17,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.requests import HTTPConnection
 
 from plasticvision.api import FaceSwapper
-from plasticvision.config import ServerConfig, get_settings
+from plasticvision.config import ServerConfig
 from plasticvision.errors import PlasticVisionError
 from plasticvision.media.video import probe
 from plasticvision.server.deps import ApiKeyDep, ConfigDep, SessionDep, SwapperDep, WorkersDep
@@ -47,7 +47,7 @@ class JobFailed(PlasticVisionError):
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """The job runner lives as long as the app: recovery at start, interrupted jobs recorded at stop."""
-    config = app.dependency_overrides.get(get_settings, get_settings)()
+    config = app.state.config
     jobs = app.state.video_jobs = VideoJobs(config.data_dir, config.max_video_jobs)
     try:
         yield
