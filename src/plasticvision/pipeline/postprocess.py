@@ -40,10 +40,12 @@ def transfer_lab_colour(layer: FaceLayer, settings: Settings) -> FaceLayer:
     if cv2.countNonZero(inside) < 16:
         return layer
     src = cv2.cvtColor(layer.swapped, cv2.COLOR_BGR2LAB)
-    dst = cv2.cvtColor(layer.target, cv2.COLOR_BGR2LAB)
-    # Masked statistics in one pass each, without copying the face's pixels out.
+    # Masked statistics in one pass each, without copying the face's pixels out; the target
+    # is only needed (and converted) where the mask is.
+    x, y, w, h = cv2.boundingRect(inside)
+    dst = cv2.cvtColor(layer.target[y : y + h, x : x + w], cv2.COLOR_BGR2LAB)
     src_mean, src_std = (v.reshape(3) for v in cv2.meanStdDev(src, mask=inside))
-    dst_mean, dst_std = (v.reshape(3) for v in cv2.meanStdDev(dst, mask=inside))
+    dst_mean, dst_std = (v.reshape(3) for v in cv2.meanStdDev(dst, mask=inside[y : y + h, x : x + w]))
     gain = np.clip((dst_std + 1e-3) / (src_std + 1e-3), 0.5, 3.0)
     # One lookup table per channel, applied in one call: cheaper than float maths over every pixel.
     levels = np.arange(256, dtype=np.float32)[:, None]

@@ -90,6 +90,15 @@ def triangle_affines(dst: Points, src: Points, triangles: np.ndarray) -> np.ndar
     return np.concatenate([linear, shift[:, :, None]], axis=2).astype(np.float32)
 
 
+def affine_map(a: np.ndarray, b: np.ndarray, c: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """a * x + b * y + c per pixel, in place in `a` (no temporaries the size of the region)."""
+    a *= xs
+    b *= ys
+    a += b
+    a += c
+    return a
+
+
 def warp_mesh(
     source: np.ndarray,
     src_points: Points,
@@ -117,11 +126,9 @@ def warp_mesh(
     tables = np.zeros((6, 256), np.float32)
     tables[5, 0] = tables[2, 0] = -1.0
     tables[:, 1 : len(triangles) + 1] = triangle_affines(dst_points, src_points, triangles).reshape(-1, 6).T
-    a_x, b_x, c_x, a_y, b_y, c_y = (cv2.LUT(ids, table) for table in tables)
     xs = np.arange(width, dtype=np.float32)[None, :]
     ys = np.arange(height, dtype=np.float32)[:, None]
-    map_x = a_x * xs + b_x * ys + c_x
-    map_y = a_y * xs + b_y * ys + c_y
+    map_x, map_y = (affine_map(*(cv2.LUT(ids, t) for t in tables[k : k + 3]), xs, ys) for k in (0, 3))
     warped = cv2.remap(source, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     mask = np.zeros((height, width), np.uint8)
     cv2.fillPoly(mask, [dst_int[outline]], 255)
