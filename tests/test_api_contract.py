@@ -244,7 +244,7 @@ def client(make_app) -> Iterator[TestClient]:
 def test_root_serves_the_browser_app_only_to_clients_that_prefer_html(client, accept, html):
     response = client.get("/", headers={"Accept": accept})
     assert response.status_code == 200
-    assert response.headers["vary"] == "Accept"  # caches must not answer a JSON fetch with the page
+    assert "Accept" in response.headers["vary"]  # caches must not answer a JSON fetch with the page
     if html:
         assert response.headers["content-type"].startswith("text/html")
         assert "/static/" in response.text
