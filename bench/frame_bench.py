@@ -39,9 +39,9 @@ IDENTITY_EVERY = 3  # frames between identity checks (the recognizer is slow, an
 
 
 class SwapPath:
-    """One way of swapping a frame, with its per-frame stage timings and what it located."""
+    """One way of swapping a frame, with its per-frame stage timings and a few outputs to check."""
 
-    def __init__(self, name: str, swap: Callable[[Frame], tuple[Frame, dict[str, float]]]) -> None:
+    def __init__(self, name: str, swap: "SwapFn") -> None:
         self.name = name
         self.swap = swap
         self.timings: list[dict[str, float]] = []
@@ -78,7 +78,10 @@ class Recorder:
         return faces
 
 
-def ours(session: SwapSession, locate: Callable[[Frame], list[Face]], settings: Settings):
+SwapFn = Callable[[Frame], tuple[Frame, dict[str, float]]]
+
+
+def ours(session: SwapSession, locate: Callable[[Frame], list[Face]], settings: Settings) -> SwapFn:
     def swap(frame: Frame) -> tuple[Frame, dict[str, float]]:
         report = session.swap(frame, settings, locate=locate)
         return report.frame, dict(report.timings_ms)
@@ -86,7 +89,7 @@ def ours(session: SwapSession, locate: Callable[[Frame], list[Face]], settings: 
     return swap
 
 
-def textbook(swapper: TextbookSwapper):
+def textbook(swapper: TextbookSwapper) -> SwapFn:
     def swap(frame: Frame) -> tuple[Frame, dict[str, float]]:
         return swapper(frame), dict(swapper.timings_ms)
 
@@ -108,6 +111,7 @@ def stage_table(paths: list[SwapPath]) -> None:
             med, p95 = stats(values)
             row += f"{med:>16.2f}{p95:>8.2f}"
         print(row)
+    print("(detect: full detection for still and textbook, the tracker's locate for tracked; cpu: thread CPU time)")
 
 
 def identity(engine: DlibEngine, outputs: dict[int, Frame], source_embedding: np.ndarray) -> float:
