@@ -125,6 +125,14 @@ def test_each_track_keeps_its_identity_when_detections_come_in_any_order():
     assert len(tracker.tracks) == 2
 
 
+def test_two_tracks_on_one_face_become_one():
+    script = [[face_at(200, 150)]] * 3 + [[face_at(200, 150), face_at(204, 152)]] + [[face_at(200, 150)]] * 4
+    engine = ScriptedEngine(script)  # frame 3: the detector reports one face twice, a few pixels apart
+    tracker = FaceTracker(engine, detect_every=3, refine_every=1)
+    run(tracker, 8, shown=[[face_at(200, 150)]] * 8)
+    assert [t.id for t in tracker.tracks] == [1]
+
+
 def test_new_faces_join_at_the_next_detection_without_disturbing_old_tracks():
     script = [[face_at(200, 150)]] * 5 + [[face_at(200, 150), face_at(450, 150, pattern=1)]] * 10
     tracker = FaceTracker(ScriptedEngine(script), detect_every=5, refine_every=1)

@@ -38,6 +38,7 @@ MAX_MISSED = 3  # frames a face is held while detection cannot find it
 MATCH_MIN_IOU = 0.3
 MATCH_MAX_CENTRE_SHIFT = 0.5  # of the face width, for faces that moved too far to overlap
 MIN_TEMPLATE_MATCH = 0.6  # below this correlation the face was lost or covered: detect again
+DUPLICATE_IOU = 0.6  # two tracks this much on top of each other follow one face: the older one stays
 
 
 def match_score(track: Face, found: Face) -> float:
@@ -202,6 +203,7 @@ class FaceTracker:
             return
         for track, face in zip(self.tracks, refined):
             track.update(face, self.dt)
+        self._drop_lost()
 
     def _follow(self, frame: Frame, track: Track, predict: bool) -> Face | None:
         """The track's face in this frame: found by its snapshot, then carried by optical flow,
@@ -218,4 +220,10 @@ class FaceTracker:
         return flowed or self._refiner.refine(frame, moved(track.raw, sighting.shift))
 
     def _drop_lost(self) -> None:
-        self.tracks = [t for t in self.tracks if t.missed <= self.max_missed]
+        """Let go of faces missed too long, and of a track that ended up on an older track's face."""
+        kept: list[Track] = []
+        for track in self.tracks:
+            duplicate = any(box_iou(track.raw.box, older.raw.box) > DUPLICATE_IOU for older in kept)
+            if track.missed <= self.max_missed and not duplicate:
+                kept.append(track)
+        self.tracks = kept
