@@ -225,20 +225,21 @@ def test_an_unanswering_server_fails_within_the_timeout(tmp_path: Path) -> None:
 
 
 def test_a_stuck_name_lookup_is_abandoned_at_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(download.socket, "create_connection", lambda *args, **kwargs: time.sleep(30))
+    def stalled_lookup(*args, **kwargs):
+        time.sleep(30)  # a resolver that never answers in time; no packet leaves the machine
+        raise OSError("lookup gave up")
+
+    monkeypatch.setattr(download.socket, "create_connection", stalled_lookup)
     started = time.monotonic()
     with pytest.raises(download.URLError, match="no answer"):
         download.check_reachable("https://huggingface.co/x", deadline_s=0.3)
     assert time.monotonic() - started < 2
 
 
-class StubDlib:
-    name = "dlib"
-
-
 @pytest.fixture
-def fast_dlib(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(select, "load_dlib", StubDlib)
+def fast_dlib(monkeypatch: pytest.MonkeyPatch, swapper) -> None:
+    """The real dlib engine, loaded once for the run instead of once per decision."""
+    monkeypatch.setattr(select, "load_dlib", lambda: swapper.engine)
 
 
 def test_auto_without_gpu_keeps_dlib_and_says_how_to_fetch(
