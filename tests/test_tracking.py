@@ -133,17 +133,6 @@ def test_two_tracks_on_one_face_become_one():
     assert [t.id for t in tracker.tracks] == [1]
 
 
-def test_the_box_keeps_its_framing_when_detector_boxes_jump_in_size():
-    def boxed(half: float) -> Face:
-        face = face_at(200, 150)
-        return Face(np.array([200 - half, 150 - half, 200 + half, 150 + half], np.float32), face.landmarks_5, 0.9, face.landmarks_68)
-
-    script = [[boxed(60 if (i // 3) % 2 else 75)] for i in range(12)]  # same landmarks, box size jumping
-    tracker = FaceTracker(ScriptedEngine(script), detect_every=3, smooth=False)
-    faces = run(tracker, 12, shown=[[face_at(200, 150)]] * 12)
-    assert max(abs(f[0].width - 150.0) for f in faces) < 0.1  # not 120 on every other detection
-
-
 def test_new_faces_join_at_the_next_detection_without_disturbing_old_tracks():
     script = [[face_at(200, 150)]] * 5 + [[face_at(200, 150), face_at(450, 150, pattern=1)]] * 10
     tracker = FaceTracker(ScriptedEngine(script), detect_every=5, refine_every=1)

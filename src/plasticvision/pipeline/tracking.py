@@ -20,7 +20,7 @@ across frames; detections are matched to them by box overlap (or a small centre 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import count
 from typing import Sequence
 
@@ -28,7 +28,7 @@ import numpy as np
 
 from plasticvision.boxes import box_iou
 from plasticvision.engines.base import Engine, Refiner
-from plasticvision.pipeline.motion import FaceSnapshot, landmarks_of, with_landmarks
+from plasticvision.pipeline.motion import FaceSnapshot
 from plasticvision.pipeline.smoothing import OneEuroFilter
 from plasticvision.types import Face, Frame
 
@@ -169,12 +169,8 @@ class FaceTracker:
         found = self.engine.detect(frame)
         pairs = associate([t.raw for t in self.tracks], found)
         for i, j in pairs:
-            track = self.tracks[i]
-            # The detection re-anchors the landmarks; the box keeps the track's framing of them,
-            # since detector boxes jump in size between pyramid levels (and the box sizes the
-            # feathering and sharpening: a jump would show as a flicker of the edge).
-            track.update(replace(with_landmarks(track.raw, landmarks_of(found[j])), score=found[j].score), self.dt)
-            track.missed = 0
+            self.tracks[i].update(found[j], self.dt)
+            self.tracks[i].missed = 0
         matched = {i for i, _ in pairs}
         for i, track in enumerate(self.tracks):
             if i not in matched:
