@@ -6,7 +6,7 @@ ratios compare like with like. Prints per-stage median and p95 ms, the ratios, t
 distance of each path's output to the source (dlib recognizer, lower is better, < 0.6 =
 same person), and the jitter and lag of the pasted face on clips with known motion.
 
-    python bench/frame_bench.py [--frames 150] [--repeat 1]
+    python bench/frame_bench.py [--frames 150] [--no-mouth-mask] [--save DIR]   (or: plasticvision bench)
 """
 
 from __future__ import annotations
