@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from faces import distance, identity, largest_face, on_canvas
-from plasticvision import FaceSwapper, NoFaceFound, Settings
+from plasticvision import NoFaceFound, Settings
 from plasticvision.errors import BadImage, UnsupportedOption
 
 

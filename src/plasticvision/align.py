@@ -125,11 +125,4 @@ def crop_area_mask(matrix: Matrix, size: int, border: float, region: Region) -> 
 
 def face_in_region(face: Face, region: Region) -> Face:
     """The same face with its box and landmarks measured from the region's top-left corner."""
-    offset = np.array([region.x0, region.y0], np.float32)
-    return Face(
-        box=(np.asarray(face.box, np.float32) - np.tile(offset, 2)).astype(np.float32),
-        landmarks_5=(face.landmarks_5 - offset).astype(np.float32),
-        score=face.score,
-        landmarks_68=None if face.landmarks_68 is None else (face.landmarks_68 - offset).astype(np.float32),
-        embedding=face.embedding,
-    )
+    return face.translated(-region.x0, -region.y0)

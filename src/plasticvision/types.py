@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -23,7 +23,7 @@ Points = npt.NDArray[np.float32]
 """Nx2 float32 pixel coordinates (x, y)."""
 
 Embedding = npt.NDArray[np.float32]
-"""An identity vector, L2-normalised."""
+"""An identity vector in the engine's own space (ArcFace: L2-normalised 512-d; dlib: 128-d, < 0.6 apart = same person)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,7 +39,6 @@ class Face:
     landmarks_5: Points
     score: float
     landmarks_68: Points | None = None
-    embedding: Embedding | None = None
 
     @property
     def width(self) -> float:
@@ -56,6 +55,16 @@ class Face:
     @property
     def centre(self) -> tuple[float, float]:
         return float(self.box[0] + self.box[2]) / 2, float(self.box[1] + self.box[3]) / 2
+
+    def translated(self, dx: float, dy: float) -> "Face":
+        """The same face with every coordinate moved by (dx, dy): into a region, or after a move."""
+        shift = np.array([dx, dy], np.float32)
+        return replace(
+            self,
+            box=(np.asarray(self.box, np.float32) + np.tile(shift, 2)).astype(np.float32),
+            landmarks_5=(self.landmarks_5 + shift).astype(np.float32),
+            landmarks_68=None if self.landmarks_68 is None else (self.landmarks_68 + shift).astype(np.float32),
+        )
 
     def to_json(self) -> dict:
         """Plain-JSON view for the CLI's --json and the API."""

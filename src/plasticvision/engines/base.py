@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Sequence, runtime_checkable
 
+from plasticvision.errors import NoFaceFound
 from plasticvision.types import Embedding, Face, Frame, Mask
 
 
@@ -88,7 +89,7 @@ class Engine(Protocol):
         ...
 
     def embed(self, frame: Frame, face: Face) -> Embedding:
-        """The engine's own identity vector for a face (L2-normalised)."""
+        """The engine's own identity vector for a face, compared by Euclidean distance."""
         ...
 
     def render(self, frame: Frame, target: Face, sources: Sequence[SourceFace]) -> Rendered:
@@ -120,8 +121,15 @@ class Refiner(Protocol):
         ...
 
 
+def source_face(faces: Sequence[Face]) -> Face:
+    """The face a source image stands for: its largest one. A source without a face is an error."""
+    if not faces:
+        raise NoFaceFound("no face found in the source image")
+    return max(faces, key=lambda face: face.area)
+
+
 def identity_distance(a: Embedding, b: Embedding) -> float:
-    """Euclidean distance of two L2-normalised embeddings (0 = same, 2 = opposite)."""
+    """Euclidean distance of two embeddings of one engine (0 = same face)."""
     import numpy as np
 
     return float(np.linalg.norm(np.asarray(a, np.float32) - np.asarray(b, np.float32)))

@@ -53,7 +53,6 @@ def with_landmarks(face: Face, points: Points) -> Face:
         landmarks_5=points[:5].copy(),
         score=face.score,
         landmarks_68=points[5:].copy() if face.landmarks_68 is not None else None,
-        embedding=face.embedding,
     )
 
 

@@ -64,17 +64,6 @@ def associate(tracked: Sequence[Face], found: Sequence[Face]) -> list[tuple[int,
     return pairs
 
 
-def moved(face: Face, shift: np.ndarray) -> Face:
-    """The same face translated by (dx, dy)."""
-    return Face(
-        box=face.box + np.tile(shift, 2).astype(np.float32),
-        landmarks_5=face.landmarks_5 + shift,
-        score=face.score,
-        landmarks_68=None if face.landmarks_68 is None else face.landmarks_68 + shift,
-        embedding=face.embedding,
-    )
-
-
 def face_points(face: Face) -> np.ndarray:
     """A face's box corners and landmarks as one point set, so one filter smooths them together."""
     parts = [face.box.reshape(2, 2), face.landmarks_5]
@@ -90,7 +79,6 @@ def face_from_points(points: np.ndarray, like: Face) -> Face:
         landmarks_5=points[2:7].copy(),
         score=like.score,
         landmarks_68=points[7:].copy() if like.landmarks_68 is not None else None,
-        embedding=like.embedding,
     )
 
 
@@ -217,7 +205,7 @@ class FaceTracker:
         if sighting.confidence < MIN_TEMPLATE_MATCH:
             return None
         flowed = None if predict else track.snapshot.flow(sighting)
-        return flowed or self._refiner.refine(frame, moved(track.raw, sighting.shift))
+        return flowed or self._refiner.refine(frame, track.raw.translated(*sighting.shift))
 
     def _drop_lost(self) -> None:
         """Let go of faces missed too long, and of a track that ended up on an older track's face."""

@@ -9,11 +9,12 @@ import cv2
 import dlib
 import numpy as np
 
-from plasticvision.engines.base import Region, Rendered
+from plasticvision.align import face_in_region
+from plasticvision.engines.base import Region, Rendered, source_face
 from plasticvision.engines.dlib.landmarks import DlibLandmarker
 from plasticvision.engines.dlib.mesh import blend_shape, hull_order, triangulate, warp_mesh, with_forehead
 from plasticvision.engines.dlib.recognizer import DlibRecognizer
-from plasticvision.errors import NoFaceFound, UnsupportedOption
+from plasticvision.errors import UnsupportedOption
 from plasticvision.types import Embedding, Face, Frame, Points
 
 SOURCE_FACE_WIDTH = 320  # sources are stored at this face size: enough detail, small to keep
@@ -72,10 +73,7 @@ class DlibEngine:
         return self.recognizer.embed(frame, face)
 
     def prepare_source(self, frame: Frame) -> DlibSource:
-        faces = self.detect(frame)
-        if not faces:
-            raise NoFaceFound("no face found in the source image")
-        face = max(faces, key=lambda f: f.area)
+        face = source_face(self.detect(frame))
         embedding = self.embed(frame, face)
         scale = SOURCE_FACE_WIDTH / max(face.width, 1.0)
         region = Region.around(face, frame.shape, 0.8)
@@ -103,17 +101,10 @@ class DlibEngine:
         mesh = with_forehead(blend_shape(source.mesh_points[:68], target.landmarks_68))
         region = mesh_region(mesh, frame.shape, REGION_PAD * max(target.width, target.height))
         offset = np.array([region.x0, region.y0], np.float32)
-        local_68 = target.landmarks_68 - offset
         warped, coverage = warp_mesh(
             source.image, source.mesh_points, mesh - offset, source.triangles, source.outline, (region.width, region.height)
         )
-        local_face = Face(
-            box=(target.box - np.tile(offset, 2)).astype(np.float32),
-            landmarks_5=target.landmarks_5 - offset,
-            score=target.score,
-            landmarks_68=local_68,
-        )
-        return Rendered(region, warped, coverage.astype(np.float32) / 255.0, local_face)
+        return Rendered(region, warped, coverage.astype(np.float32) / 255.0, face_in_region(target, region))
 
     def enhance(self, rendered: Rendered) -> Rendered:
         raise UnsupportedOption("enhance needs the inswapper engine (GFPGAN); the dlib engine has no enhancer")

@@ -22,7 +22,7 @@ from plasticvision.align import (
     paste_region,
     warp_crop,
 )
-from plasticvision.engines.base import Region, Rendered
+from plasticvision.engines.base import Region, Rendered, source_face
 from plasticvision.engines.inswapper.arcface import ArcFaceRecognizer
 from plasticvision.engines.inswapper.gfpgan import INPUT_SIZE as GFPGAN_SIZE
 from plasticvision.engines.inswapper.gfpgan import GfpganEnhancer
@@ -31,7 +31,7 @@ from plasticvision.engines.inswapper.reuse import RestorationReuse
 from plasticvision.engines.inswapper.scrfd import ScrfdDetector
 from plasticvision.engines.inswapper.swapper import INPUT_SIZE as SWAP_SIZE
 from plasticvision.engines.inswapper.swapper import TEMPLATE_128, InswapperModel
-from plasticvision.errors import NoFaceFound, UnsupportedOption
+from plasticvision.errors import UnsupportedOption
 from plasticvision.models import catalog
 from plasticvision.models.store import ModelStore
 from plasticvision.types import Embedding, Face, Frame
@@ -109,10 +109,7 @@ class InswapperEngine:
         return self.recognizer.embed(frame, face)
 
     def prepare_source(self, frame: Frame) -> InswapperSource:
-        faces = self.detect(frame)
-        if not faces:
-            raise NoFaceFound("no face found in the source image")
-        face = max(faces, key=lambda f: f.area)
+        face = source_face(self.detect(frame))
         embedding = self.embed(frame, face)
         return InswapperSource(face, embedding, self.swapper.project(embedding))
 
