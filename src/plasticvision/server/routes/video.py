@@ -16,8 +16,6 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.requests import HTTPConnection
 
-from plasticvision.api import FaceSwapper
-from plasticvision.config import ServerConfig
 from plasticvision.errors import PlasticVisionError
 from plasticvision.media.video import probe
 from plasticvision.server.deps import ApiKeyDep, ConfigDep, SessionDep, SwapperDep, WorkersDep
@@ -28,8 +26,6 @@ from plasticvision.server.jobs.store import JobRecord, JobState
 from plasticvision.server.schemas import ERROR_RESPONSES
 from plasticvision.server.security import check_api_key
 from plasticvision.server.uploads import decode_uploads
-from plasticvision.server.workers import Workers
-from plasticvision.settings import Settings
 
 JOB_APPEAR_WAIT_S = 10.0  # a follower may connect while the upload that creates its job is still arriving
 CANCEL_WAIT_S = 10.0
@@ -85,35 +81,6 @@ JobIdHeader = Annotated[str | None, Header(alias="X-Job-Id", description="same a
 
 
 async def start_job(
-    jobs: VideoJobs,
-    swapper: FaceSwapper,
-    settings: Settings,
-    source_files: list[UploadFile],
-    target_file: UploadFile,
-    job_id: str | None,
-    config: ServerConfig,
-    workers: Workers,
-) -> str:
-    """Reserve the id, take in the uploads, and queue the job; a refused upload leaves a failed record."""
-    job_id = check_job_id(job_id)
-    filename = target_file.filename or "video"
-    jobs.reserve(job_id, filename)
-    try:
-        sources = await decode_uploads(source_files, config, workers, "source_files")
-        target = await workers.run(jobs.files.save_upload, job_id, target_file.file, filename, config.max_upload_bytes)
-        info = await workers.run(probe, target, filename)
-        session = swapper.new_session()
-        await workers.run(session.set_sources, sources)
-        session.check_settings(settings)
-    except BaseException as exc:
-        jobs.reject(job_id, str(exc) if isinstance(exc, PlasticVisionError) else "the upload failed")
-        raise
-    jobs.start(job_id, session, settings, target, info.frames)
-    return job_id
-
-
-@router.post("/swap-video", response_class=FileResponse, responses=MP4, dependencies=[ApiKeyDep])
-async def swap_video(
     source_files: SourceFiles,
     target_file: TargetFile,
     session: SessionDep,
@@ -123,11 +90,35 @@ async def swap_video(
     workers: WorkersDep,
     job_id: JobIdForm = None,
     x_job_id: JobIdHeader = None,
-) -> FileResponse:
+) -> str:
+    """Reserve the id, take in the uploads, and queue the job; a refused upload leaves a failed record.
+
+    A dependency of both video routes, so they share one set of form fields (and one OpenAPI body).
+    """
+    job_id = check_job_id(job_id or x_job_id)
+    filename = target_file.filename or "video"
+    settings = session.settings
+    jobs.reserve(job_id, filename)
+    try:
+        sources = await decode_uploads(source_files, config, workers, "source_files")
+        target = await workers.run(jobs.files.save_upload, job_id, target_file.file, filename, config.max_upload_bytes)
+        info = await workers.run(probe, target, filename)
+        one_shot = swapper.new_session()
+        await workers.run(one_shot.set_sources, sources)
+        one_shot.check_settings(settings)
+    except BaseException as exc:
+        jobs.reject(job_id, str(exc) if isinstance(exc, PlasticVisionError) else "the upload failed")
+        raise
+    jobs.start(job_id, one_shot, settings, target, info.frames)
+    return job_id
+
+
+StartedJob = Annotated[str, Depends(start_job)]
+
+
+@router.post("/swap-video", response_class=FileResponse, responses=MP4, dependencies=[ApiKeyDep])
+async def swap_video(job_id: StartedJob, jobs: JobsDep) -> FileResponse:
     """Waits for the swap and answers with the MP4; the job stays listed under `X-Job-Id`."""
-    job_id = await start_job(
-        jobs, swapper, session.settings, source_files, target_file, job_id or x_job_id, config, workers
-    )
     record = await jobs.wait(job_id)
     if record.state is not JobState.DONE:
         raise JobFailed(f"the video job {record.state.value}: {record.error}")
@@ -135,21 +126,8 @@ async def swap_video(
 
 
 @router.post("/jobs/video", status_code=202, response_model=JobRecord, dependencies=[ApiKeyDep])
-async def create_video_job(
-    source_files: SourceFiles,
-    target_file: TargetFile,
-    session: SessionDep,
-    swapper: SwapperDep,
-    jobs: JobsDep,
-    config: ConfigDep,
-    workers: WorkersDep,
-    job_id: JobIdForm = None,
-    x_job_id: JobIdHeader = None,
-) -> JSONResponse:
+async def create_video_job(job_id: StartedJob, jobs: JobsDep) -> JSONResponse:
     """Queues the swap and answers at once; follow `/jobs/{job_id}/events`, then fetch `/jobs/{job_id}/result`."""
-    job_id = await start_job(
-        jobs, swapper, session.settings, source_files, target_file, job_id or x_job_id, config, workers
-    )
     return JSONResponse(jobs.get(job_id).to_json(), status_code=202, headers={"Location": f"/jobs/{job_id}"})
 
 
