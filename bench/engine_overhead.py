@@ -21,7 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 from statistics import median
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import cv2
 import numpy as np

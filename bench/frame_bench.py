@@ -16,7 +16,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -41,7 +41,7 @@ IDENTITY_EVERY = 3  # frames between identity checks (the recognizer is slow, an
 class SwapPath:
     """One way of swapping a frame, with its per-frame stage timings and a few outputs to check."""
 
-    def __init__(self, name: str, swap: "SwapFn") -> None:
+    def __init__(self, name: str, swap: SwapFn) -> None:
         self.name = name
         self.swap = swap
         self.timings: list[dict[str, float]] = []

@@ -20,7 +20,7 @@ from collections import defaultdict
 from fractions import Fraction
 from pathlib import Path
 from statistics import median
-from typing import Callable
+from collections.abc import Callable
 
 import av
 import numpy as np

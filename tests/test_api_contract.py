@@ -9,7 +9,7 @@ import io
 import json
 import re
 import uuid
-from typing import Iterator
+from collections.abc import Iterator
 
 import cv2
 import httpx
@@ -66,7 +66,7 @@ class LiveStream:
         assert isinstance(message, str), "expected a text message, got a binary frame"
         return message
 
-    def __enter__(self) -> "LiveStream":
+    def __enter__(self) -> LiveStream:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -8,7 +8,7 @@ import os
 import struct
 import tempfile
 import zlib
-from typing import Iterator
+from collections.abc import Iterator
 
 import cv2
 import pytest

@@ -3,7 +3,7 @@ and the dlib engine's refinement on a real face."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 from plasticvision.engines.base import Engine
 from plasticvision.engines.select import choose_engine

@@ -19,7 +19,7 @@ class Settings(BaseModel):
     opacity: float = Field(1.0, ge=0.0, le=1.0, description="0 = original frame, 1 = full swap.")
     swap_all: bool = Field(False, description="Swap every face, not only the largest.")
 
-    def updated(self, changes: dict) -> "Settings":
+    def updated(self, changes: dict) -> Settings:
         """A copy with `changes` applied and validated as a whole (a partial update)."""
         merged = self.model_dump() | dict(changes)
         return Settings.model_validate(merged)

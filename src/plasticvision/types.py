@@ -56,7 +56,7 @@ class Face:
     def centre(self) -> tuple[float, float]:
         return float(self.box[0] + self.box[2]) / 2, float(self.box[1] + self.box[3]) / 2
 
-    def translated(self, dx: float, dy: float) -> "Face":
+    def translated(self, dx: float, dy: float) -> Face:
         """The same face with every coordinate moved by (dx, dy): into a region, or after a move."""
         shift = np.array([dx, dy], np.float32)
         return replace(

@@ -34,7 +34,7 @@ class AppPage:
         page.on("console", lambda message: message.type == "error" and self.console_errors.append(message.text))
         page.on("pageerror", lambda error: self.console_errors.append(f"uncaught: {error}"))
 
-    def open(self, url: str) -> "AppPage":
+    def open(self, url: str) -> AppPage:
         self.page.goto(url)
         expect(self.page.locator("#server-health")).to_have_attribute("data-kind", "ok")
         return self

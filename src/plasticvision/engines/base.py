@@ -8,7 +8,8 @@ lives in `plasticvision.pipeline`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
+from collections.abc import Sequence
 
 from plasticvision.errors import NoFaceFound
 from plasticvision.types import Embedding, Face, Frame, Mask
@@ -36,7 +37,7 @@ class Region:
         return self.y1 - self.y0
 
     @classmethod
-    def around(cls, face: Face, frame_shape: tuple[int, ...], margin: float) -> "Region":
+    def around(cls, face: Face, frame_shape: tuple[int, ...], margin: float) -> Region:
         """The face box grown by `margin` of its size on every side, clipped to the frame."""
         h, w = frame_shape[:2]
         x0, y0, x1, y1 = (float(v) for v in face.box)

@@ -12,7 +12,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from plasticvision.media.video import VideoReader
 from plasticvision.media.video_writer import VideoWriter

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from plasticvision.errors import NoSourceFaces
 from plasticvision.media.video import probe

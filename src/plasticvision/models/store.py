@@ -12,7 +12,7 @@ import http.client
 import logging
 import os
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable
 from urllib.error import URLError
 
 from plasticvision.errors import ModelChecksumMismatch, ModelMissing
@@ -36,7 +36,7 @@ class ModelStore:
         self.timeout_s = timeout_s
 
     @classmethod
-    def from_config(cls, models_dir: str | Path | None = None) -> "ModelStore":
+    def from_config(cls, models_dir: str | Path | None = None) -> ModelStore:
         """The store the `PLASTICVISION_*` settings describe; an explicit `models_dir` wins."""
         from plasticvision.config import get_settings
 

@@ -77,7 +77,7 @@ class FaceSnapshot:
     scale: float  # template pixels per frame pixel
 
     @classmethod
-    def of(cls, frame: Frame, face: Face) -> "FaceSnapshot":
+    def of(cls, frame: Frame, face: Face) -> FaceSnapshot:
         window = window_around(face.box, WINDOW_MARGIN, frame.shape)
         x0, y0, x1, y1 = window
         gray = cv2.cvtColor(frame[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)

@@ -7,7 +7,7 @@ their order. They only touch the face's region, never the whole frame.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Callable
+from collections.abc import Callable
 
 import cv2
 import numpy as np

@@ -7,7 +7,7 @@ concurrent requests from interleaving a source upload with a frame.
 from __future__ import annotations
 
 import threading
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 

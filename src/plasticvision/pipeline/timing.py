@@ -7,7 +7,7 @@ import time
 from collections import defaultdict, deque
 from contextlib import contextmanager
 from statistics import median
-from typing import Iterator
+from collections.abc import Iterator
 
 
 class StageTimer:

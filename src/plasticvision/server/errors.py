@@ -6,7 +6,8 @@ field named. The body is always JSON `{"detail": "..."}`, so a bad request never
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError

@@ -12,7 +12,7 @@ import threading
 import time
 from collections import Counter
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from plasticvision.api import FaceSwapper
 from plasticvision.errors import PlasticVisionError

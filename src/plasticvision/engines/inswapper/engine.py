@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -85,12 +86,12 @@ class InswapperEngine:
         self.reuse = RestorationReuse(enhance_reuses)
 
     @classmethod
-    def from_models_dir(cls, models_dir: str | Path | None = None, **options: Any) -> "InswapperEngine":
+    def from_models_dir(cls, models_dir: str | Path | None = None, **options: Any) -> InswapperEngine:
         """Load verified weights from the models dir (GFPGAN only if present); raises ModelMissing otherwise."""
         return cls.from_store(ModelStore.from_config(models_dir), **options)
 
     @classmethod
-    def from_store(cls, store: ModelStore, **options: Any) -> "InswapperEngine":
+    def from_store(cls, store: ModelStore, **options: Any) -> InswapperEngine:
         detector, recognizer, swapper = store.require(catalog.REQUIRED)
         problem = store.problem(catalog.ENHANCER)
         if problem and store.path(catalog.ENHANCER).exists():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 from plasticvision.engines.inswapper.blob import bgr_image, rgb_blob
 from plasticvision.engines.inswapper.providers import create_session

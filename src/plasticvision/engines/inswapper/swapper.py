@@ -7,7 +7,7 @@ The model does not take the ArcFace embedding directly: it takes the embedding p
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

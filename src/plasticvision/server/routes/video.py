@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import asynccontextmanager
-from typing import Annotated, AsyncIterator
+from typing import Annotated
+from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Header, Query, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
