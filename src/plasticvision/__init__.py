@@ -1,7 +1,7 @@
 """PlasticVision: real-time face swap for webcams, images and videos."""
 
 from plasticvision.api import FaceSwapper, SwapSession
-from plasticvision.errors import BadImage, ModelMissing, NoFaceFound, PlasticVisionError
+from plasticvision.errors import BadImage, ModelMissing, NoFaceFound, PlasticVisionError, UnsupportedOption
 from plasticvision.settings import Settings
 from plasticvision.types import Face
 
@@ -14,5 +14,6 @@ __all__ = [
     "PlasticVisionError",
     "Settings",
     "SwapSession",
+    "UnsupportedOption",
 ]
 __version__ = "0.1.0"
