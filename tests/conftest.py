@@ -3,21 +3,20 @@ dlib-engine FaceSwapper for the whole run (loading dlib's models takes about a s
 
 from __future__ import annotations
 
-import threading
-import time
-from pathlib import Path
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from plasticvision import FaceSwapper
 from plasticvision.config import ServerConfig
 from plasticvision.server import create_app
-from plasticvision.server.serving import uvicorn_config
+
+from live_uvicorn import serving
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -59,22 +58,5 @@ def make_app(swapper: FaceSwapper, tmp_path_factory: pytest.TempPathFactory) -> 
 @pytest.fixture(scope="module")
 def live_server() -> Iterator[Callable[[FastAPI], str]]:
     """Runs apps under a real uvicorn on free loopback ports; returns 'host:port'. Stopped at the module's end."""
-    running: list[tuple[uvicorn.Server, threading.Thread]] = []
-
-    def start(app: FastAPI) -> str:
-        config = app.state.config
-        server = uvicorn.Server(uvicorn_config(app, config, host="127.0.0.1", port=0, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-        running.append((server, thread))
-        return "127.0.0.1:%d" % server.servers[0].sockets[0].getsockname()[1]
-
-    yield start
-    for server, thread in running:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with ExitStack() as running:
+        yield lambda app: running.enter_context(serving(app)).removeprefix("http://")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,8 @@ import pytest
 from plasticvision.cli import build_parser
 from plasticvision.cli.serve import flag_overrides
 from plasticvision.config import ServerConfig
+
+from live_uvicorn import free_port
 
 
 def test_serve_flags_override_the_environment(monkeypatch):
@@ -56,7 +57,3 @@ def test_serve_command_starts_a_working_server_and_says_which_engine(tmp_path):
     assert "dlib engine requested" in output
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from fake_webcam import webcam_frame, write_y4m
-from uvicorn_thread import serving
+from live_uvicorn import serving
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",

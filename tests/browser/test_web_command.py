@@ -4,7 +4,6 @@ and the server URL field, which points the page elsewhere and is remembered."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -15,15 +14,10 @@ from playwright.sync_api import expect
 
 from plasticvision.cli import main
 from session_state import session_status
+from live_uvicorn import free_port
 
 START_TIMEOUT_S = 30
 RUN_CLI = "import sys; from plasticvision.cli import main; sys.exit(main())"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -1,20 +1,34 @@
-"""Run an ASGI app with uvicorn on a free loopback port in a background thread."""
+"""A real uvicorn on a loopback port in a background thread, for the API, bad-input and browser tests.
+
+The server runs with the product's own transport settings (`uvicorn_config`), so the tests see
+the same frame-size limits and deflate setting as `plasticvision serve`.
+"""
 
 from __future__ import annotations
 
 import socket
 import threading
 import time
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import uvicorn
+from fastapi import FastAPI
+
+from plasticvision.server.serving import uvicorn_config
 
 START_TIMEOUT_S = 30
 
 
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @contextmanager
-def serving(app, port: int = 0) -> Iterator[str]:
+def serving(app: FastAPI, port: int = 0) -> Iterator[str]:
     """Yields the base URL (http://127.0.0.1:PORT) while the server runs; stops it afterwards.
 
     Port 0 picks a free port; pass a port again to restart a server where clients expect it.
@@ -22,7 +36,7 @@ def serving(app, port: int = 0) -> Iterator[str]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", ws_per_message_deflate=False))
+    server = uvicorn.Server(uvicorn_config(app, app.state.config, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + START_TIMEOUT_S
