@@ -98,7 +98,8 @@ class DlibEngine:
     def render(self, frame: Frame, target: Face, sources: Sequence[DlibSource]) -> Rendered:
         if target.landmarks_68 is None:
             raise ValueError("the dlib engine needs 68 landmarks on the target face")
-        source = min(sources, key=lambda s: float(np.sum((s.pose - head_pose(target.landmarks_68)) ** 2)))
+        pose = head_pose(target.landmarks_68)
+        source = min(sources, key=lambda s: float(np.sum((s.pose - pose) ** 2)))
         mesh = with_forehead(blend_shape(source.mesh_points[:68], target.landmarks_68))
         region = mesh_region(mesh, frame.shape, REGION_PAD * max(target.width, target.height))
         offset = np.array([region.x0, region.y0], np.float32)
