@@ -8,12 +8,14 @@ if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
     exit 2
 fi
 venv="$root/.venv"
-stamp="$venv/.installed-$(sha256sum "$root/pyproject.toml" | cut -c1-16)"
+# Optional extras to install too (CI sets PLASTICVISION_EXTRAS=camera,ray,redis), e.g. "ray,redis".
+extras="test${PLASTICVISION_EXTRAS:+,$PLASTICVISION_EXTRAS}"
+stamp="$venv/.installed-$( (cat "$root/pyproject.toml"; echo "$extras") | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
     echo "Setting up $venv (first run, about a minute)..." >&2
     [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
     "$venv/bin/python" -m pip install --quiet --upgrade pip
-    "$venv/bin/python" -m pip install --quiet -e "$root[test]"
+    "$venv/bin/python" -m pip install --quiet -e "$root[$extras]"
     rm -f "$venv"/.installed-*
     touch "$stamp"
 fi

@@ -16,6 +16,7 @@ import pytest
 
 from fake_webcam import webcam_frame, write_y4m
 from live_uvicorn import serving
+from optional_parts import unavailable
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -28,13 +29,6 @@ CHROMIUM_FLAGS = [
     "--use-fake-ui-for-media-stream",
 ]
 VIEWPORT = {"width": 1280, "height": 900}
-
-
-def unavailable(reason: str) -> None:
-    """Skip, except on CI where a missing browser is a broken setup."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: the browser tests must run)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
