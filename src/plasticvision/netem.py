@@ -117,6 +117,8 @@ class LinkProxy:
             await asyncio.gather(
                 carry(client_reader, server_writer, self.up), carry(server_reader, client_writer, self.down)
             )
+        except asyncio.CancelledError:
+            pass  # `close` cut this connection; the task ends here (asyncio would log a cancelled handler)
         finally:
             for writer in (client_writer, server_writer):
                 writer.close()

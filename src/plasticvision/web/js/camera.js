@@ -63,6 +63,7 @@ export class Camera {
 
   /** The current frame as an ImageBitmap of the given size (cheap: no encoding here). */
   grab({ width, height }) {
+    if (width === this.video.videoWidth && height === this.video.videoHeight) return createImageBitmap(this.video);
     return createImageBitmap(this.video, { resizeWidth: width, resizeHeight: height, resizeQuality: "medium" });
   }
 }
