@@ -22,7 +22,14 @@ import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from plasticvision.client_errors import ApiKeyRefused, BadSession, ClientError, ServerRefused, ServerUnreachable, StreamClosed
+from plasticvision.client_errors import (
+    ApiKeyRefused,
+    BadSession,
+    ClientError,
+    ServerRefused,
+    ServerUnreachable,
+    StreamClosed,
+)
 from plasticvision.pacing import Pacer, describe
 from plasticvision.protocol import KIND_DROPPED, PROTOCOL_V2, ProtocolError, decode_reply, encode_frame
 from plasticvision.stream_types import Pending, StreamReply, StreamStats, percentile
@@ -147,7 +154,9 @@ class LiveConnection:
         with self.lock:
             self.latencies.append(latency_ms)
             self.handed_out.append(time.monotonic())
-        return StreamReply(header.seq, frame, header.capture_time_ms / 1000, header.server_ms, latency_ms, header.work_ms)
+        return StreamReply(
+            header.seq, frame, header.capture_time_ms / 1000, header.server_ms, latency_ms, header.work_ms
+        )
 
     def stats(self) -> StreamStats:
         with self.lock:

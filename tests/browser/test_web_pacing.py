@@ -43,4 +43,6 @@ def test_page_and_python_pacers_agree(app):
     python = simulate_python(frames)
     assert max(index for index, _ in python) >= 3 and python[899][0] == 0, "the scenario did not exercise the ladder"
     first_difference = next((n for n in range(frames) if page[n] != python[n]), None)
-    assert first_difference is None, f"frame {first_difference}: page {page[first_difference]}, python {python[first_difference]}"
+    assert first_difference is None, (
+        f"frame {first_difference}: page {page[first_difference]}, python {python[first_difference]}"
+    )
