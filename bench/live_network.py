@@ -21,7 +21,6 @@ from pathlib import Path
 import cv2
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 for folder in ("tests", "tests/browser"):  # the page driver, fake webcam and Chromium flags live with the tests
     sys.path.insert(0, str(ROOT / folder))
 
@@ -30,7 +29,7 @@ from conftest import CHROMIUM_FLAGS, VIEWPORT  # noqa: E402
 from fake_webcam import webcam_frame, write_y4m  # noqa: E402
 from network import measure_live  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
-from serve import server_process  # noqa: E402
+from server_process import server_process  # noqa: E402
 
 from plasticvision.netem import emulated_link  # noqa: E402
 

@@ -24,9 +24,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # server_process lives with the tests
 
-from serve import cpu_seconds, server_process  # noqa: E402
+from server_process import cpu_seconds, server_process  # noqa: E402
 
 from plasticvision.client import LiveConnection, StreamClient  # noqa: E402
 from plasticvision.netem import emulated_link  # noqa: E402
