@@ -19,6 +19,8 @@ export class LivePanel {
     this.context = elements.preview.getContext("2d");
     this.freshFrameMs = null; // capture time of a camera frame not yet sent
     this.encoding = false;
+    this.decoding = false;
+    this.waitingReply = null; // the newest reply that arrived while another decoded
     this.lastDrawnSeq = 0;
     this.meterTimer = 0;
 
@@ -89,12 +91,31 @@ export class LivePanel {
     this.pump();
   }
 
-  /** Draw a reply unless a newer one was drawn first (then it is dropped, never drawn). */
-  async draw({ buffer, offset, seq, captureTimeMs, serverMs }) {
-    if (seq <= this.lastDrawnSeq) {
+  /** Draw a reply unless a newer one was drawn first (then it is dropped, never drawn). One decode at
+   * a time, newest first: a reply that arrives while one decodes waits, replacing any older waiting one,
+   * so a busy page skips frames instead of falling behind. */
+  async draw(reply) {
+    if (reply.seq <= this.lastDrawnSeq) {
       this.stats.countDropped();
       return;
     }
+    if (this.decoding) {
+      if (this.waitingReply) this.stats.countDropped();
+      this.waitingReply = reply;
+      return;
+    }
+    this.decoding = true;
+    try {
+      await this.show(reply);
+    } finally {
+      this.decoding = false;
+    }
+    const next = this.waitingReply;
+    this.waitingReply = null;
+    if (next) this.draw(next);
+  }
+
+  async show({ buffer, offset, seq, captureTimeMs, serverMs }) {
     let bitmap;
     const started = performance.now();
     try {
