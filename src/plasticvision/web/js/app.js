@@ -4,6 +4,8 @@ import { Connection } from "./connection.js";
 import { Consent } from "./consent.js";
 import { byId, clearMessage, showMessage } from "./dom.js";
 import { LivePanel } from "./live.js";
+import { OutputView } from "./output_view.js";
+import { Recorder } from "./record.js";
 import { ServerPanel } from "./server.js";
 import { SettingsPanel } from "./settings.js";
 import { SourceFaces } from "./sources.js";
@@ -59,6 +61,9 @@ const live = new LivePanel({
   },
 });
 
+const outputView = new OutputView({ button: byId("pop-out"), preview: byId("preview") });
+new Recorder({ button: byId("record"), preview: byId("preview"), link: byId("recording-link"), message: byId("live-message") });
+
 bindTools({ image: byId("image-swap"), video: byId("video-swap"), detect: byId("detect") }, { api, consent, sources });
 
 /** Health first, then this session's faces and settings, which may need the API key. */
@@ -83,4 +88,4 @@ connection.addEventListener("change", () => {
 });
 syncWithServer();
 
-window.plasticvision = { stats: live.stats, sessionId: connection.sessionId };
+window.plasticvision = { stats: live.stats, sessionId: connection.sessionId, outputView };
