@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from plasticvision import __version__
 from plasticvision.api import FaceSwapper
 from plasticvision.config import ServerConfig, get_settings
+from plasticvision.pipeline.timing import TimingStats
 from plasticvision.server import stream
 from plasticvision.server.errors import install_error_handlers
 from plasticvision.server.limits import BodyLimit, max_body_bytes
@@ -49,6 +50,7 @@ def create_app(config: ServerConfig | None = None, swapper: FaceSwapper | None =
     app.state.config = config
     app.state.swapper = swapper
     app.state.workers = workers
+    app.state.stream_stats = TimingStats()  # where a live frame's server time goes: waiting vs work
     app.state.sessions = SessionRegistry(
         swapper,
         max_sessions=config.max_sessions,

@@ -24,6 +24,9 @@ class Status(BaseModel):
     faces_loaded: int = Field(description="source faces in your session")
     settings: Settings = Field(description="your session's settings")
     timings_ms: dict[str, float] = Field(description="median milliseconds per pipeline stage, recent frames")
+    stream_ms: dict[str, float] = Field(
+        {}, description="live frames' median server ms: wait (for a thread), work (decode+swap+encode), total"
+    )
     sessions: int = Field(description="sessions alive, the default one included")
     stream_connections: int
     session_id: str

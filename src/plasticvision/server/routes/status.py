@@ -49,6 +49,7 @@ async def health(request: Request, response: Response, swapper: SwapperDep) -> H
 
 @router.get("/status", response_model=Status, dependencies=[ApiKeyDep], responses=ERROR_RESPONSES)
 async def get_status(
+    request: Request,
     swapper: SwapperDep, registry: RegistryDep, session: SessionDep, session_id: SessionIdHeader = None
 ) -> Status:
     """The engine, your session's faces and settings, and recent per-stage timings."""
@@ -62,6 +63,7 @@ async def get_status(
         faces_loaded=session.faces_loaded,
         settings=session.settings,
         timings_ms=swapper.stats.medians(),
+        stream_ms=request.app.state.stream_stats.medians(),
         sessions=len(registry),
         stream_connections=registry.connections,
         session_id=check_session_id(session_id),
