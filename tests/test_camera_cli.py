@@ -13,10 +13,12 @@ import time
 from pathlib import Path
 
 import cv2
+import httpx
 import numpy as np
 import pytest
 
 from faces import distance, identity
+from live_uvicorn import free_port
 from plasticvision.media.images import SYNTHETIC_NOTE, SYNTHETIC_SOURCE_TYPE
 from plasticvision.media.video_metadata import XMP_UUID
 from video_clips import make_clip, read_frames, top_level_boxes
@@ -81,6 +83,58 @@ def test_local_swap_of_a_clip_into_an_mp4(swapper, clips, kind, tmp_path):
     assert result.returncode == 0, result.stderr
     assert counts(result)[2] == 0  # a file into a file: nothing needs to be skipped
     assert_swapped(swapper, clips[kind], out, result)
+
+
+@pytest.fixture(scope="module")
+def server(make_app, live_server) -> str:
+    return "http://" + live_server(make_app())
+
+
+@pytest.fixture(scope="module")
+def keyed_server(make_app, live_server) -> str:
+    return "http://" + live_server(make_app(api_key="right-key"))
+
+
+@pytest.mark.parametrize("kind", ["mp4", "y4m"])
+def test_remote_swap_of_a_clip_into_an_mp4(swapper, clips, kind, server, tmp_path):
+    out = tmp_path / "out.mp4"
+    result = camera("--input", str(clips[kind]), "--server", server, "--output", str(out), PLASTICVISION_API_KEY="")
+    assert result.returncode == 0, result.stderr
+    assert "server, JPEG q" in result.stderr
+    assert_swapped(swapper, clips[kind], out, result)
+    assert httpx.get(f"{server}/status").json()["faces_loaded"] == 0, "the camera used the shared default session"
+
+
+def test_remote_swap_in_real_time_counts_what_it_drops(swapper, clips, server, tmp_path):
+    """Paced, as a camera: frames the stream cannot keep up with are dropped, and every one is counted."""
+    out = tmp_path / "out.mp4"
+    result = camera("--input", str(clips["mp4"]), "--server", server, "--pace", "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    assert_swapped(swapper, clips["mp4"], out, result)
+
+
+@pytest.mark.parametrize(("key", "message"), [(None, "refused the API key"), ("wrong-key", "refused the API key")])
+def test_a_refused_api_key_is_one_line(clips, keyed_server, key, message):
+    args = ["--api-key", key] if key else []
+    result = camera("--input", str(clips["mp4"]), "--server", keyed_server, "--output", "none", *args,
+                    PLASTICVISION_API_KEY="")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("plasticvision: error: ") and message in lines[0], lines
+
+
+def test_the_api_key_from_the_environment_is_used(clips, keyed_server):
+    result = camera("--input", str(clips["mp4"]), "--server", keyed_server, "--output", "none",
+                    PLASTICVISION_API_KEY="right-key")
+    assert result.returncode == 0, result.stderr
+    assert counts(result)[1] > 0
+
+
+def test_an_unreachable_server_is_one_line(clips):
+    result = camera("--input", str(clips["mp4"]), "--server", f"http://127.0.0.1:{free_port()}", "--output", "none")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("plasticvision: error: cannot reach the server"), lines
 
 
 def test_a_clip_without_a_face_passes_through_unchanged(clips, tmp_path):

@@ -94,7 +94,7 @@ class RemoteSwapper:
 
     def describe(self) -> str:
         stats = self.connection.stats()
-        text = f"server, JPEG q{stats.jpeg_quality} {stats.width}x{stats.height}"
+        text = f"server, JPEG q{stats.jpeg_quality}" + (f" {stats.width}x{stats.height}" if stats.width else "")
         return f"{text}, {stats.message}" if stats.message else text
 
     def close(self) -> None:

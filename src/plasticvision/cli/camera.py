@@ -20,6 +20,11 @@ from plasticvision.media.images import read_image
 DEFAULT_CAMERA_SIZE = "640x480"
 DEFAULT_CAMERA_FPS = 30.0
 LIVE_OUTPUTS = ("virtual", "window")
+# Frames in flight when every frame of a file must come back: one. A server swaps a connection's
+# frames in parallel and drops any frame a later one overtook, and a frame waiting there is
+# replaced by the next to arrive: both are right for a camera, and lose frames of a file.
+EVERY_FRAME_IN_FLIGHT = 1
+LIVE_IN_FLIGHT = 8  # a camera: the client's pacer picks how many the link and server need, up to this
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -70,7 +75,10 @@ def run_camera(args: argparse.Namespace) -> int:
         stack.callback(source.close)
         sink = open_sink(args.output, source.size, source.fps, device=args.device)
         try:
-            swapper = remote_swapper(args, settings) if args.server else local_swapper(args, settings, sources, source.fps)
+            if args.server:
+                swapper = remote_swapper(args, settings, LIVE_IN_FLIGHT if source.live else EVERY_FRAME_IN_FLIGHT)
+            else:
+                swapper = local_swapper(args, settings, sources, source.fps)
         except BaseException:
             sink.abort()
             raise
@@ -93,11 +101,11 @@ def local_swapper(args: argparse.Namespace, settings, sources, fps: float):
     return LocalSwapper(session.stream(settings, fps=fps))
 
 
-def remote_swapper(args: argparse.Namespace, settings):
+def remote_swapper(args: argparse.Namespace, settings, max_in_flight: int):
     from plasticvision.camera.swappers import RemoteSwapper
     from plasticvision.client import StreamClient
 
     client = StreamClient(args.server, session_id=f"camera-{uuid.uuid4().hex[:12]}", api_key=args.api_key)
     client.upload_sources(args.source)
     client.update_settings(settings.model_dump())
-    return RemoteSwapper(client.open_stream())
+    return RemoteSwapper(client.open_stream(max_in_flight=max_in_flight))
