@@ -77,7 +77,8 @@ def main() -> None:
         passes["server (stream client)"] = lambda: RemoteSwapper(client.open_stream())
     results: dict[str, list[StreamTotals]] = {name: [] for name in passes}
     with tempfile.TemporaryDirectory() as folder:
-        clip = write_clip(Path(folder) / "clip.mp4", smooth_clip(load("astronaut.png"), frames=int(args.seconds * FPS)).frames)
+        pictures = smooth_clip(load("astronaut.png"), frames=int(args.seconds * FPS)).frames
+        clip = write_clip(Path(folder) / "clip.mp4", pictures)
         run_pass(clip, passes["tracked (LiveStream)"])  # warm-up
         for _ in range(args.repeat):
             for name, make in passes.items():

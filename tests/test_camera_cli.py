@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from faces import distance, identity
-from live_uvicorn import free_port
+from live_uvicorn import free_port, serving
 from plasticvision.media.images import SYNTHETIC_NOTE, SYNTHETIC_SOURCE_TYPE
 from plasticvision.media.video_metadata import XMP_UUID
 from video_clips import make_clip, read_frames, top_level_boxes
@@ -47,7 +47,8 @@ def labelled_synthetic(path: Path) -> bool:
     with av.open(str(path)) as container:
         tags = container.metadata
     xmp = [head for kind, head in top_level_boxes(path) if kind == b"uuid" and head == XMP_UUID]
-    return tags.get("DigitalSourceType") == SYNTHETIC_SOURCE_TYPE and tags.get("description") == SYNTHETIC_NOTE and bool(xmp)
+    labelled = tags.get("DigitalSourceType") == SYNTHETIC_SOURCE_TYPE and tags.get("description") == SYNTHETIC_NOTE
+    return labelled and bool(xmp)
 
 
 @pytest.fixture(scope="module")
@@ -182,6 +183,28 @@ def test_ctrl_c_stops_cleanly_and_finishes_the_file(tmp_path):
     assert labelled_synthetic(out_dir / "out.mp4")
 
 
+def test_a_server_that_goes_away_mid_stream_keeps_the_frames_so_far(make_app, tmp_path):
+    clip = make_clip(tmp_path / "long.mp4", size=(320, 240), seconds=20.0, audio=False)
+    out = tmp_path / "out" / "out.mp4"
+    out.parent.mkdir()
+    with serving(make_app()) as url:
+        command = [sys.executable, "-m", "plasticvision", "camera", "--source", str(SOURCE), "--input", str(clip),
+                   "--server", url, "--pace", "--output", str(out)]
+        process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while not os.listdir(out.parent):
+            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+            time.sleep(0.05)
+        time.sleep(3.0)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 2, stderr
+    lines = stderr.strip().splitlines()
+    assert lines[-1].startswith("plasticvision: error: ") and "stream" in lines[-1], stderr
+    frames_out = counts(subprocess.CompletedProcess([], 2, "", stderr))[1]
+    assert frames_out > 0 and len(read_frames(out)) == frames_out
+    assert labelled_synthetic(out) and os.listdir(out.parent) == ["out.mp4"]
+
+
 def test_virtual_output_without_a_device_fails_at_once(clips):
     if importlib.util.find_spec("pyvirtualcam") is None:
         from optional_parts import unavailable
@@ -223,7 +246,8 @@ def test_virtual_output_without_the_extra_says_what_to_install(clips):
         (["--size", "640by480", "--output", "none"], "expected a size like 640x480"),
         (["--source", str(DATA / "coffee.png"), "--output", "none"], "no face found in source image 2 of 2"),
     ],
-    ids=["camera-missing", "input-missing", "input-not-video", "folder-missing", "not-mp4", "bad-size", "faceless-source"],
+    ids=["camera-missing", "input-missing", "input-not-video", "folder-missing", "not-mp4", "bad-size",
+         "faceless-source"],
 )
 def test_bad_setups_fail_with_one_line(clips, args, message, tmp_path):
     if "--input" not in args:

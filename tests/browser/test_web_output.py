@@ -42,7 +42,8 @@ def test_pop_out_shows_the_swapped_stream_alone(live_app, swapper, read_test_ima
     assert popup.title() == "PlasticVision output"
     assert popup.locator("body > *").count() == 1, "the output view holds only the video"
     assert popup.locator("button, input, select, a, [controls]").count() == 0
-    assert popup.evaluate("() => [document.querySelector('video').videoWidth, document.querySelector('video').videoHeight]") == [640, 480]
+    size = "() => { const v = document.querySelector('video'); return [v.videoWidth, v.videoHeight]; }"
+    assert popup.evaluate(size) == [640, 480]
     assert popup.evaluate("() => [innerWidth, innerHeight]") == [640, 480]
 
     live_app.wait_for_frames(3)

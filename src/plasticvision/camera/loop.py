@@ -3,7 +3,8 @@ with fps, latency and dropped frames on one updating terminal line.
 
 Ctrl-C and SIGTERM are the normal way to stop a camera, so they end the loop between two
 frames instead of interrupting it: the output file is finished (not deleted) and the
-totals printed.
+totals printed. A camera unplugged or a server gone mid-stream also keeps what was
+recorded before the error is raised; any other failure leaves no partial file.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import TextIO
 import numpy as np
 
 from plasticvision.camera.frames import CameraFrame, FrameSink, FrameSource, StreamSwapper
+from plasticvision.errors import PlasticVisionError
 
 STATUS_INTERVAL_S = 0.5
 WINDOW_S = 2.0  # fps and latency percentiles over the last two seconds
@@ -123,7 +125,8 @@ def run_stream(
 ) -> StreamTotals:
     """Swap every frame the source gives into the sink; the sink is closed (file finished) at the end.
 
-    A failure aborts the sink (no partial file) and is raised.
+    A typed failure (camera gone, stream closed) after frames were written finishes the sink with
+    them before it is raised; any other failure, or one before the first frame, aborts the sink.
     """
     status = status or StatusLine()
     meter = Meter()
@@ -143,9 +146,22 @@ def run_stream(
                 if stop.is_set() or sink.stopped:
                     break
             deliver(swapper.finish())
+    except PlasticVisionError:
+        if not meter.frames_out:
+            sink.abort()
+            raise
+        finish(source, swapper, sink, meter, status)  # the stream broke: keep what came before
+        raise
     except BaseException:
         sink.abort()
         raise
+    return finish(source, swapper, sink, meter, status)
+
+
+def finish(
+    source: FrameSource, swapper: StreamSwapper, sink: FrameSink, meter: Meter, status: StatusLine
+) -> StreamTotals:
+    """Close the sink (a file is finished) and print the totals."""
     sink.close()
     totals = meter.totals(source, swapper, final=True)
     status.finish(f"{totals.summary()} -> {sink.name}")

@@ -176,7 +176,9 @@ class FileSource:
         self.reader.close()
 
 
-def open_source(spec: str, size: tuple[int, int] | None, fps: float | None, *, paced: bool) -> CaptureSource | FileSource:
+def open_source(
+    spec: str, size: tuple[int, int] | None, fps: float | None, *, paced: bool
+) -> CaptureSource | FileSource:
     """A camera for an index, /dev path or URL; otherwise a file, which must exist."""
     if is_capture(spec):
         return CaptureSource(spec, size, fps)

@@ -61,7 +61,7 @@ const live = new LivePanel({
   },
 });
 
-const outputView = new OutputView({ button: byId("pop-out"), preview: byId("preview") });
+new OutputView({ button: byId("pop-out"), preview: byId("preview") });
 new Recorder({ button: byId("record"), preview: byId("preview"), link: byId("recording-link"), message: byId("live-message") });
 
 bindTools({ image: byId("image-swap"), video: byId("video-swap"), detect: byId("detect") }, { api, consent, sources });
@@ -88,4 +88,4 @@ connection.addEventListener("change", () => {
 });
 syncWithServer();
 
-window.plasticvision = { stats: live.stats, sessionId: connection.sessionId, outputView };
+window.plasticvision = { stats: live.stats, sessionId: connection.sessionId };
