@@ -1,7 +1,7 @@
 """Stream memory benchmark: the server's resident memory over a long single-client stream.
 
 Starts `plasticvision serve`, streams 640x480 frames at 30 fps through `WS /ws/stream` (with
-the helpers of stream_bench.py) for `--duration` seconds, samples the server's RSS every few
+`plasticvision.client`, as stream_bench.py does) for `--duration` seconds, samples the server's RSS every few
 seconds, and prints the samples and the change from the first sample after warm-up. Memory
 that grows with the number of frames (a leak in the per-stream tracker, the session or the
 pipeline's buffers) shows up as a steady climb.
@@ -12,15 +12,16 @@ pipeline's buffers) shows up as a steady climb.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from stream_bench import make_frames, run_client, start_server, upload_source  # noqa: E402
+from serve import server_process  # noqa: E402
+from stream_bench import run_client  # noqa: E402
 
 SAMPLE_EVERY_S = 10.0
 WARM_UP_S = 20.0  # allocator pools and lazily loaded code settle in the first seconds
@@ -34,22 +35,11 @@ def rss_mib(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
-async def sample(pid: int, duration: float, into: list[tuple[float, float]]) -> None:
+def sample(pid: int, duration: float, into: list[tuple[float, float]]) -> None:
     start = time.monotonic()
     while time.monotonic() - start < duration:
         into.append((time.monotonic() - start, rss_mib(pid)))
-        await asyncio.sleep(SAMPLE_EVERY_S)
-
-
-async def stream_and_sample(port: int, pid: int, duration: float, fps: float) -> tuple:
-    frames = make_frames(int(fps * 10), 70)  # ten seconds of numbered frames, sent round and round
-    upload_source(port, "memory")
-    samples: list[tuple[float, float]] = []
-    result, _ = await asyncio.gather(
-        run_client(f"ws://127.0.0.1:{port}/ws/stream?session=memory", frames, fps, duration),
-        sample(pid, duration, samples),
-    )
-    return result, samples
+        time.sleep(SAMPLE_EVERY_S)
 
 
 def main() -> None:
@@ -60,14 +50,12 @@ def main() -> None:
     args = parser.parse_args()
 
     print("load average before (1/5/15 min): %.2f %.2f %.2f" % os.getloadavg())
-    server = start_server(args.port, "dlib")
-    try:
-        result, samples = asyncio.run(stream_and_sample(args.port, server.pid, args.duration, args.fps))
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-    # Frames repeat every ten seconds, so replies cannot be matched to sends for latency here
-    # (stream_bench.py measures that); the answered-frame rate is still exact.
+    samples: list[tuple[float, float]] = []
+    with server_process(args.port, "dlib") as server:
+        sampler = threading.Thread(target=sample, args=(server.pid, args.duration, samples), daemon=True)
+        sampler.start()
+        result = run_client(f"http://127.0.0.1:{args.port}", "memory", args.fps, args.duration)
+        sampler.join()
     print(f"stream: {result.received / args.duration:.1f} fps ({result.received}/{result.sent} frames answered)")
     print("RSS MiB every %.0f s: %s" % (SAMPLE_EVERY_S, " ".join(f"{mib:.0f}" for _, mib in samples)))
     settled = [mib for at, mib in samples if at >= WARM_UP_S]

@@ -62,22 +62,29 @@ def test_an_array_source_works_as_well_as_a_file(server, read_test_image):
     assert client.upload_sources([read_test_image("Tom_Hanks_54745.png")]) == 1
 
 
+def fps_over(url: str, frame, max_in_flight: int, seconds: float = 3.0) -> tuple[float, int, object]:
+    """Replies per second after a warm-up, the most frames seen in flight at once, and the last stats."""
+    with StreamClient(url, session_id="client-46ms").open_stream(max_in_flight=max_in_flight) as live:
+        stream_for(live, frame, 1.0)  # warm-up: the first detection, the window opening
+        before, most, start = live.stats().received, 0, time.monotonic()
+        while time.monotonic() < start + seconds:
+            stream_for(live, frame, 0.25)
+            most = max(most, live.stats().in_flight)
+        stats = live.stats()
+    return (stats.received - before) / seconds, most, stats
+
+
 def test_over_a_46_ms_link_the_client_keeps_several_frames_in_flight(server, camera_frame, data_dir):
-    """One frame in flight could reach at most 1 / (46 ms + the swap) ≈ 17 fps; several reach the camera's 30.
-    (Measured fps is in bench/live_network.py; here, that the window opened and beat the one-frame bound.)"""
+    """One frame in flight waits a round trip for each reply; several keep up with the camera.
+    Against a one-frame baseline in the same test, so that a busy machine slows both alike
+    (the numbers themselves are in bench/stream_bench.py --rtt 46)."""
     with emulated_link(server, rtt_ms=46) as url:
-        client = StreamClient(url, session_id="client-46ms")
-        client.upload_sources([data_dir / "Tom_Hanks_54745.png"])
-        with client.open_stream() as live:
-            stream_for(live, camera_frame, 1.0)  # warm-up: the first detection, the window opening
-            before = live.stats().received
-            stream_for(live, camera_frame, 3.0)
-            stats = live.stats()
+        StreamClient(url, session_id="client-46ms").upload_sources([data_dir / "Tom_Hanks_54745.png"])
+        baseline, most_baseline, _ = fps_over(url, camera_frame, max_in_flight=1)
+        fps, most, stats = fps_over(url, camera_frame, max_in_flight=8)
     assert stats.network_ms >= 40, f"the link's 46 ms round trip was not seen ({stats.network_ms:.0f} ms)"
-    assert stats.window >= 3
-    fps = (stats.received - before) / 3.0
-    one_in_flight = 1000 / (stats.network_ms + stats.server_ms)
-    assert fps > one_in_flight + 3, f"{fps:.1f} fps is no better than one frame in flight ({one_in_flight:.1f})"
+    assert most_baseline <= 1 and most >= 2 and stats.window >= 3, (most_baseline, most, stats.window)
+    assert fps > 1.25 * baseline, f"{fps:.1f} fps with frames in flight vs {baseline:.1f} with one; {stats}"
 
 
 def test_an_unreachable_server_is_one_typed_line():

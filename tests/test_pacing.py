@@ -63,10 +63,9 @@ def test_a_step_up_that_is_undone_waits_longer_before_the_next():
     pacer = Pacer()
     t = run(pacer, 0, 1, lambda t: 46)
     ups = []
-    for _ in range(60):
-        queue = 80 if pacer.index == 0 else 0
+    for _ in range(1800):  # a minute, frame by frame: the link queues only the best level's frames
         before = pacer.index
-        t = run(pacer, t, 0.5, lambda t, queue=queue: 46 + queue)
+        t = run(pacer, t, INTERVAL / 1000, lambda t: 46 + (80 if pacer.index == 0 else 0))
         if pacer.index < before:
             ups.append(t)
     gaps = [b - a for a, b in zip(ups, ups[1:])]

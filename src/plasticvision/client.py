@@ -25,8 +25,16 @@ from urllib import error, parse, request
 import cv2
 import numpy as np
 
-from plasticvision.client_errors import ApiKeyRefused, BadSession, ClientError, ServerRefused, ServerUnreachable
-from plasticvision.live_connection import LiveConnection, StreamReply, StreamStats
+from plasticvision.client_errors import (
+    ApiKeyRefused,
+    BadSession,
+    ClientError,
+    ServerRefused,
+    ServerUnreachable,
+    StreamClosed,
+)
+from plasticvision.live_connection import LiveConnection
+from plasticvision.stream_types import StreamReply, StreamStats
 
 __all__ = [
     "ApiKeyRefused",
@@ -36,6 +44,7 @@ __all__ = [
     "ServerRefused",
     "ServerUnreachable",
     "StreamClient",
+    "StreamClosed",
     "StreamReply",
     "StreamStats",
 ]

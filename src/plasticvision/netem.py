@@ -63,14 +63,16 @@ async def carry(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, link
             queue.put_nowait((wire_free_at + link.delay_ms / 1000, data))
     except (ConnectionError, asyncio.IncompleteReadError):
         pass
-    finally:
-        queue.put_nowait(None)
-        try:
-            await delivering
-            if writer.can_write_eof():
-                writer.write_eof()
-        except (ConnectionError, OSError):
-            pass
+    except asyncio.CancelledError:
+        delivering.cancel()
+        raise
+    queue.put_nowait(None)  # what is on the wire still arrives, then the end
+    try:
+        await delivering
+        if writer.can_write_eof():
+            writer.write_eof()
+    except (ConnectionError, OSError):
+        pass
 
 
 def no_delay(writer: asyncio.StreamWriter) -> None:
@@ -87,6 +89,7 @@ class LinkProxy:
         self.up, self.down = up, down or up
         self.port = port
         self.server: asyncio.Server | None = None
+        self.connections: set[asyncio.Task] = set()
 
     @classmethod
     def symmetric(cls, target: tuple[str, int], rtt_ms: float = 0.0, mbps: float | None = None, port: int = 0) -> LinkProxy:
@@ -99,6 +102,9 @@ class LinkProxy:
         return self.port
 
     async def handle(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        self.connections.add(task)
+        task.add_done_callback(self.connections.discard)
         try:
             server_reader, server_writer = await asyncio.open_connection(*self.target)
         except OSError as exc:
@@ -107,16 +113,25 @@ class LinkProxy:
             return
         for writer in (client_writer, server_writer):
             no_delay(writer)
-        await asyncio.gather(
-            carry(client_reader, server_writer, self.up), carry(server_reader, client_writer, self.down)
-        )
-        for writer in (client_writer, server_writer):
-            writer.close()
+        try:
+            await asyncio.gather(
+                carry(client_reader, server_writer, self.up), carry(server_reader, client_writer, self.down)
+            )
+        except asyncio.CancelledError:
+            pass  # `close` cut this connection; the task ends here (asyncio would log a cancelled handler)
+        finally:
+            for writer in (client_writer, server_writer):
+                writer.close()
 
     async def close(self) -> None:
-        if self.server is not None:
-            self.server.close()
-            await self.server.wait_closed()
+        """Stop listening and cut every connection still open."""
+        if self.server is None:
+            return
+        self.server.close()
+        for task in list(self.connections):
+            task.cancel()
+        await asyncio.gather(*self.connections, return_exceptions=True)
+        await self.server.wait_closed()
 
 
 @contextmanager

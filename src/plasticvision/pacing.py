@@ -8,8 +8,9 @@ The same rules run in the Python client (`plasticvision.client`) and the page
   cap. The base is the *lowest* recent network time, so frames queued in a slow link never
   widen the window that queues them.
 * **Link limits**: network time (reply arrival - send - server ms) above the base means frames
-  wait in a queue somewhere on the path. When the median over the last half second waits more
-  than `QUEUE_MS`, the pacer steps down the ladder: JPEG quality first, then the width (never
+  wait in a queue somewhere on the path. When even the *lowest* network time of the last half
+  second is `QUEUE_MS` above the base, a queue stands in the link (a busy CPU only delays some
+  frames, a full link delays them all), and the pacer steps down the ladder: JPEG quality first, then the width (never
   below 320 px). When the queue has been empty for a while it steps back up; a step up that
   soon had to be undone doubles the wait before the next one, so it settles instead of
   oscillating.
@@ -20,12 +21,11 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
-from statistics import median
 
 # (max width, JPEG quality), best first: quality drops before resolution does
 LADDER: tuple[tuple[int, int], ...] = ((640, 70), (640, 60), (640, 50), (640, 42), (480, 42), (320, 42))
 MIN_IN_FLIGHT = 3  # one more than a fast server needs: room for its hiccups
-QUEUE_MS = 30.0  # median wait in the path's queues that counts as "the link is the bottleneck"
+QUEUE_MS = 30.0  # wait in the path's queues that counts as "the link is the bottleneck"
 CLEAR_MS = 10.0  # ... and below which the link has room again
 RECENT_MS = 500.0  # the window the queue delay is judged on
 BASE_WINDOW_MS = 30_000.0  # how long a lowest network time is remembered
@@ -102,13 +102,13 @@ class Pacer:
         self.adapt(now_ms)
 
     def queue_ms(self, now_ms: float) -> float | None:
-        """Median recent network time above the base: how long frames wait in the path's queues.
+        """Lowest recent network time above the base: how long every frame waits in the path's queues.
 
         Only frames sent since the last change count (None until there are a few): the ones
         sent before it tell about the old level, and would make the pacer overshoot.
         """
         recent = [ms for at, ms, sent in self.network if at >= now_ms - RECENT_MS and sent >= self.last_change_ms]
-        return median(recent) - self.base_ms if len(recent) >= MIN_SAMPLES else None
+        return min(recent) - self.base_ms if len(recent) >= MIN_SAMPLES else None
 
     def adapt(self, now_ms: float) -> None:
         since_change = now_ms - self.last_change_ms

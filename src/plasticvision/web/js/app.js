@@ -57,6 +57,9 @@ const live = new LivePanel({
     latency: byId("latency"),
     sent: byId("frames-sent"),
     received: byId("frames-received"),
+    dropped: byId("frames-dropped"),
+    level: byId("send-level"),
+    link: byId("link-status"),
     message: byId("live-message"),
   },
 });

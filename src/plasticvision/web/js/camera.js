@@ -1,16 +1,14 @@
-// The webcam: getUserMedia at 640x480, a callback per new video frame, JPEG encoding of the latest frame.
+// The webcam: getUserMedia at 640x480, a callback once per new video frame (requestVideoFrameCallback)
+// with its capture time, and a cheap grab of the current frame as an ImageBitmap at a given width.
 
 const WIDTH = 640;
 const HEIGHT = 480;
-const JPEG_QUALITY = 0.7;
 const FALLBACK_FRAME_MS = 33;
 
 export class Camera {
   constructor(video) {
     this.video = video;
     this.stream = null;
-    this.canvas = document.createElement("canvas");
-    this.context = this.canvas.getContext("2d");
     this.frameCallback = null;
     this.timer = 0;
   }
@@ -41,32 +39,31 @@ export class Camera {
     this.video.srcObject = null;
   }
 
+  /** Calls back once per camera frame with its capture time (performance.now() ms). */
   watchFrames() {
     if (!("requestVideoFrameCallback" in this.video)) {
-      this.timer = setInterval(() => this.frameCallback?.(), FALLBACK_FRAME_MS);
+      this.timer = setInterval(() => this.frameCallback?.(performance.now()), FALLBACK_FRAME_MS);
       return;
     }
-    const next = () => {
+    const next = (now, metadata) => {
       if (!this.frameCallback) return;
-      this.frameCallback();
+      const captured = metadata?.captureTime;
+      const plausible = Number.isFinite(captured) && captured <= now && captured > now - 1000;
+      this.frameCallback(plausible ? captured : now);
       this.video.requestVideoFrameCallback(next);
     };
     this.video.requestVideoFrameCallback(next);
   }
 
-  /** The current video frame as a JPEG Blob, at most 640 pixels wide. */
-  encode() {
-    const scale = Math.min(1, WIDTH / this.video.videoWidth);
-    const width = Math.round(this.video.videoWidth * scale);
-    const height = Math.round(this.video.videoHeight * scale);
-    if (this.canvas.width !== width || this.canvas.height !== height) {
-      this.canvas.width = width;
-      this.canvas.height = height;
-    }
-    this.context.drawImage(this.video, 0, 0, width, height);
-    return new Promise((resolve, reject) => {
-      const done = (blob) => (blob ? resolve(blob) : reject(new Error("JPEG encoding failed")));
-      this.canvas.toBlob(done, "image/jpeg", JPEG_QUALITY);
-    });
+  /** The frame size at most `maxWidth` wide, keeping the camera's aspect ratio. */
+  sizeFor(maxWidth) {
+    const scale = Math.min(1, maxWidth / this.video.videoWidth);
+    return { width: Math.round(this.video.videoWidth * scale), height: Math.round(this.video.videoHeight * scale) };
+  }
+
+  /** The current frame as an ImageBitmap of the given size (cheap: no encoding here). */
+  grab({ width, height }) {
+    if (width === this.video.videoWidth && height === this.video.videoHeight) return createImageBitmap(this.video);
+    return createImageBitmap(this.video, { resizeWidth: width, resizeHeight: height, resizeQuality: "medium" });
   }
 }

@@ -1,6 +1,9 @@
-// The live panel: camera → stream → preview canvas, the start/stop button, status and meters.
+// The live panel: camera → encode (worker) → stream → decode (worker) → preview canvas, the
+// start/stop button, status, meters, and a line saying where the time goes (server vs network).
 import { Camera } from "./camera.js";
+import { Codec } from "./codec.js";
 import { clearMessage, showMessage } from "./dom.js";
+import { describe } from "./pacing.js";
 import { FrameStats } from "./stats.js";
 
 const METER_REFRESH_MS = 250;
@@ -11,16 +14,19 @@ export class LivePanel {
     this.stream = stream;
     this.consent = consent;
     this.camera = new Camera(elements.camera);
+    this.codec = new Codec();
     this.stats = new FrameStats();
     this.context = elements.preview.getContext("2d");
-    this.freshFrame = false;
+    this.freshFrameMs = null; // capture time of a camera frame not yet sent
     this.encoding = false;
+    this.lastDrawnSeq = 0;
     this.meterTimer = 0;
 
     elements.button.addEventListener("click", () => (this.camera.running ? this.stop() : this.start()));
     stream.addEventListener("status", (event) => this.showStatus(event.detail));
     stream.addEventListener("frame", (event) => this.draw(event.detail));
     stream.addEventListener("slot", () => this.pump());
+    stream.addEventListener("dropped", () => this.stats.countDropped());
     stream.addEventListener("notice", (event) => showMessage(elements.message, event.detail, "error"));
     this.refreshMeters();
   }
@@ -30,8 +36,8 @@ export class LivePanel {
     clearMessage(this.el.message);
     this.el.button.disabled = true;
     try {
-      await this.camera.start(() => {
-        this.freshFrame = true;
+      await this.camera.start((captureMs) => {
+        this.freshFrameMs = captureMs;
         this.pump();
       });
     } catch (error) {
@@ -58,34 +64,52 @@ export class LivePanel {
     this.refreshMeters();
   }
 
-  /** Send the newest camera frame when the stream has a free slot; at most one encode at a time. */
+  /** Send the newest camera frame when the stream has room for it; one encode at a time. */
   async pump() {
-    if (!this.freshFrame || this.encoding || !this.stream.canSend) return;
-    this.freshFrame = false;
+    if (this.freshFrameMs === null || this.encoding || !this.stream.canSend) return;
+    const captureMs = this.freshFrameMs;
+    this.freshFrameMs = null;
     this.encoding = true;
     try {
-      const jpeg = await this.camera.encode();
+      const { quality, width: maxWidth } = this.stream.level;
+      const size = this.camera.sizeFor(maxWidth);
+      const started = performance.now();
+      const jpeg = await this.codec.encode(await this.camera.grab(size), size.width, size.height, quality / 100);
+      this.stats.countStage("wait", started - captureMs);
+      this.stats.countStage("encode", performance.now() - started);
       if (this.stream.canSend) {
-        this.stream.send(jpeg);
-        this.stats.countSent();
+        this.stream.send(jpeg, captureMs);
+        this.stats.countSent({ quality, ...size, inFlight: this.stream.inFlight, window: this.stream.pacer.window });
       }
     } catch (error) {
-      showMessage(this.el.message, error.message, "error");
+      if (this.camera.running) showMessage(this.el.message, error.message, "error");
     } finally {
       this.encoding = false;
     }
+    this.pump();
   }
 
-  async draw({ blob, latencyMs }) {
-    this.stats.countReceived(latencyMs);
-    this.pump();
+  /** Draw a reply unless a newer one was drawn first (then it is dropped, never drawn). */
+  async draw({ buffer, offset, seq, captureTimeMs, serverMs }) {
+    if (seq <= this.lastDrawnSeq) {
+      this.stats.countDropped();
+      return;
+    }
     let bitmap;
+    const started = performance.now();
     try {
-      bitmap = await createImageBitmap(blob);
+      bitmap = await this.codec.decode(buffer, offset);
+      this.stats.countStage("decode", performance.now() - started);
     } catch {
       showMessage(this.el.message, "The server sent a frame that is not an image", "error");
       return;
     }
+    if (seq <= this.lastDrawnSeq || !this.camera.running) {
+      bitmap.close();
+      this.stats.countDropped();
+      return;
+    }
+    this.lastDrawnSeq = seq;
     const canvas = this.el.preview;
     if (canvas.width !== bitmap.width || canvas.height !== bitmap.height) {
       canvas.width = bitmap.width;
@@ -93,21 +117,36 @@ export class LivePanel {
     }
     this.context.drawImage(bitmap, 0, 0);
     bitmap.close();
+    this.stats.countReceived(performance.now() - captureTimeMs, serverMs);
   }
 
   showStatus({ state, text }) {
+    if (state !== "live") this.lastDrawnSeq = 0; // a new connection numbers its frames from 1 again
     this.el.status.textContent = text;
     this.el.status.dataset.state = state;
   }
 
   refreshMeters() {
-    const { fps, latencyMs, sent, received } = this.stats;
+    const { fps, latencyMs, sent, received, dropped, serverMs, sending } = this.stats;
     const live = this.camera.running;
     this.el.fps.textContent = live ? fps.toFixed(0) : "–";
     this.el.latency.textContent = live && latencyMs !== null ? latencyMs.toFixed(0) : "–";
     this.el.sent.textContent = sent;
     this.el.received.textContent = received;
+    this.el.dropped.textContent = dropped;
+    this.el.level.textContent = live && sending ? `q${sending.quality} ${sending.width}×${sending.height}` : "–";
     this.el.preview.dataset.framesSent = sent;
     this.el.preview.dataset.framesReceived = received;
+    this.el.link.textContent = live && sending ? this.linkLine(serverMs, sending) : "";
+  }
+
+  /** Where a frame's time goes: this page (encode, decode), the network and the server. */
+  linkLine(serverMs, sending) {
+    const pacer = this.stream.pacer;
+    const { encode = 0, decode = 0 } = this.stats.stagesMs;
+    const where =
+      `page ${(encode + decode).toFixed(0)} ms · network ${pacer.baseMs.toFixed(0)} ms · ` +
+      `server ${(serverMs ?? 0).toFixed(0)} ms · ${this.stream.inFlight}/${pacer.window} in flight`;
+    return pacer.linkLimited ? `${describe(pacer, performance.now(), sending.height)} · ${where}` : where;
   }
 }

@@ -1,16 +1,23 @@
-// The live WebSocket: JPEG frames out, swapped JPEG frames back, one frame in flight,
-// and reconnection with backoff while the user wants the stream.
+// The live WebSocket (stream protocol 2, see protocol.js): several frames in flight as the pacer
+// decides, each with its sequence number and capture time; sends only while the socket holds less
+// than about one frame (bufferedAmount); reconnects with backoff while the user wants the stream.
 //
-// Events: "status" (detail {state, text}), "frame" (detail {blob, latencyMs}),
-// "slot" (a frame slot freed without a reply: send the next one), "notice" (detail text from the server).
+// Events: "status" (detail {state, text}), "frame" (detail {buffer, offset, seq, captureTimeMs,
+// serverMs}), "slot" (a frame slot freed: send the next one), "dropped" (a frame the server or the
+// page dropped), "notice" (detail text from the server).
+import { frameHeader, KIND_DROPPED, parseReply, REPLY_HEADER_BYTES } from "./protocol.js";
+import { Pacer } from "./pacing.js";
 
 const RECONNECT_FIRST_MS = 500;
 const RECONNECT_MAX_MS = 8000;
-const REPLY_TIMEOUT_MS = 10_000; // generous: the first frames on a busy CPU server can take seconds
-// One frame in flight: a slow server lowers the frame rate instead of piling up latency, and as
-// replies carry no frame number (the server drops a frame a newer one overtook), each reply
-// then surely answers the one frame sent.
-const MAX_IN_FLIGHT = 1;
+const STALE_MS = 10_000; // a frame with no answer after this long stops holding a slot
+const MAX_IN_FLIGHT = 8;
+
+/** `?inflight=1` on the page's URL caps the frames in flight (the bench compares with the old client). */
+function inFlightCap() {
+  const asked = Number(new URLSearchParams(location.search).get("inflight"));
+  return Number.isInteger(asked) && asked >= 1 && asked <= MAX_IN_FLIGHT ? asked : MAX_IN_FLIGHT;
+}
 
 export class StreamClient extends EventTarget {
   constructor(connection) {
@@ -20,9 +27,9 @@ export class StreamClient extends EventTarget {
     this.connected = false;
     this.wanted = false;
     this.attempt = 0;
-    this.sentAt = []; // send times of the frames in flight, oldest first
     this.reconnectTimer = 0;
-    this.replyTimer = 0;
+    this.maxInFlight = inFlightCap();
+    this.reset();
   }
 
   start() {
@@ -45,14 +52,30 @@ export class StreamClient extends EventTarget {
     this.start();
   }
 
-  get canSend() {
-    return this.connected && this.sentAt.length < MAX_IN_FLIGHT;
+  get inFlight() {
+    return this.pending.size;
   }
 
-  send(blob) {
-    this.sentAt.push(performance.now());
-    this.socket.send(blob);
-    this.armReplyTimer();
+  /** Room for another frame: the window has a free slot and the socket has sent the last frame. */
+  get canSend() {
+    if (!this.connected) return false;
+    this.forgetStale();
+    return this.pending.size < this.pacer.window && this.socket.bufferedAmount < Math.max(1, this.lastFrameBytes);
+  }
+
+  /** The JPEG quality and width to encode the next frame with. */
+  get level() {
+    return this.pacer.level;
+  }
+
+  send(jpeg, captureTimeMs) {
+    const seq = this.nextSeq++;
+    const replyQuality = this.pacer.level.replyQuality;
+    const message = new Blob([frameHeader(seq, captureTimeMs, replyQuality), jpeg]);
+    this.pending.set(seq, { sentMs: performance.now(), bytes: message.size });
+    this.lastFrameBytes = message.size;
+    this.socket.send(message);
+    return seq;
   }
 
   sendSettings(settings) {
@@ -64,12 +87,14 @@ export class StreamClient extends EventTarget {
     this.setStatus("connecting", this.attempt ? `Reconnecting (attempt ${this.attempt + 1})…` : "Connecting…");
     let socket;
     try {
-      socket = new WebSocket(this.connection.queryUrl("/ws/stream", { websocket: true }));
+      const url = new URL(this.connection.queryUrl("/ws/stream", { websocket: true }));
+      url.searchParams.set("protocol", "2");
+      socket = new WebSocket(url);
     } catch (error) {
       this.setStatus("error", `Bad server URL: ${error.message}`);
       return;
     }
-    socket.binaryType = "blob";
+    socket.binaryType = "arraybuffer";
     socket.onmessage = (event) => this.receive(event.data);
     socket.onclose = (event) => this.closed(socket, event);
     this.socket = socket;
@@ -87,35 +112,57 @@ export class StreamClient extends EventTarget {
 
   reset() {
     this.connected = false;
-    this.sentAt = [];
-    clearTimeout(this.replyTimer);
+    this.pending = new Map(); // seq -> {sentMs, bytes}
+    this.nextSeq = 1;
+    this.lastFrameBytes = 0;
+    this.pacer = new Pacer({ maxInFlight: this.maxInFlight });
   }
 
   receive(data) {
     if (typeof data !== "string") {
-      const sentAt = this.sentAt.shift();
-      this.armReplyTimer();
-      const latencyMs = sentAt === undefined ? null : performance.now() - sentAt;
-      this.dispatchEvent(new CustomEvent("frame", { detail: { blob: data, latencyMs } }));
+      this.reply(data);
       return;
     }
     let message;
     try {
       message = JSON.parse(data);
     } catch {
-      message = { error: data };
+      message = { detail: data };
     }
     if (message.status === "connected") {
       this.connected = true;
       this.attempt = 0;
       this.setStatus("live", "Live");
       this.dispatchEvent(new Event("slot"));
-    } else if (message.error || message.detail) {
-      // A frame the server refused: its slot is free again.
-      this.sentAt.shift();
-      this.armReplyTimer();
-      this.notice(message.error || message.detail);
+    } else if (message.detail) {
+      if (this.pending.delete(message.seq)) this.dispatchEvent(new Event("dropped"));
+      this.notice(message.detail);
       this.dispatchEvent(new Event("slot"));
+    }
+  }
+
+  reply(buffer) {
+    const header = parseReply(buffer);
+    if (!header) {
+      this.notice("The server sent a reply this page cannot read");
+      return;
+    }
+    const sent = this.pending.get(header.seq);
+    if (sent) {
+      this.pending.delete(header.seq);
+      this.pacer.onReply(performance.now(), sent.sentMs, header.serverMs, sent.bytes, buffer.byteLength);
+    }
+    if (header.kind === KIND_DROPPED) this.dispatchEvent(new Event("dropped"));
+    else this.dispatchEvent(new CustomEvent("frame", { detail: { ...header, buffer, offset: REPLY_HEADER_BYTES } }));
+    this.dispatchEvent(new Event("slot"));
+  }
+
+  forgetStale() {
+    const cutoff = performance.now() - STALE_MS;
+    for (const [seq, { sentMs }] of this.pending) {
+      if (sentMs >= cutoff) break; // in send order
+      this.pending.delete(seq);
+      this.dispatchEvent(new Event("dropped"));
     }
   }
 
@@ -129,17 +176,6 @@ export class StreamClient extends EventTarget {
     const reason = event.reason ? `: ${event.reason}` : "";
     this.setStatus("reconnecting", `Disconnected${reason}. Reconnecting in ${(delay / 1000).toFixed(1)} s…`);
     this.reconnectTimer = setTimeout(() => this.open(), delay);
-  }
-
-  /** A reply that never comes (a frame dropped by the server) must not stall the stream. */
-  armReplyTimer() {
-    clearTimeout(this.replyTimer);
-    if (!this.sentAt.length) return;
-    this.replyTimer = setTimeout(() => {
-      this.sentAt.shift();
-      this.armReplyTimer();
-      this.dispatchEvent(new Event("slot"));
-    }, REPLY_TIMEOUT_MS);
   }
 
   notice(text) {
