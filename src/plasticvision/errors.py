@@ -60,6 +60,6 @@ class DeviceUnavailable(PlasticVisionError):
 
 
 class OutputNotWritable(PlasticVisionError):
-    """An output file that cannot be created where the user asked for it."""
+    """An output file that cannot be created where the user asked for it (the CLI's; never a request's)."""
 
-    status_code = 500
+    status_code = 503
