@@ -3,6 +3,8 @@ steadier than swapping each frame on its own, few detections, live settings, str
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import cv2
 import numpy as np
 import pytest
@@ -122,6 +124,16 @@ def test_interleaved_streams_keep_their_own_tracks(session, moving_clip, pan_cli
         interleaved.append(first.swap(frame).frame)
         second.swap(other)
     assert all(np.array_equal(a, b) for a, b in zip(alone, interleaved))
+
+
+def test_frames_swapped_from_two_threads_share_one_track(session, moving_clip):
+    """The server swaps two frames of a connection at once: the tracker step is serialised, so
+    every frame is swapped and the stream still follows one face."""
+    stream = session.stream()
+    with ThreadPoolExecutor(2) as pool:
+        reports = list(pool.map(stream.swap, moving_clip))
+    assert all(report.faces_swapped == 1 for report in reports)
+    assert [track.id for track in stream.tracker.tracks] == [1], "the face was lost and found again"
 
 
 def test_the_swapper_offers_the_same_stream_on_its_default_session(swapper, hanks, moving_clip):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import av.error
 import cv2
+import numpy as np
 
 from plasticvision.camera.frames import CameraFrame
 from plasticvision.camera.sources import fit
@@ -73,7 +74,7 @@ class VirtualCameraSink:
         self.name = f"virtual camera {self.camera.device}"
 
     def write(self, frame: CameraFrame) -> None:
-        self.camera.send(fit(frame.image, self.size))
+        self.camera.send(np.ascontiguousarray(fit(frame.image, self.size)))
 
     def close(self) -> None:
         self.camera.close()
