@@ -21,7 +21,6 @@ from pathlib import Path
 import cv2
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 for folder in ("tests", "tests/browser"):  # the page driver, fake webcam and Chromium flags live with the tests
     sys.path.insert(0, str(ROOT / folder))
 
@@ -30,7 +29,7 @@ from conftest import CHROMIUM_FLAGS, VIEWPORT  # noqa: E402
 from fake_webcam import webcam_frame, write_y4m  # noqa: E402
 from network import measure_live  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
-from serve import server_process  # noqa: E402
+from server_process import server_process  # noqa: E402
 
 from plasticvision.netem import emulated_link  # noqa: E402
 
@@ -53,7 +52,9 @@ def main() -> None:
     print("load average before (1/5/15 min): %.2f %.2f %.2f" % os.getloadavg())  # others' work skews the numbers
     with server_process(args.port) as _, sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=args.chromium, headless=True, args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={clip}"]
+            executable_path=args.chromium,
+            headless=True,
+            args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={clip}"],
         )
         for rtt, mbps in LINKS:
             link = f"{rtt:3d} ms" + (f", {mbps:g} Mbit/s" if mbps else "")
@@ -62,7 +63,9 @@ def main() -> None:
                 with emulated_link(f"http://127.0.0.1:{args.port}", rtt, mbps) as url:
                     context = browser.new_context(viewport=VIEWPORT)
                     context.set_default_timeout(30_000)
-                    run = measure_live(AppPage(context.new_page()).open(url + query), DATA / "Tom_Hanks_54745.png", WARM_UP_S, seconds)
+                    run = measure_live(
+                        AppPage(context.new_page()).open(url + query), DATA / "Tom_Hanks_54745.png", WARM_UP_S, seconds
+                    )
                     context.close()
                 thirds = ", p95 by thirds " + "/".join(f"{ms:.0f}" for ms in run.p95_by_part(3)) if mbps else ""
                 print(f"{link:<16} {name:<12} {run.summary()}{thirds}", flush=True)

@@ -24,9 +24,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # server_process lives with the tests
 
-from serve import cpu_seconds, server_process  # noqa: E402
+from server_process import cpu_seconds, server_process  # noqa: E402
 
 from plasticvision.client import LiveConnection, StreamClient  # noqa: E402
 from plasticvision.netem import emulated_link  # noqa: E402
@@ -132,13 +132,18 @@ def main() -> None:
         (single,) = run_clients(url, 1, args.fps, args.duration)
         cpu_ms = (cpu_seconds(server.pid) - before) * 1000 / max(1, single.received)
         ratio = single.received / max(1, baseline.received)
-        print(f"1 client:  {summary(single, args.duration)}; {ratio:.2f}x the baseline's fps; server CPU {cpu_ms:.1f} ms/frame")
+        print(
+            f"1 client:  {summary(single, args.duration)}; {ratio:.2f}x the baseline's fps; server CPU {cpu_ms:.1f} ms/frame"
+        )
         several = run_clients(url, args.clients, args.fps, args.duration)
         for index, result in enumerate(several):
             print(f"{args.clients} clients, #{index + 1}: {summary(result, args.duration)}")
         status = StreamClient(url).status()
         print("server stage medians (ms):", ", ".join(f"{name} {ms:.1f}" for name, ms in status["timings_ms"].items()))
-        print("server time of live frames (ms):", ", ".join(f"{name} {ms:.1f}" for name, ms in status["stream_ms"].items()))
+        print(
+            "server time of live frames (ms):",
+            ", ".join(f"{name} {ms:.1f}" for name, ms in status["stream_ms"].items()),
+        )
     print("load average after: %.2f %.2f %.2f" % os.getloadavg())
 
 

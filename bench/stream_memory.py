@@ -19,8 +19,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # server_process lives with the tests
 
-from serve import server_process  # noqa: E402
+from server_process import server_process  # noqa: E402
 from stream_bench import run_client  # noqa: E402
 
 SAMPLE_EVERY_S = 10.0

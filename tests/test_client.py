@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 
 from faces import distance, identity, on_canvas
@@ -125,3 +126,5 @@ def test_other_refusals_carry_the_servers_reason(server, data_dir):
         client.upload_sources([data_dir / "missing.png"])
     with pytest.raises(ClientError, match="expected a server URL"):
         StreamClient("ftp://example.org")
+    with client.open_stream() as live, pytest.raises(ClientError, match="time.monotonic"):
+        live.send(np.zeros((48, 64, 3), np.uint8), capture_time=-1.0)

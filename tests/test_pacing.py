@@ -70,3 +70,19 @@ def test_a_step_up_that_is_undone_waits_longer_before_the_next():
             ups.append(t)
     gaps = [b - a for a, b in zip(ups, ups[1:])]
     assert len(gaps) >= 2 and gaps[-1] > gaps[0] * 1.5, f"step-ups did not back off: {gaps}"
+
+
+def test_a_slow_server_gets_no_more_frames_in_flight_than_it_can_swap():
+    """A server swapping a frame every 100 ms drops the rest (latest wins): the window follows its pace,
+    not the camera's, so the client stops encoding and sending frames only to see them dropped."""
+    pacer = Pacer()
+    t = 0.0
+    for n in range(90):  # 3 s: every third frame swapped (150 ms on the server), the others dropped
+        swapped = n % 3 == 0
+        server_ms = 150.0 if swapped else 5.0
+        pacer.on_reply(t + 46 + server_ms, t, server_ms, 30_000, 35_000 if swapped else 24, swapped)
+        t += INTERVAL
+    assert pacer.reply_interval_ms == pytest.approx(100, abs=5)
+    fast = Pacer()
+    run(fast, 0, 3, lambda t: 46, server_ms=150)  # the same server time, every frame swapped
+    assert pacer.window < fast.window, (pacer.window, fast.window)

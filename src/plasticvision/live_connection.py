@@ -22,9 +22,23 @@ import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from plasticvision.client_errors import ApiKeyRefused, BadSession, ClientError, ServerRefused, ServerUnreachable, StreamClosed
+from plasticvision.client_errors import (
+    ApiKeyRefused,
+    BadSession,
+    ClientError,
+    ServerRefused,
+    ServerUnreachable,
+    StreamClosed,
+)
 from plasticvision.pacing import Pacer, describe
-from plasticvision.protocol import KIND_DROPPED, PROTOCOL_V2, ProtocolError, decode_reply, encode_frame
+from plasticvision.protocol import (
+    KIND_DROPPED,
+    MAX_CAPTURE_TIME_MS,
+    PROTOCOL_V2,
+    ProtocolError,
+    decode_reply,
+    encode_frame,
+)
 from plasticvision.stream_types import Pending, StreamReply, StreamStats, percentile
 
 log = logging.getLogger(__name__)
@@ -93,12 +107,18 @@ class LiveConnection:
         self.loop.create_task(self.receive_loop())
 
     def send(self, frame: np.ndarray, capture_time: float | None = None) -> int | None:
-        """Send a BGR frame; its seq, or None when it was not sent (window full, socket busy)."""
+        """Send a BGR frame; its seq, or None when it was not sent (window full, socket busy).
+
+        `capture_time` is when the camera took the frame, in seconds on `time.monotonic()`'s clock
+        (default: now); replies echo it, and their `latency_ms` is measured from it.
+        """
         if self.closed_reason is not None:
             raise StreamClosed(self.closed_reason)
-        sent_ms = now_ms()
+        capture_ms = (time.monotonic() if capture_time is None else capture_time) * 1000
+        if not 0 <= capture_ms <= MAX_CAPTURE_TIME_MS:
+            raise ClientError(f"capture_time {capture_time!r} is not seconds on time.monotonic()'s clock")
         with self.lock:
-            self.forget_stale(sent_ms)
+            self.forget_stale(now_ms())
             busy = self.ws is not None and self.ws.transport.get_write_buffer_size() >= max(1, self.frame_bytes)
             if len(self.pending) >= self.pacer.window or busy:
                 self.skipped += 1
@@ -111,10 +131,9 @@ class LiveConnection:
         ok, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, level.quality])
         if not ok:
             raise ClientError(f"cannot encode a frame of shape {frame.shape} as JPEG")
-        capture_ms = (time.monotonic() if capture_time is None else capture_time) * 1000
         data = encode_frame(seq, capture_ms, jpeg.tobytes(), level.reply_quality)
         with self.lock:
-            self.pending[seq] = Pending(sent_ms, len(data))
+            self.pending[seq] = Pending(now_ms(), len(data))
             self.frame_bytes, self.size = len(data), (frame.shape[1], frame.shape[0])
             self.sent += 1
         self.loop.call_soon_threadsafe(self.outbox.put_nowait, data)
@@ -147,7 +166,9 @@ class LiveConnection:
         with self.lock:
             self.latencies.append(latency_ms)
             self.handed_out.append(time.monotonic())
-        return StreamReply(header.seq, frame, header.capture_time_ms / 1000, header.server_ms, latency_ms, header.work_ms)
+        return StreamReply(
+            header.seq, frame, header.capture_time_ms / 1000, header.server_ms, latency_ms, header.work_ms
+        )
 
     def stats(self) -> StreamStats:
         with self.lock:
@@ -233,7 +254,8 @@ class LiveConnection:
         with self.lock:
             pending = self.pending.pop(header.seq, None)
             if pending is not None:
-                self.pacer.on_reply(now_ms(), pending.sent_ms, header.server_ms, pending.size, len(message))
+                swapped = header.kind != KIND_DROPPED
+                self.pacer.on_reply(now_ms(), pending.sent_ms, header.server_ms, pending.size, len(message), swapped)
             if header.kind == KIND_DROPPED or header.seq <= self.last_out_seq:
                 self.dropped += 1
                 return

@@ -92,7 +92,9 @@ class LinkProxy:
         self.connections: set[asyncio.Task] = set()
 
     @classmethod
-    def symmetric(cls, target: tuple[str, int], rtt_ms: float = 0.0, mbps: float | None = None, port: int = 0) -> LinkProxy:
+    def symmetric(
+        cls, target: tuple[str, int], rtt_ms: float = 0.0, mbps: float | None = None, port: int = 0
+    ) -> LinkProxy:
         link = Link(delay_ms=rtt_ms / 2, mbps=mbps)
         return cls(target, link, link, port)
 

@@ -3,10 +3,12 @@
 The same rules run in the Python client (`plasticvision.client`) and the page
 (`web/js/pacing.js`); `tests/test_pacing.py` checks both against the same scenarios.
 
-* **Frames in flight**: enough to cover the path's round trip and the server's time at the
-  camera's rate, `ceil((base network ms + server ms) / frame interval) + 1`, between 3 and the
-  cap. The base is the *lowest* recent network time, so frames queued in a slow link never
-  widen the window that queues them.
+* **Frames in flight**: enough to cover the path's round trip and the server's time at the rate
+  frames can be had, `ceil((base network ms + server ms) / interval) + 1`, between 3 and the cap.
+  The interval is the camera's, or the server's own between swapped replies when it is slower
+  (more frames in flight would only be dropped by its latest-frame-wins). The base is the
+  *lowest* recent network time, so frames queued in a slow link never widen the window that
+  queues them.
 * **Link limits**: network time (reply arrival - send - server ms) above the base means frames
   wait in a queue somewhere on the path. When even the *lowest* network time of the last half
   second is `QUEUE_MS` above the base, a queue stands in the link (a busy CPU only delays some
@@ -60,6 +62,7 @@ class Pacer:
         self.index = 0
         self.network: deque[tuple[float, float, float]] = deque()  # (arrival ms, network ms, sent ms)
         self.delivered: deque[tuple[float, int, int]] = deque()  # (arrival ms, frame bytes, reply bytes)
+        self.swapped: deque[float] = deque()  # arrival ms of swapped (not dropped) replies
         self.server_ms = 0.0
         self.last_change_ms = -math.inf
         self.last_up_ms = -math.inf
@@ -79,8 +82,15 @@ class Pacer:
         """Frames to keep in flight now."""
         if not self.network:
             return min(MIN_IN_FLIGHT, self.max_in_flight)
-        needed = math.ceil((self.base_ms + self.server_ms) / self.frame_interval_ms) + 1
+        needed = math.ceil((self.base_ms + self.server_ms) / self.reply_interval_ms) + 1
         return max(min(MIN_IN_FLIGHT, self.max_in_flight), min(needed, self.max_in_flight))
+
+    @property
+    def reply_interval_ms(self) -> float:
+        """Mean time between swapped replies over the last second, never less than the camera's."""
+        if len(self.swapped) < MIN_SAMPLES:
+            return self.frame_interval_ms
+        return max(self.frame_interval_ms, (self.swapped[-1] - self.swapped[0]) / (len(self.swapped) - 1))
 
     @property
     def base_ms(self) -> float:
@@ -93,11 +103,15 @@ class Pacer:
         down = sum(entry[2] for entry in self.delivered)
         return max(up, down) * 8 / (RATE_WINDOW_MS * 1000)
 
-    def on_reply(self, now_ms: float, sent_ms: float, server_ms: float, frame_bytes: int, reply_bytes: int) -> None:
-        """A reply (or a dropped-frame notice) arrived for a frame sent at `sent_ms`."""
+    def on_reply(
+        self, now_ms: float, sent_ms: float, server_ms: float, frame_bytes: int, reply_bytes: int, swapped: bool = True
+    ) -> None:
+        """A reply (`swapped`) or a dropped-frame notice arrived for a frame sent at `sent_ms`."""
         self.network.append((now_ms, max(0.0, now_ms - sent_ms - server_ms), sent_ms))
         self.delivered.append((now_ms, frame_bytes, reply_bytes))
-        self.server_ms += 0.2 * (server_ms - self.server_ms) if len(self.network) > 1 else server_ms
+        if swapped:  # a dropped frame's server time says nothing about how long a swap takes
+            self.server_ms = server_ms if not self.swapped else self.server_ms + 0.2 * (server_ms - self.server_ms)
+            self.swapped.append(now_ms)
         self.forget(now_ms)
         self.adapt(now_ms)
 
@@ -129,6 +143,8 @@ class Pacer:
             self.network.popleft()
         while self.delivered and self.delivered[0][0] < now_ms - RATE_WINDOW_MS:
             self.delivered.popleft()
+        while self.swapped and self.swapped[0] < now_ms - RATE_WINDOW_MS:
+            self.swapped.popleft()
 
 
 def describe(pacer: Pacer, now_ms: float, height: int) -> str:

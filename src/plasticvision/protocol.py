@@ -71,7 +71,9 @@ class ReplyHeader:
     work_ms: float
 
     def pack(self) -> bytes:
-        return REPLY_HEADER.pack(MAGIC, PROTOCOL_V2, self.kind, self.seq, self.capture_time_ms, self.server_ms, self.work_ms)
+        return REPLY_HEADER.pack(
+            MAGIC, PROTOCOL_V2, self.kind, self.seq, self.capture_time_ms, self.server_ms, self.work_ms
+        )
 
 
 def negotiate(requested: str | None) -> int:

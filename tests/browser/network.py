@@ -26,7 +26,9 @@ class LiveRun:
     def p95_by_part(self, parts: int) -> list[float]:
         """p95 latency in each of `parts` equal stretches of the run: a growing queue shows as a rising list."""
         end = max((at for at, _ in self.samples), default=0.0)
-        chunks = [[ms for at, ms in self.samples if i * end / parts <= at <= (i + 1) * end / parts] for i in range(parts)]
+        chunks = [
+            [ms for at, ms in self.samples if i * end / parts <= at <= (i + 1) * end / parts] for i in range(parts)
+        ]
         return [statistics.quantiles(chunk, n=20)[-1] if len(chunk) > 1 else float("nan") for chunk in chunks]
 
     def summary(self) -> str:

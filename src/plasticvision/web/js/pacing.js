@@ -28,6 +28,7 @@ export class Pacer {
     this.index = 0;
     this.network = []; // [arrival ms, network ms, sent ms]
     this.delivered = []; // [arrival ms, frame bytes, reply bytes]
+    this.swapped = []; // arrival ms of swapped (not dropped) replies
     this.serverMs = 0;
     this.lastChangeMs = -Infinity;
     this.lastUpMs = -Infinity;
@@ -47,10 +48,16 @@ export class Pacer {
     return this.network.length ? Math.min(...this.network.map((entry) => entry[1])) : 0;
   }
 
+  get replyIntervalMs() {
+    const n = this.swapped.length;
+    if (n < MIN_SAMPLES) return this.frameIntervalMs;
+    return Math.max(this.frameIntervalMs, (this.swapped[n - 1] - this.swapped[0]) / (n - 1));
+  }
+
   get window() {
     const floor = Math.min(MIN_IN_FLIGHT, this.maxInFlight);
     if (!this.network.length) return floor;
-    const needed = Math.ceil((this.baseMs + this.serverMs) / this.frameIntervalMs) + 1;
+    const needed = Math.ceil((this.baseMs + this.serverMs) / this.replyIntervalMs) + 1;
     return Math.max(floor, Math.min(needed, this.maxInFlight));
   }
 
@@ -65,10 +72,14 @@ export class Pacer {
     return (Math.max(up, down) * 8) / (RATE_WINDOW_MS * 1000);
   }
 
-  onReply(nowMs, sentMs, serverMs, frameBytes, replyBytes) {
+  onReply(nowMs, sentMs, serverMs, frameBytes, replyBytes, swapped = true) {
     this.network.push([nowMs, Math.max(0, nowMs - sentMs - serverMs), sentMs]);
     this.delivered.push([nowMs, frameBytes, replyBytes]);
-    this.serverMs = this.network.length > 1 ? this.serverMs + 0.2 * (serverMs - this.serverMs) : serverMs;
+    if (swapped) {
+      // a dropped frame's server time says nothing about how long a swap takes
+      this.serverMs = this.swapped.length ? this.serverMs + 0.2 * (serverMs - this.serverMs) : serverMs;
+      this.swapped.push(nowMs);
+    }
     this.forget(nowMs);
     this.adapt(nowMs);
   }
@@ -97,6 +108,7 @@ export class Pacer {
   forget(nowMs) {
     while (this.network.length && this.network[0][0] < nowMs - BASE_WINDOW_MS) this.network.shift();
     while (this.delivered.length && this.delivered[0][0] < nowMs - RATE_WINDOW_MS) this.delivered.shift();
+    while (this.swapped.length && this.swapped[0] < nowMs - RATE_WINDOW_MS) this.swapped.shift();
   }
 }
 

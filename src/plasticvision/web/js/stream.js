@@ -150,7 +150,8 @@ export class StreamClient extends EventTarget {
     const sent = this.pending.get(header.seq);
     if (sent) {
       this.pending.delete(header.seq);
-      this.pacer.onReply(performance.now(), sent.sentMs, header.serverMs, sent.bytes, buffer.byteLength);
+      const swapped = header.kind !== KIND_DROPPED;
+      this.pacer.onReply(performance.now(), sent.sentMs, header.serverMs, sent.bytes, buffer.byteLength, swapped);
     }
     if (header.kind === KIND_DROPPED) this.dispatchEvent(new Event("dropped"));
     else this.dispatchEvent(new CustomEvent("frame", { detail: { ...header, buffer, offset: REPLY_HEADER_BYTES } }));

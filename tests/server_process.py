@@ -1,5 +1,5 @@
-"""`plasticvision serve` in a subprocess for benchmarks: the server gets its own process (and GIL),
-as in production, and the benchmark's clients and link proxy do not compete with it."""
+"""`plasticvision serve` in a subprocess, for benchmarks and the network tests: the server gets its own
+process (and GIL), as in production, so the clients and the link proxy do not compete with it."""
 
 from __future__ import annotations
 
@@ -25,10 +25,11 @@ def cpu_seconds(pid: int) -> float:
 
 
 @contextmanager
-def server_process(port: int, engine: str = "dlib") -> Iterator[subprocess.Popen]:
-    """A running server on 127.0.0.1:`port`, stopped afterwards."""
+def server_process(port: int, engine: str = "dlib", data_dir: Path | None = None) -> Iterator[subprocess.Popen]:
+    """A running server on 127.0.0.1:`port` (its data in `data_dir` when given), stopped afterwards."""
     command = [str(Path(sys.executable).with_name("plasticvision")), "serve", "--engine", engine, "--port", str(port)]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = os.environ | ({"PLASTICVISION_DATA_DIR": str(data_dir)} if data_dir else {})
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = time.monotonic() + START_TIMEOUT_S
     try:
         while True:
