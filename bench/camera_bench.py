@@ -91,8 +91,10 @@ def main() -> None:
         fps[name] = median(r.fps for r in runs)
         dropped = median(r.dropped / r.frames_in for r in runs)
         p50, p95 = median(r.latency_p50_ms for r in runs), median(r.latency_p95_ms for r in runs)
-        print(f"  {name:24s} {fps[name]:5.1f} fps out  latency p50 {p50:5.1f} ms  p95 {p95:5.1f} ms  "
-              f"dropped {100 * dropped:4.1f} %")
+        print(
+            f"  {name:24s} {fps[name]:5.1f} fps out  latency p50 {p50:5.1f} ms  p95 {p95:5.1f} ms  "
+            f"dropped {100 * dropped:4.1f} %"
+        )
     print(f"ratio tracked / per-frame: {fps['tracked (LiveStream)'] / fps['per-frame (swap)']:.2f}x frames out")
     for name, session in (("tracked", tracked), ("per-frame", per_frame)):
         print(f"per-stage median ms, {name}: " + "  ".join(f"{k} {v:.2f}" for k, v in session.stats.medians().items()))

@@ -117,16 +117,18 @@ def test_remote_swap_in_real_time_counts_what_it_drops(swapper, clips, server, t
 @pytest.mark.parametrize(("key", "message"), [(None, "refused the API key"), ("wrong-key", "refused the API key")])
 def test_a_refused_api_key_is_one_line(clips, keyed_server, key, message):
     args = ["--api-key", key] if key else []
-    result = camera("--input", str(clips["mp4"]), "--server", keyed_server, "--output", "none", *args,
-                    PLASTICVISION_API_KEY="")
+    result = camera(
+        "--input", str(clips["mp4"]), "--server", keyed_server, "--output", "none", *args, PLASTICVISION_API_KEY=""
+    )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("plasticvision: error: ") and message in lines[0], lines
 
 
 def test_the_api_key_from_the_environment_is_used(clips, keyed_server):
-    result = camera("--input", str(clips["mp4"]), "--server", keyed_server, "--output", "none",
-                    PLASTICVISION_API_KEY="right-key")
+    result = camera(
+        "--input", str(clips["mp4"]), "--server", keyed_server, "--output", "none", PLASTICVISION_API_KEY="right-key"
+    )
     assert result.returncode == 0, result.stderr
     assert counts(result)[1] > 0
 
@@ -165,8 +167,21 @@ def test_ctrl_c_stops_cleanly_and_finishes_the_file(tmp_path):
     clip = make_clip(tmp_path / "long.mp4", size=(320, 240), seconds=20.0, audio=False)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    command = [sys.executable, "-m", "plasticvision", "camera", "--source", str(SOURCE), "--input", str(clip),
-               "--engine", "dlib", "--pace", "--output", str(out_dir / "out.mp4")]
+    command = [
+        sys.executable,
+        "-m",
+        "plasticvision",
+        "camera",
+        "--source",
+        str(SOURCE),
+        "--input",
+        str(clip),
+        "--engine",
+        "dlib",
+        "--pace",
+        "--output",
+        str(out_dir / "out.mp4"),
+    ]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not os.listdir(out_dir):  # the temp file appears when the output opens
@@ -188,8 +203,21 @@ def test_a_server_that_goes_away_mid_stream_keeps_the_frames_so_far(make_app, tm
     out = tmp_path / "out" / "out.mp4"
     out.parent.mkdir()
     with serving(make_app()) as url:
-        command = [sys.executable, "-m", "plasticvision", "camera", "--source", str(SOURCE), "--input", str(clip),
-                   "--server", url, "--pace", "--output", str(out)]
+        command = [
+            sys.executable,
+            "-m",
+            "plasticvision",
+            "camera",
+            "--source",
+            str(SOURCE),
+            "--input",
+            str(clip),
+            "--server",
+            url,
+            "--pace",
+            "--output",
+            str(out),
+        ]
         process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 120
         while not os.listdir(out.parent):
@@ -246,15 +274,25 @@ def test_virtual_output_without_the_extra_says_what_to_install(clips):
         (["--size", "640by480", "--output", "none"], "expected a size like 640x480"),
         (["--source", str(DATA / "coffee.png"), "--output", "none"], "no face found in source image 2 of 2"),
     ],
-    ids=["camera-missing", "input-missing", "input-not-video", "folder-missing", "not-mp4", "bad-size",
-         "faceless-source"],
+    ids=[
+        "camera-missing",
+        "input-missing",
+        "input-not-video",
+        "folder-missing",
+        "not-mp4",
+        "bad-size",
+        "faceless-source",
+    ],
 )
 def test_bad_setups_fail_with_one_line(clips, args, message, tmp_path):
     if "--input" not in args:
         args = ["--input", str(clips["mp4"]), *args]
     result = subprocess.run(
         [sys.executable, "-m", "plasticvision", "camera", "--source", str(SOURCE), "--engine", "dlib", *args],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
     )
     assert result.returncode == 2, result.stderr
     last = result.stderr.strip().splitlines()[-1]

@@ -85,4 +85,3 @@ def test_record_saves_a_playable_labelled_webm(live_app, swapper, read_test_imag
     camera = live_app.snapshot("#camera")
     assert swapped_to_hanks(swapper, frames[-1], camera, read_test_image("Tom_Hanks_54745.png"))
     assert live_app.errors_besides_refusals() == []
-

@@ -34,21 +34,32 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Swap faces in a camera or video and send the result to a virtual camera, a window or a "
         "file. Ctrl-C stops (an MP4 output is finished, not lost).",
     )
-    camera.add_argument("--input", "-i", default="0", help="camera index (0), device path, stream URL, or a video / "
-                        "Y4M file (default: 0)")
+    camera.add_argument(
+        "--input",
+        "-i",
+        default="0",
+        help="camera index (0), device path, stream URL, or a video / Y4M file (default: 0)",
+    )
     camera.add_argument("--source", "-s", action="append", required=True, help="source face image (repeat up to 10)")
     where = camera.add_mutually_exclusive_group()
     where.add_argument("--server", metavar="URL", help="swap on a PlasticVision server (e.g. http://gpu-box:8000)")
     where.add_argument("--local", action="store_true", help="swap on this machine (the default without --server)")
-    camera.add_argument("--api-key", default=os.environ.get("PLASTICVISION_API_KEY"),
-                        help="the server's API key (default: $PLASTICVISION_API_KEY)")
+    camera.add_argument(
+        "--api-key",
+        default=os.environ.get("PLASTICVISION_API_KEY"),
+        help="the server's API key (default: $PLASTICVISION_API_KEY)",
+    )
     camera.add_argument("--output", "-o", default="virtual", help="virtual (default), window, none, or a file.mp4")
     camera.add_argument("--device", help="which virtual camera (e.g. /dev/video10; default: the first free one)")
     camera.add_argument("--size", help=f"frame size WxH (default: {DEFAULT_CAMERA_SIZE} for a camera, a video's own)")
     camera.add_argument("--fps", type=float, help="camera frame rate (default: 30; a video plays at its own)")
-    camera.add_argument("--pace", action=argparse.BooleanOptionalAction, default=None,
-                        help="play a video input at its own speed, skipping frames the swap cannot keep up with "
-                        "(default: on for virtual and window, off for a file: every frame is swapped)")
+    camera.add_argument(
+        "--pace",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="play a video input at its own speed, skipping frames the swap cannot keep up with "
+        "(default: on for virtual and window, off for a file: every frame is swapped)",
+    )
     add_engine_flag(camera, default="auto")
     add_settings_flags(camera)
     camera.set_defaults(run=run_camera)
