@@ -16,7 +16,9 @@ DATA = Path(__file__).parent / "data"
 TONE_HZ = 440.0
 SAMPLE_RATE = 48_000
 AUDIO_CHUNK = 1024
-VIDEO_CODECS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "libvpx-vp9", ".avi": "mpeg4"}
+VIDEO_CODECS = {
+    ".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "libvpx-vp9", ".avi": "mpeg4", ".y4m": "rawvideo",
+}
 HEAD_CROPS = {"astronaut.png": (110, 20, 350, 260)}  # x0, y0, x1, y1: head and shoulders, face ~40% wide
 AUDIO_CODECS = {".mp4": "aac", ".mov": "pcm_s16le", ".mkv": "aac", ".webm": "libopus", ".avi": "mp3"}
 

@@ -1,6 +1,7 @@
 """PlasticVision: real-time face swap for webcams, images and videos."""
 
 from plasticvision.api import FaceSwapper, SwapSession
+from plasticvision.pipeline.live import LiveStream
 from plasticvision.errors import BadImage, ModelMissing, NoFaceFound, PlasticVisionError, UnsupportedOption
 from plasticvision.settings import Settings
 from plasticvision.types import Face
@@ -9,6 +10,7 @@ __all__ = [
     "BadImage",
     "Face",
     "FaceSwapper",
+    "LiveStream",
     "ModelMissing",
     "NoFaceFound",
     "PlasticVisionError",

@@ -3,6 +3,8 @@
     swapper = FaceSwapper(engine="dlib")
     swapper.set_sources([bgr_image])
     out = swapper.swap(bgr_frame, Settings(mouth_mask=True))
+    stream = swapper.stream()                     # consecutive frames: faces tracked and smoothed
+    report = stream.swap(camera_frame)
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Sequence
 
 from plasticvision.engines.base import Engine
 from plasticvision.engines.select import choose_engine
+from plasticvision.pipeline.live import DEFAULT_FPS, LiveStream
 from plasticvision.pipeline.session import SwapSession, check_frame
 from plasticvision.pipeline.timing import TimingStats
 from plasticvision.settings import Settings
@@ -56,6 +59,10 @@ class FaceSwapper:
     def swap_report(self, frame: Frame, settings: Settings | None = None) -> SwapReport:
         """Like `swap`, plus how many faces were found and swapped and the stage timings."""
         return self.default_session.swap(frame, settings)
+
+    def stream(self, settings: Settings | None = None, *, fps: float = DEFAULT_FPS) -> LiveStream:
+        """A tracked stream on the default session: `stream.swap(frame)` for each frame of a camera or video."""
+        return self.default_session.stream(settings, fps=fps)
 
     def detect(self, frame: Frame) -> list[Face]:
         """Every face in the frame with box, landmarks and score, largest first."""

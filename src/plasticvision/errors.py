@@ -51,3 +51,15 @@ class UnsupportedOption(PlasticVisionError):
     """A setting that the running engine cannot honour (e.g. enhance on the dlib engine)."""
 
     status_code = 422
+
+
+class DeviceUnavailable(PlasticVisionError):
+    """A camera, virtual camera or preview window that cannot be opened: missing, busy or not installed."""
+
+    status_code = 503
+
+
+class OutputNotWritable(PlasticVisionError):
+    """An output file that cannot be created where the user asked for it (the CLI's; never a request's)."""
+
+    status_code = 503

@@ -71,7 +71,11 @@ class AppPage:
         )
 
     def snapshot(self, selector: str) -> np.ndarray:
-        """The pixels of a canvas or video element, BGR."""
-        data_url = self.page.evaluate(SNAPSHOT_JS, selector)
-        png = base64.b64decode(data_url.split(",", 1)[1])
-        return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+        return snapshot(self.page, selector)
+
+
+def snapshot(page: Page, selector: str) -> np.ndarray:
+    """The pixels of a canvas or video element in any page (the app's, or a window it opened), BGR."""
+    data_url = page.evaluate(SNAPSHOT_JS, selector)
+    png = base64.b64decode(data_url.split(",", 1)[1])
+    return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)

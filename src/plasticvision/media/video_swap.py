@@ -1,9 +1,9 @@
 """Face swap over a whole video: one session's sources and settings, frame after frame.
 
 The CLI and the job runner both come through here, so they produce the same file. Each
-video gets its own `FaceTracker`: consecutive frames reuse what the last one found instead
-of running full detection on each, the face does not jitter, and a missed detection is
-bridged instead of flashing the original face.
+video is one `LiveStream` (the live path, with its own `FaceTracker`): consecutive frames
+reuse what the last one found instead of running full detection on each, the face does not
+jitter, and a missed detection is bridged instead of flashing the original face.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from plasticvision.errors import NoSourceFaces
 from plasticvision.media.video import probe
 from plasticvision.media.video_process import ProgressCallback, VideoProgress, process_video
 from plasticvision.pipeline.session import SwapSession
-from plasticvision.pipeline.tracking import FaceTracker
 from plasticvision.settings import Settings
 from plasticvision.types import Frame
 
@@ -40,13 +39,12 @@ def swap_video(
     """Swap the session's source identity into every frame of `source`, writing an MP4 to `output`."""
     if not session.faces_loaded:
         raise NoSourceFaces("no source face: give at least one source image")
-    session.check_settings(settings)
-    tracker = FaceTracker(session.engine, fps=float(probe(source).fps))
+    stream = session.stream(settings, fps=float(probe(source).fps))
     swapped = 0
 
     def transform(frame: Frame) -> Frame:
         nonlocal swapped
-        report = session.swap(frame, settings, locate=tracker.locate)
+        report = stream.swap(frame)
         swapped += not report.unchanged
         return report.frame
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from plasticvision.engines.base import Engine, SourceFace
 from plasticvision.errors import BadImage, NoFaceFound, UnsupportedOption
+from plasticvision.pipeline.live import DEFAULT_FPS, LiveStream
 from plasticvision.pipeline.postprocess import STEPS, FaceLayer
 from plasticvision.pipeline.timing import StageTimer, TimingStats
 from plasticvision.settings import Settings
@@ -86,6 +87,14 @@ class SwapSession:
             raise UnsupportedOption(
                 f"enhance needs the inswapper engine; the running engine is '{self.engine.name}'"
             )
+
+    def stream(self, settings: Settings | None = None, *, fps: float = DEFAULT_FPS) -> LiveStream:
+        """A tracked stream over this session: for consecutive frames of one camera, video or connection.
+
+        `settings` None follows the session's settings as they change; `fps` is the stream's
+        nominal frame rate, which times the landmark smoothing.
+        """
+        return LiveStream(self, settings, fps=fps)
 
     def swap(
         self,

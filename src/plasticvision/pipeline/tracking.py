@@ -2,7 +2,8 @@
 
 Full detection is the most expensive step of a frame, and running it on every frame makes
 the landmarks jitter. A `FaceTracker` belongs to one stream or one video (never shared, so
-users never see each other's tracks) and replaces detection through `locate`:
+users never see each other's tracks) and replaces detection through `locate`; a
+`LiveStream` (`session.stream()`, pipeline/live.py) pairs one with a session:
 
     tracker = FaceTracker(engine)
     report = session.swap(frame, settings, locate=tracker.locate)

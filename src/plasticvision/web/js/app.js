@@ -4,6 +4,8 @@ import { Connection } from "./connection.js";
 import { Consent } from "./consent.js";
 import { byId, clearMessage, showMessage } from "./dom.js";
 import { LivePanel } from "./live.js";
+import { OutputView } from "./output_view.js";
+import { Recorder } from "./record.js";
 import { ServerPanel } from "./server.js";
 import { SettingsPanel } from "./settings.js";
 import { SourceFaces } from "./sources.js";
@@ -61,6 +63,9 @@ const live = new LivePanel({
     message: byId("live-message"),
   },
 });
+
+new OutputView({ button: byId("pop-out"), preview: byId("preview") });
+new Recorder({ button: byId("record"), preview: byId("preview"), link: byId("recording-link"), message: byId("live-message") });
 
 bindTools({ image: byId("image-swap"), video: byId("video-swap"), detect: byId("detect") }, { api, consent, sources });
 
