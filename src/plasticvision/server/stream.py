@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -41,7 +40,6 @@ from plasticvision.protocol import (
 )
 from plasticvision.pipeline.session import SwapSession
 from plasticvision.pipeline.timing import TimingStats
-from plasticvision.pipeline.tracking import FaceTracker
 from plasticvision.config import ServerConfig
 from plasticvision.server.deps import ConfigDep, RegistryDep, WorkersDep
 from plasticvision.server.errors import describe_errors, ws_close_code
@@ -49,7 +47,6 @@ from plasticvision.server.limits import MB
 from plasticvision.server.overlay import NO_SOURCE_NOTICE, draw_notice
 from plasticvision.server.security import check_api_key, check_origin
 from plasticvision.server.workers import Workers
-from plasticvision.types import Face, Frame
 
 JPEG_QUALITY = 80
 MAX_PARALLEL_FRAMES = 2  # per connection: enough to keep two cores busy on one stream
@@ -107,8 +104,7 @@ class FrameStream:
         self.max_pixels = config.max_image_pixels
         self.protocol = protocol
         self.stats = stats
-        self.tracker = FaceTracker(session.engine)  # one per stream: detect rarely, follow in between
-        self.tracker_lock = threading.Lock()  # frames are swapped in parallel; the tracker is sequential
+        self.live = session.stream()  # one tracker per connection: detect rarely, follow in between
         self.latest: Incoming | None = None
         self.frame_ready = asyncio.Event()
         self.send_lock = asyncio.Lock()
@@ -220,11 +216,7 @@ class FrameStream:
         quality = quality or JPEG_QUALITY
         if not self.session.faces_loaded:
             return encode_jpeg(draw_notice(frame, NO_SOURCE_NOTICE), quality)
-        return encode_jpeg(self.session.swap(frame, locate=self.locate).frame, quality)
-
-    def locate(self, frame: Frame) -> list[Face]:
-        with self.tracker_lock:
-            return self.tracker.locate(frame)
+        return encode_jpeg(self.live.swap(frame).frame, quality)
 
     async def report(self, exc: PlasticVisionError, about: str, seq: int | None = None) -> None:
         """Tell the client what was wrong, and `about` a "frame" (its reply will not come) or a text "message";
