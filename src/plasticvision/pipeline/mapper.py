@@ -116,18 +116,26 @@ class FaceMapper:
             self.state, unmapped = self.state.without_identity(name)
         return unmapped
 
-    def map_reference(self, reference: Frame, identity: str) -> MappedPerson:
-        """Maps the one person in `reference` (a photo of them) to `identity`."""
+    def map_reference(self, reference: Frame, identity: str, face_number: int | None = None) -> MappedPerson:
+        """Maps the person in `reference` (a photo of them) to `identity`.
+
+        The photo must show one face, or `face_number` says which (1 = the largest, the order
+        `FaceSwapper.detect` and `plasticvision detect --json` list them in).
+        """
         self.state.identity(identity)  # an unknown name fails before the detector runs
         reference = check_frame(reference)
-        faces = self.engine.detect(reference)
-        if len(faces) > 1:
+        faces = sorted(self.engine.detect(reference), key=lambda f: f.area, reverse=True)
+        if not faces:
+            raise NoFaceFound("no face found in the reference image")
+        if face_number is None and len(faces) > 1:
             raise AmbiguousReference(
                 f"the reference shows {len(faces)} faces; use a photo of one person, or pick a face from a detection"
             )
-        if not faces:
-            raise NoFaceFound("no face found in the reference image")
-        return self._map(self.engine.embed(reference, faces[0]), identity, thumbnail(reference, faces[0]))
+        index = (face_number or 1) - 1
+        if not 0 <= index < len(faces):
+            raise UnknownFace(f"face {face_number} asked for, but the reference shows {len(faces)} face(s)")
+        face = faces[index]
+        return self._map(self.engine.embed(reference, face), identity, thumbnail(reference, face))
 
     def map_face(self, face_id: str, identity: str) -> MappedPerson:
         """Maps a face from a recent `detect` of this session (by its id) to `identity`."""
