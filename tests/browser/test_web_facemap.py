@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from people import compose, distances, embedding_of, head
+from people import Crossing, compose, distances, embedding_of, head
 
 pytestmark = pytest.mark.browser
 
@@ -74,4 +74,24 @@ def test_two_people_picked_from_a_detection_get_their_identities_in_the_image_sw
     on_y = distances(swapper.engine, out, (350, 120), people)
     assert on_x["A"] < min(on_x["B"], on_x["X"]), on_x
     assert on_y["B"] < min(on_y["A"], on_y["Y"]), on_y
+    assert app.errors_besides_refusals() == []
+
+
+def test_people_are_picked_from_a_video_frame_and_from_the_camera(app, tmp_path):
+    clip = Crossing(frames=30).write(tmp_path / "crossing.mp4")  # 2 s: half a second in, the two are apart
+    face = tmp_path / "a.png"
+    cv2.imwrite(str(face), head("A"))
+    app.give_consent()
+    add_identity(app, "Alice", face)
+
+    app.testid("facemap-video").set_input_files(clip)
+    expect(app.page.locator("#detected-people li")).to_have_count(2, timeout=30_000)  # X and Y, half a second in
+
+    app.testid("facemap-camera").click()
+    expect(app.testid("facemap-message")).to_have_text("Start the camera first (Live panel).")
+    app.start_camera()
+    app.testid("facemap-camera").click()
+    expect(app.page.locator("#detected-people li")).to_have_count(1, timeout=30_000)  # the astronaut on the fake webcam
+    app.page.locator("#detected-people li").get_by_role("button", name="Alice").click()
+    expect(app.page.locator('#mapped-people li[data-identity="Alice"]')).to_have_count(1)
     assert app.errors_besides_refusals() == []
