@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from plasticvision import FaceSwapper, NoFaceFound, Settings
+from plasticvision.engines.inswapper.engine import InswapperEngine
 from plasticvision.media.video_swap import swap_video
 from plasticvision.pipeline.facemap import FaceMapState, TooManyPeople, UnknownIdentity
 from plasticvision.pipeline.identities import BadIdentityName, Identity
@@ -18,6 +19,8 @@ from plasticvision.pipeline.mapper import AmbiguousReference, UnknownFace
 from plasticvision.pipeline.matching import MATCH_THRESHOLDS
 from plasticvision.pipeline.tracking import FaceTracker
 
+import onnx_fakes as fakes
+from onnx_fakes import smooth_frame
 from people import Crossing, backdrop, compose, distances, embedding_of, head, reference
 from video_clips import read_frames
 
@@ -222,3 +225,19 @@ def test_a_video_job_uses_the_session_s_face_map(swapper, mapped, people, tmp_pa
     on_y = distances(swapper.engine, frames[last], clip.centres(last)["Y"], people)
     assert on_x["A"] < min(on_x["B"], on_x["X"]), on_x
     assert on_y["B"] < min(on_y["A"], on_y["Y"]), on_y
+
+
+def test_the_inswapper_engine_maps_faces_with_its_own_threshold(tmp_path: Path):
+    face = fakes.face_at((320, 230), 64)
+    fakes.build_models_dir(tmp_path, [face])
+    models = tmp_path / "buffalo_l"
+    engine = InswapperEngine(models / "det_10g.onnx", models / "w600k_r50.onnx", tmp_path / "inswapper_128.onnx")
+    session = FaceSwapper(engine).new_session()
+    frame = smooth_frame()
+    session.face_map.add_identity("A", [frame])
+    person = session.face_map.map_reference(frame, "A")
+    assert session.face_map.threshold == MATCH_THRESHOLDS["inswapper"]
+    assert person.embedding.shape == (512,)
+    report = session.swap(frame, NO_MOUTH)
+    assert [identity for _, identity in report.swapped] == ["A"]
+    assert not np.array_equal(report.frame, frame)

@@ -189,7 +189,7 @@ class FaceMapper:
             return [Cast(face, default_sources, None) for face in pick_targets(faces, swap_all)] if default_sources else []
         people = assign_people(self.recognizer.embeddings(frame, faces), state.people, self.threshold)
         casts = []
-        for face, person in zip(faces, people):
+        for face, person in zip(faces, people, strict=True):
             if person is not None:
                 identity = state.identity(person.identity)
                 casts.append(Cast(face, identity.sources, identity.name))
