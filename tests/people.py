@@ -109,7 +109,9 @@ def embedding_of(engine: Engine, image: Frame) -> Embedding:
     return engine.embed(image, face)
 
 
-def distances(engine: Engine, frame: Frame, centre: tuple[float, float], people: dict[str, Embedding]) -> dict[str, float]:
+def distances(
+    engine: Engine, frame: Frame, centre: tuple[float, float], people: dict[str, Embedding]
+) -> dict[str, float]:
     """How far the face at `centre` is from each person, by the engine's own recognizer."""
     embedding = engine.embed(frame, face_near(engine, frame, centre))
     return {name: identity_distance(embedding, other) for name, other in people.items()}

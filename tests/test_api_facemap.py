@@ -62,7 +62,8 @@ def test_identities_are_created_listed_replaced_and_deleted(client):
     assert add_identity(client, "Bob", head("B")).status_code == 201
     again = add_identity(client, "Alice", head("A"))
     assert again.json()["replaced"] is True and again.json()["identity"]["photos"] == 1
-    assert client.get("/identities").json() == {"identities": [{"name": "Bob", "photos": 1}, {"name": "Alice", "photos": 1}]}
+    listed = client.get("/identities").json()
+    assert listed == {"identities": [{"name": "Bob", "photos": 1}, {"name": "Alice", "photos": 1}]}
 
     assert client.delete("/identities/Bob").json() == {"success": True, "removed": "Bob", "unmapped": []}
     assert [i["name"] for i in client.get("/identities").json()["identities"]] == ["Alice"]
@@ -75,7 +76,8 @@ def test_bad_identities_are_refused(client):
     refused(add_identity(client, "", head("A")), 422, "name")
     refused(add_identity(client, "a/b", head("A")), 422, "identity name")
     refused(client.post("/identities", data={"name": "A"}), 422, "files: field required")
-    bad_file = client.post("/identities", data={"name": "A"}, files=[("files", ("x.png", b"not an image", "image/png"))])
+    not_an_image = [("files", ("x.png", b"not an image", "image/png"))]
+    bad_file = client.post("/identities", data={"name": "A"}, files=not_an_image)
     refused(bad_file, 415, "x.png")
     refused(client.delete("/identities/nobody"), 404, "'nobody'")
     assert client.get("/identities").json() == {"identities": []}
@@ -136,8 +138,9 @@ def test_faces_picked_from_a_json_detection_are_mapped_by_id(client):
 
 def test_bad_face_map_requests_are_refused(client):
     add_identity(client, "A", head("A"))
-    refused(client.post("/face-map", data={"identity": "C"}, files=[part("reference", reference("X"))]), 404, "no identity named 'C'")
-    refused(client.post("/face-map", data={"identity": "A"}, files=[part("reference", backdrop(300, 300))]), 422, "no face found in the reference")
+    of_x, empty = [part("reference", reference("X"))], [part("reference", backdrop(300, 300))]
+    refused(client.post("/face-map", data={"identity": "C"}, files=of_x), 404, "no identity named 'C'")
+    refused(client.post("/face-map", data={"identity": "A"}, files=empty), 422, "no face found in the reference")
     two = compose({"X": (0, 0), "Z": (220, 0)}, (420, 200))
     refused(client.post("/face-map", data={"identity": "A"}, files=[part("reference", two)]), 422, "2 faces")
     refused(client.post("/face-map", data={"identity": "A"}), 422, "reference image or a face_id")

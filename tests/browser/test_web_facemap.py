@@ -59,7 +59,8 @@ def test_two_people_picked_from_a_detection_get_their_identities_in_the_image_sw
     expect(app.page.locator("#mapped-people li")).to_have_count(2)
     thumbnail = app.page.locator('#mapped-people li[data-identity="Bob"] img').get_attribute("src")
     assert thumbnail.startswith("data:image/jpeg;base64,")  # the server's picture of whom was mapped
-    assert sorted(app.page.locator("#mapped-people li").evaluate_all("(items) => items.map((i) => i.dataset.identity)")) == ["Alice", "Bob"]
+    mapped = app.page.locator("#mapped-people li").evaluate_all("(items) => items.map((i) => i.dataset.identity)")
+    assert sorted(mapped) == ["Alice", "Bob"]
 
     app.testid("image-target").set_input_files(files["group"])  # no source faces uploaded: the map is enough
     app.page.locator("#image-swap button[type=submit]").click()

@@ -26,7 +26,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     detect.add_argument("image")
     detect.add_argument("--output", "-o", help="annotated image to write")
     detect.add_argument(
-        "--json", action="store_true", help="print the faces as JSON on stdout, numbered largest first (for --map photo#N)"
+        "--json", action="store_true", help="print the faces as JSON, numbered largest first (for --map photo#N)"
     )
     add_engine_flag(detect)
     detect.set_defaults(run=run_detect)

@@ -186,7 +186,8 @@ class FaceMapper:
         """
         state = self.state
         if not state.active:
-            return [Cast(face, default_sources, None) for face in pick_targets(faces, swap_all)] if default_sources else []
+            targets = pick_targets(faces, swap_all) if default_sources else []
+            return [Cast(face, default_sources, None) for face in targets]
         people = assign_people(self.recognizer.embeddings(frame, faces), state.people, self.threshold)
         casts = []
         for face, person in zip(faces, people, strict=True):

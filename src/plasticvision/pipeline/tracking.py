@@ -143,7 +143,7 @@ class FaceTracker:
         self._must_detect = True
 
     def locate(self, frame: Frame) -> list[Face]:
-        """The faces in this frame, one per track, in track order (stable across frames), each with its `track_id`."""
+        """The faces in this frame, one per track, in track order (stable across frames), with their `track_id`."""
         self._since_detect += 1
         if self._must_detect or self._since_detect >= self.detect_every or self._refiner is None:
             self._detect(frame)

@@ -35,9 +35,8 @@ async def upload_source_faces(
     return UploadResult(success=True, count=count, message=f"{count} source face(s) loaded")
 
 
-DETECT_JSON = {
-    "content": {"application/json": {"example": {"count": 1, "faces": [{"id": "f-1a2b3c4d5e", "box": [10, 20, 110, 120], "score": 0.98}]}}}
-}
+DETECT_EXAMPLE = {"count": 1, "faces": [{"id": "f-1a2b3c4d5e", "box": [10, 20, 110, 120], "score": 0.98}]}
+DETECT_JSON = {"content": {"application/json": {"example": DETECT_EXAMPLE}}}
 
 
 def wants_json(format: str | None, accept: str | None) -> bool:
@@ -58,7 +57,7 @@ async def detect_faces(
     session: SessionDep,
     config: ConfigDep,
     workers: WorkersDep,
-    format: Annotated[Literal["png", "json"] | None, Query(description="json: the faces with ids for /face-map")] = None,
+    format: Annotated[Literal["png", "json"] | None, Query(description="json: faces with ids for /face-map")] = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     """The image with each face's box, landmarks and score drawn; `X-Faces-Found` says how many.
@@ -69,7 +68,8 @@ async def detect_faces(
     image = await decode_upload(file, config, workers)
     if wants_json(format, accept):
         seen = await workers.run(session.face_map.detect, image)
-        return JSONResponse({"count": len(seen), "faces": [face.to_json() for face in seen]}, headers={"X-Faces-Found": str(len(seen))})
+        body = {"count": len(seen), "faces": [face.to_json() for face in seen]}
+        return JSONResponse(body, headers={"X-Faces-Found": str(len(seen))})
     faces = await workers.run(swapper.detect, image)
     png = await workers.run(annotated_png, image, faces)
     return Response(png, media_type="image/png", headers={"X-Faces-Found": str(len(faces))})

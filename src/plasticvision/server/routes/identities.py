@@ -20,7 +20,8 @@ from plasticvision.server.deps import ApiKeyDep, ConfigDep, SessionDep, WorkersD
 from plasticvision.server.schemas import ERROR_RESPONSES
 from plasticvision.server.uploads import decode_upload, decode_uploads
 
-router = APIRouter(tags=["face map"], dependencies=[ApiKeyDep], responses={**ERROR_RESPONSES, 404: ERROR_RESPONSES[422]})
+RESPONSES = {**ERROR_RESPONSES, 404: ERROR_RESPONSES[422]}  # unknown identity, person or face id
+router = APIRouter(tags=["face map"], dependencies=[ApiKeyDep], responses=RESPONSES)
 
 
 class OneReference(PlasticVisionError):
