@@ -4,6 +4,7 @@ where the two people cross; identities checked with the engine's own recognizer.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from plasticvision.pipeline.facemap import FaceMapState, TooManyPeople, UnknownI
 from plasticvision.pipeline.identities import BadIdentityName, Identity
 from plasticvision.pipeline.mapper import AmbiguousReference, UnknownFace
 from plasticvision.pipeline.matching import MATCH_THRESHOLDS
+from plasticvision.pipeline.recognition import TrackRecognizer
 from plasticvision.pipeline.tracking import FaceTracker
 
 import onnx_fakes as fakes
@@ -215,6 +217,31 @@ def test_people_crossing_keep_their_identities_and_each_track_is_recognised_once
         on_y = distances(swapper.engine, frame, centres["Y"], people)
         assert on_x["A"] < min(on_x["B"], on_x["X"]), (index, on_x)
         assert on_y["B"] < min(on_y["A"], on_y["Y"]), (index, on_y)
+
+
+def test_a_track_sliding_onto_the_person_in_front_never_carries_its_identity_there(swapper):
+    clip = Crossing(frames=60)  # slower: the hidden X's track drifts down onto Y's face as they pass
+    session, engine, reports = run_crossing(swapper, clip)
+    for index, report in enumerate(reports):
+        for face, identity in report.swapped:
+            assert identity == {"X": "A", "Y": "B"}[clip.who(index, face)], f"frame {index}"
+    assert sum(len(r.swapped) for r in reports) >= 2 * clip.frames - 30  # X is hidden for a while
+    # faces in contact are recognised on each frame of the contact only: still far from per frame
+    assert engine.embeds == session.face_map.recognitions < clip.frames
+
+
+def test_faces_in_contact_are_recognised_afresh_and_once_more_when_apart(swapper):
+    image = compose({"X": (20, 20), "Y": (250, 20)}, (470, 240))
+    x, y = sorted(swapper.engine.detect(image), key=lambda f: f.box[0])
+    x, y = replace(x, track_id="t-1"), replace(y, track_id="t-2")
+    touching = y.translated(x.box[0] - y.box[0] + 10, 0)  # Y's track box now on top of X's
+    engine = CountingEngine(swapper.engine)
+    recognizer = TrackRecognizer(engine)
+    for faces, expected in (([x, y], 2), ([x, y], 0), ([x, touching], 2), ([x, touching], 2), ([x, y], 2), ([x, y], 0)):
+        before = engine.embeds
+        recognizer.embeddings(image, faces)
+        assert engine.embeds - before == expected, [f.track_id for f in faces]
+    assert recognizer.recognitions == engine.embeds == 8
 
 
 def test_a_video_job_uses_the_session_s_face_map(swapper, mapped, people, tmp_path: Path):
