@@ -14,7 +14,8 @@ from fastapi.testclient import TestClient
 from plasticvision.media.images import encode_jpeg, encode_png
 from plasticvision.pipeline.facemap import MAX_PEOPLE
 
-from people import backdrop, compose, distances, embedding_of, head, reference
+from people import Crossing, backdrop, compose, distances, embedding_of, head, reference
+from video_clips import read_frames
 
 LAYOUT = {"X": (20, 20), "Y": (250, 20), "Z": (135, 250)}
 SIZE = (470, 470)
@@ -178,3 +179,18 @@ def test_the_stream_follows_the_face_map(client, swapper, people):
     assert on_x["A"] < on_x["X"], on_x  # no source faces uploaded, yet the mapped person is swapped
     on_y = distances(swapper.engine, out, (350, 120), people)
     assert on_y["Y"] < on_y["A"], on_y  # an unmapped person stays themselves
+
+
+def test_a_video_swap_uses_the_face_map_without_source_files(client, swapper, people, tmp_path):
+    add_identity(client, "A", head("A"))
+    client.post("/face-map", data={"identity": "A"}, files=[part("reference", reference("X"))])
+    client.post("/settings", json={"mouth_mask": False})
+    clip = Crossing(frames=8)
+    video = clip.write(tmp_path / "in.mp4").read_bytes()
+    response = client.post("/swap-video", files=[("target_file", ("in.mp4", video, "video/mp4"))])
+    assert response.status_code == 200, response.text
+    (tmp_path / "out.mp4").write_bytes(response.content)
+    first = read_frames(tmp_path / "out.mp4")[0]
+    on_x = distances(swapper.engine, first, clip.centres(0)["X"], people)
+    on_y = distances(swapper.engine, first, clip.centres(0)["Y"], people)
+    assert on_x["A"] < on_x["X"] and on_y["Y"] < on_y["A"], (on_x, on_y)  # only X is mapped

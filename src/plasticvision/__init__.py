@@ -2,13 +2,20 @@
 
 from plasticvision.api import FaceSwapper, SwapSession
 from plasticvision.errors import BadImage, ModelMissing, NoFaceFound, PlasticVisionError, UnsupportedOption
+from plasticvision.pipeline.facemap import FaceMapState, MappedPerson
+from plasticvision.pipeline.identities import Identity
+from plasticvision.pipeline.mapper import FaceMapper
 from plasticvision.settings import Settings
 from plasticvision.types import Face
 
 __all__ = [
     "BadImage",
     "Face",
+    "FaceMapState",
+    "FaceMapper",
     "FaceSwapper",
+    "Identity",
+    "MappedPerson",
     "ModelMissing",
     "NoFaceFound",
     "PlasticVisionError",
