@@ -3,14 +3,21 @@
 from plasticvision.api import FaceSwapper, SwapSession
 from plasticvision.pipeline.live import LiveStream
 from plasticvision.errors import BadImage, ModelMissing, NoFaceFound, PlasticVisionError, UnsupportedOption
+from plasticvision.pipeline.facemap import FaceMapState, MappedPerson
+from plasticvision.pipeline.identities import Identity
+from plasticvision.pipeline.mapper import FaceMapper
 from plasticvision.settings import Settings
 from plasticvision.types import Face
 
 __all__ = [
     "BadImage",
     "Face",
+    "FaceMapState",
+    "FaceMapper",
     "FaceSwapper",
     "LiveStream",
+    "Identity",
+    "MappedPerson",
     "ModelMissing",
     "NoFaceFound",
     "PlasticVisionError",

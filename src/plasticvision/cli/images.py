@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from plasticvision.cli.facemap import add_map_flag, apply_maps, check_sources_or_maps
 from plasticvision.cli.options import add_engine_flag, add_settings_flags, settings_from_args
 from plasticvision.media.images import read_image, write_image
 from plasticvision.media.drawing import draw_faces
@@ -14,8 +15,9 @@ from plasticvision.media.drawing import draw_faces
 def register(commands: argparse._SubParsersAction) -> None:
     swap = commands.add_parser("swap-image", help="swap the source face into a target image")
     swap.add_argument("target", help="the image whose face is replaced")
-    swap.add_argument("--source", "-s", action="append", required=True, help="source face image (repeat up to 10)")
+    swap.add_argument("--source", "-s", action="append", default=[], help="source face image (repeat up to 10)")
     swap.add_argument("--output", "-o", required=True, help="output image (PNG is labelled as synthetic)")
+    add_map_flag(swap)
     add_engine_flag(swap)
     add_settings_flags(swap)
     swap.set_defaults(run=run_swap_image)
@@ -23,7 +25,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     detect = commands.add_parser("detect", help="draw detected faces (boxes, landmarks, scores)")
     detect.add_argument("image")
     detect.add_argument("--output", "-o", help="annotated image to write")
-    detect.add_argument("--json", action="store_true", help="print the faces as JSON on stdout")
+    detect.add_argument(
+        "--json", action="store_true", help="print the faces as JSON, numbered largest first (for --map photo#N)"
+    )
     add_engine_flag(detect)
     detect.set_defaults(run=run_detect)
 
@@ -31,11 +35,14 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run_swap_image(args: argparse.Namespace) -> int:
     from plasticvision.api import FaceSwapper
 
+    check_sources_or_maps(args)
     settings = settings_from_args(args)
     sources = [read_image(path) for path in args.source]
     target = read_image(args.target)
     swapper = FaceSwapper(args.engine, models_dir=args.models_dir)
-    swapper.set_sources(sources)
+    if sources:
+        swapper.set_sources(sources)
+    apply_maps(swapper.default_session, args.map)
     report = swapper.swap_report(target, settings)
     write_image(args.output, report.frame, synthetic=not report.unchanged)
     if report.unchanged:
@@ -53,7 +60,8 @@ def run_detect(args: argparse.Namespace) -> int:
     if args.output:
         write_image(args.output, draw_faces(image, faces), synthetic=False)
     if args.json:
-        print(json.dumps({"faces": [face.to_json() for face in faces]}, indent=2))
+        listed = [{"id": number, **face.to_json()} for number, face in enumerate(faces, start=1)]
+        print(json.dumps({"faces": listed}, indent=2))
     elif not args.output:
         print(f"{len(faces)} face(s)")
     return 0

@@ -11,6 +11,7 @@ import sys
 
 from tqdm import tqdm
 
+from plasticvision.cli.facemap import add_map_flag, apply_maps, check_sources_or_maps
 from plasticvision.cli.options import add_engine_flag, add_settings_flags, settings_from_args
 from plasticvision.media.images import read_image
 from plasticvision.media.video import probe
@@ -20,9 +21,10 @@ from plasticvision.media.video_process import VideoProgress
 def register(commands: argparse._SubParsersAction) -> None:
     swap = commands.add_parser("swap-video", help="swap the source face into every frame of a video")
     swap.add_argument("target", help="the video whose face is replaced (MP4, MOV, WebM, MKV, AVI, ...)")
-    swap.add_argument("--source", "-s", action="append", required=True, help="source face image (repeat up to 10)")
+    swap.add_argument("--source", "-s", action="append", default=[], help="source face image (repeat up to 10)")
     swap.add_argument("--output", "-o", required=True, help="output MP4 (H.264, audio kept, labelled as synthetic)")
     swap.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_map_flag(swap)
     add_engine_flag(swap)
     add_settings_flags(swap)
     swap.set_defaults(run=run_swap_video)
@@ -48,11 +50,14 @@ def run_swap_video(args: argparse.Namespace) -> int:
     from plasticvision.api import FaceSwapper
     from plasticvision.media.video_swap import swap_video
 
+    check_sources_or_maps(args)
     settings = settings_from_args(args)
     sources = [read_image(path) for path in args.source]
     info = probe(args.target)
     session = FaceSwapper(args.engine, models_dir=args.models_dir).new_session()
-    session.set_sources(sources)
+    if sources:
+        session.set_sources(sources)
+    apply_maps(session, args.map)
     bar = ProgressBar(info.frames, disable=args.no_progress)
     try:
         result = swap_video(session, settings, args.target, args.output, on_progress=bar)

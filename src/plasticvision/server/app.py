@@ -21,7 +21,7 @@ from plasticvision.pipeline.timing import TimingStats
 from plasticvision.server import stream
 from plasticvision.server.errors import install_error_handlers
 from plasticvision.server.limits import BodyLimit, max_body_bytes
-from plasticvision.server.routes import faces, settings, status, swap, video
+from plasticvision.server.routes import faces, identities, settings, status, swap, video
 from plasticvision.server.security import install_cors
 from plasticvision.server.sessions import SessionRegistry
 from plasticvision.server.workers import Workers
@@ -62,7 +62,7 @@ def create_app(config: ServerConfig | None = None, swapper: FaceSwapper | None =
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes(config))
     install_cors(app, config)  # outermost, so refusals carry CORS headers too
-    for module in (status, faces, settings, swap, stream, video):
+    for module in (status, faces, identities, settings, swap, stream, video):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR, check_dir=False), name="static")
     return app

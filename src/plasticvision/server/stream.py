@@ -214,7 +214,7 @@ class FrameStream:
         """Runs on the worker pool: decode, swap (or the notice when there is no source), encode."""
         frame = decode_image(bytes(data) if isinstance(data, memoryview) else data, self.max_pixels)
         quality = quality or JPEG_QUALITY
-        if not self.session.faces_loaded:
+        if not self.session.can_swap:
             return encode_jpeg(draw_notice(frame, NO_SOURCE_NOTICE), quality)
         return encode_jpeg(self.live.swap(frame).frame, quality)
 

@@ -3,6 +3,7 @@ import { Api } from "./api.js";
 import { Connection } from "./connection.js";
 import { Consent } from "./consent.js";
 import { byId, clearMessage, showMessage } from "./dom.js";
+import { FaceMapPanel } from "./facemap.js";
 import { LivePanel } from "./live.js";
 import { OutputView } from "./output_view.js";
 import { Recorder } from "./record.js";
@@ -67,7 +68,24 @@ const live = new LivePanel({
 new OutputView({ button: byId("pop-out"), preview: byId("preview") });
 new Recorder({ button: byId("record"), preview: byId("preview"), link: byId("recording-link"), message: byId("live-message") });
 
-bindTools({ image: byId("image-swap"), video: byId("video-swap"), detect: byId("detect") }, { api, consent, sources });
+const faceMap = new FaceMapPanel({
+  api,
+  consent,
+  elements: {
+    identityForm: byId("identity-form"),
+    identityList: byId("identities"),
+    image: byId("facemap-image"),
+    video: byId("facemap-video"),
+    cameraButton: byId("facemap-camera"),
+    camera: byId("camera"),
+    detectedList: byId("detected-people"),
+    mappedList: byId("mapped-people"),
+    clear: byId("facemap-clear"),
+    message: byId("facemap-message"),
+  },
+});
+
+bindTools({ image: byId("image-swap"), video: byId("video-swap"), detect: byId("detect") }, { api, consent, sources, faceMap });
 
 /** Health first, then this session's faces and settings, which may need the API key. */
 async function syncWithServer() {
@@ -76,6 +94,7 @@ async function syncWithServer() {
     const status = await api.getJson("/status");
     sources.showServerCount(status.faces_loaded);
     settings.show(status.settings);
+    await faceMap.refresh();
     clearMessage(settings.message);
   } catch (error) {
     showMessage(settings.message, `Could not read your session: ${error.message}`, "error");

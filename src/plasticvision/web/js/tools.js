@@ -22,11 +22,12 @@ function summary(response) {
 }
 
 class Tool {
-  constructor(form, { api, consent, sources }) {
+  constructor(form, { api, consent, sources, faceMap }) {
     this.form = form;
     this.api = api;
     this.consent = consent;
     this.sources = sources;
+    this.faceMap = faceMap;
     this.message = form.querySelector(".message");
     this.button = form.querySelector("button[type=submit]");
     form.addEventListener("submit", (event) => {
@@ -35,9 +36,9 @@ class Tool {
     });
   }
 
-  /** Whether the form may be sent now; a swap needs consent and source faces. */
+  /** Whether the form may be sent now; a swap needs consent and source faces (or a face map). */
   ready() {
-    return this.consent.require() && this.sources.requireFiles(this.message);
+    return this.consent.require() && (this.faceMap.active || this.sources.requireFiles(this.message));
   }
 
   /** The multipart body: the chosen target plus, for swaps, the session's source faces. */
