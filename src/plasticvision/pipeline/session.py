@@ -1,13 +1,16 @@
 """Per-user swap state: source faces and settings, separate from the shared models.
 
 A session is small and cheap; many sessions share one engine. Its lock keeps one user's
-concurrent requests from interleaving a source upload with a frame.
+concurrent requests from interleaving a source upload with a frame. An optional `journal`
+hears of every change before it takes effect (the server's session store persists it there,
+and a refusal leaves the session as it was); the pipeline itself never knows about stores.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,6 +22,17 @@ from plasticvision.settings import Settings
 from plasticvision.types import Face, Frame, SwapReport
 
 MAX_SOURCES = 10
+
+Journal = Callable[[str, object], None]
+"""`journal(kind, value)` before a change: ("sources", SourceUpload | None) or ("settings", {changed fields})."""
+
+
+@dataclass(frozen=True)
+class SourceUpload:
+    """What a source upload changes: the images as given and their prepared form, index for index."""
+
+    images: tuple[Frame, ...]
+    prepared: tuple[SourceFace, ...]
 
 
 def check_frame(frame: object) -> Frame:
@@ -48,6 +62,7 @@ class SwapSession:
         self.settings = Settings()
         self._sources: tuple[SourceFace, ...] = ()
         self._lock = threading.Lock()
+        self.journal: Journal | None = None
 
     @property
     def faces_loaded(self) -> int:
@@ -67,19 +82,29 @@ class SwapSession:
                 prepared.append(self.engine.prepare_source(check_frame(image)))
             except NoFaceFound as exc:
                 raise NoFaceFound(f"no face found in source image {index} of {len(images)}") from exc
-        with self._lock:
-            self._sources = tuple(prepared)
+        self._record("sources", SourceUpload(tuple(images), tuple(prepared)))
+        self.use_prepared(prepared)
         return len(prepared)
 
-    def clear_sources(self) -> None:
+    def use_prepared(self, prepared: Sequence[SourceFace]) -> None:
+        """Sources prepared elsewhere (restored from a session store); not journaled."""
         with self._lock:
-            self._sources = ()
+            self._sources = tuple(prepared)
+
+    def clear_sources(self) -> None:
+        self._record("sources", None)
+        self.use_prepared(())
 
     def update_settings(self, changes: dict) -> Settings:
         new = self.settings.updated(changes)
         self.check_settings(new)
+        self._record("settings", new.model_dump(include=set(changes)))
         self.settings = new
         return new
+
+    def _record(self, kind: str, value: object) -> None:
+        if self.journal is not None:
+            self.journal(kind, value)
 
     def check_settings(self, settings: Settings) -> None:
         if settings.enhance and not self.engine.supports_enhance:

@@ -7,7 +7,8 @@ files must therefore reference their assets as `/static/...` (e.g. `/static/app.
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
+import asyncio
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from collections.abc import AsyncIterator
 
@@ -22,6 +23,8 @@ from plasticvision.server.errors import install_error_handlers
 from plasticvision.server.limits import BodyLimit, max_body_bytes
 from plasticvision.server.routes import faces, settings, status, swap, video
 from plasticvision.server.security import install_cors
+from plasticvision.server.session_store import open_store
+from plasticvision.server.session_sync import keep_alive
 from plasticvision.server.sessions import SessionRegistry
 from plasticvision.server.workers import Workers
 
@@ -33,11 +36,18 @@ def create_app(config: ServerConfig | None = None, swapper: FaceSwapper | None =
     config = config or get_settings()
     swapper = swapper or FaceSwapper(config.engine, models_dir=config.models_dir)
     workers = Workers(config.workers)
+    store = open_store(config.redis_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        sessions: SessionRegistry = app.state.sessions
+        keeping = asyncio.create_task(keep_alive(sessions.sync, sessions.held))
         yield
+        keeping.cancel()
+        with suppress(asyncio.CancelledError):
+            await keeping
         workers.shutdown()
+        store.close()
 
     app = FastAPI(
         title="PlasticVision",
@@ -55,6 +65,7 @@ def create_app(config: ServerConfig | None = None, swapper: FaceSwapper | None =
         idle_s=config.session_idle_s,
         max_connections=config.max_ws_connections,
         max_connections_per_session=config.max_ws_per_session,
+        store=store,
     )
     app.state.web_dir = WEB_DIR
     install_error_handlers(app)
