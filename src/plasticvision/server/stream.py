@@ -29,6 +29,7 @@ from plasticvision.pipeline.tracking import FaceTracker
 from plasticvision.server.deps import ConfigDep, RegistryDep, WorkersDep
 from plasticvision.server.errors import describe_errors, ws_close_code
 from plasticvision.server.limits import MB
+from plasticvision.server.metrics import Metrics
 from plasticvision.server.overlay import NO_SOURCE_NOTICE, draw_notice
 from plasticvision.server.security import check_api_key, check_origin
 from plasticvision.server.workers import Workers
@@ -64,13 +65,14 @@ class FrameStream:
 
     def __init__(self, websocket: WebSocket, session: SwapSession, workers: Workers, max_bytes: int, max_pixels: int):
         self.websocket = websocket
+        self.metrics: Metrics = websocket.app.state.metrics
         self.session = session
         self.workers = workers
         self.max_bytes = max_bytes
         self.max_pixels = max_pixels
         self.tracker = FaceTracker(session.engine)  # one per stream: detect rarely, follow in between
         self.tracker_lock = threading.Lock()  # frames are swapped in parallel; the tracker is sequential
-        self.latest: tuple[int, bytes] | None = None
+        self.latest: tuple[int, bytes, float] | None = None  # number, JPEG, arrival (loop time)
         self.frame_ready = asyncio.Event()
         self.send_lock = asyncio.Lock()
         self.received = self.sent = self.bad_in_a_row = 0
@@ -105,7 +107,9 @@ class FrameStream:
         if len(data) > self.max_bytes:
             raise FrameTooLarge(f"frame is {len(data) / MB:.1f} MB; the limit is {self.max_bytes / MB:.1f} MB")
         self.received += 1
-        self.latest = (self.received, data)
+        if self.latest is not None:
+            self.metrics.frames_dropped.inc()
+        self.latest = (self.received, data, asyncio.get_running_loop().time())
         self.frame_ready.set()
 
     async def apply_settings(self, text: str) -> None:
@@ -125,7 +129,7 @@ class FrameStream:
                 if self.latest is None:
                     self.frame_ready.clear()
                     continue
-                (number, data), self.latest = self.latest, None
+                (number, data, arrived), self.latest = self.latest, None
                 self.frame_ready.clear()
                 try:
                     jpeg = await self.workers.execute(self.render, data)
@@ -136,6 +140,10 @@ class FrameStream:
                 if number > self.sent:  # a newer frame may have overtaken this one
                     self.sent, self.bad_in_a_row = number, 0
                     await self.websocket.send_bytes(jpeg)
+                    self.metrics.frames_processed.inc()
+                    self.metrics.round_trip.observe(asyncio.get_running_loop().time() - arrived)
+                else:
+                    self.metrics.frames_dropped.inc()
 
     def render(self, data: bytes) -> bytes:
         """Runs on the worker pool: decode, swap (or the notice when there is no source), encode."""
@@ -152,6 +160,7 @@ class FrameStream:
         """Tell the client what was wrong, and `about` a "frame" (its reply will not come) or a text "message";
         close the connection when it keeps sending bad ones."""
         self.bad_in_a_row += 1
+        self.metrics.stream_errors.labels(str(exc.status_code)).inc()
         if self.bad_in_a_row > MAX_BAD_IN_A_ROW:
             raise TooManyBadMessages(f"more than {MAX_BAD_IN_A_ROW} bad messages in a row; last: {exc}")
         await self.send_text({"detail": str(exc), "code": exc.status_code, "about": about})

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Response, UploadFile
 
 from plasticvision.media.images import encode_png
-from plasticvision.server.deps import ApiKeyDep, ConfigDep, SessionDep, SwapperDep, WorkersDep
+from plasticvision.server.deps import ApiKeyDep, ConfigDep, MetricsDep, SessionDep, SwapperDep, WorkersDep
 from plasticvision.server.schemas import ERROR_RESPONSES, png_response
 from plasticvision.server.uploads import decode_upload, decode_uploads
 
@@ -24,6 +24,7 @@ async def swap_image(
     swapper: SwapperDep,
     config: ConfigDep,
     workers: WorkersDep,
+    metrics: MetricsDep,
 ) -> Response:
     """Uses your session's settings but not its source faces; `X-Faces-Swapped` is 0 when no face was found."""
     sources = await decode_uploads(source_files, config, workers, "source_files")
@@ -32,5 +33,6 @@ async def swap_image(
     await workers.run(one_shot.set_sources, sources)
     report = await workers.run(one_shot.swap, target, session.settings)
     png = await workers.run(encode_png, report.frame, not report.unchanged)
+    metrics.image_swaps.inc()
     headers = {"X-Faces-Swapped": str(report.faces_swapped), "X-Faces-Found": str(report.faces_found)}
     return Response(png, media_type="image/png", headers=headers)
