@@ -62,9 +62,8 @@ def replica(swapper, redis_server) -> Iterator[Replica]:
         store.close()
 
 
-def source_embedding(registry: SessionRegistry, session_id: str) -> np.ndarray:
-    (source,) = registry.get(session_id).sources
-    return source.embedding
+def mean_difference(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
 
 
 def test_every_kind_of_session_data_round_trips_through_redis(replica, read_test_image):
@@ -80,10 +79,11 @@ def test_every_kind_of_session_data_round_trips_through_redis(replica, read_test
     assert restored.faces_loaded == 1
     original, again = a.get(sid).sources[0], restored.sources[0]
     assert type(again) is type(original)
-    for name in ("embedding", "image", "mesh_points", "triangles", "outline", "pose"):  # the prepared form itself
+    for name in ("embedding", "mesh_points", "triangles", "outline", "pose"):  # the prepared form itself
         np.testing.assert_array_equal(getattr(again, name), getattr(original, name))
     np.testing.assert_array_equal(again.face.landmarks_68, original.face.landmarks_68)
-    np.testing.assert_array_equal(b.get(sid).swap(frame).frame, a.get(sid).swap(frame).frame)
+    assert again.image.shape == original.image.shape and mean_difference(again.image, original.image) < 1.5
+    assert mean_difference(b.get(sid).swap(frame).frame, a.get(sid).swap(frame).frame) < 0.5  # the crop is JPEG q95
 
     b.get(sid).clear_sources()  # the last kind of change: no sources at all
     assert a.get(sid).faces_loaded == 0 and a.get(sid).settings.opacity == 0.5
@@ -115,7 +115,7 @@ def test_the_kept_copy_of_the_images_is_bounded(swapper, read_test_image):
     session = swapper.new_session()
     session.set_sources([big])
     blob = encode_sources(SourceUpload((big,), session.sources))
-    assert len(blob) < 1_200_000  # 27 MB of pixels: one <=1024 px JPEG plus the prepared crop as PNG
+    assert len(blob) < 400_000  # 27 MB of pixels: one <=1024 px JPEG plus the prepared crop as JPEG
 
 
 def test_sessions_expire_from_redis_after_the_idle_timeout(replica, redis_server, read_test_image):

