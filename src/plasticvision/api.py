@@ -14,7 +14,9 @@ from collections.abc import Sequence
 
 from plasticvision.engines.base import Engine
 from plasticvision.engines.select import choose_engine
-from plasticvision.pipeline.session import SwapSession, check_frame
+from plasticvision.pipeline.frames import check_frame
+from plasticvision.pipeline.mapper import FaceMapper
+from plasticvision.pipeline.session import SwapSession
 from plasticvision.pipeline.timing import TimingStats
 from plasticvision.settings import Settings
 from plasticvision.types import Face, Frame, SwapReport
@@ -48,6 +50,11 @@ class FaceSwapper:
     def set_sources(self, images: Sequence[Frame]) -> int:
         """Use these 1-10 BGR images as the source identity; returns how many were loaded."""
         return self.default_session.set_sources(images)
+
+    @property
+    def face_map(self) -> FaceMapper:
+        """The default session's identities and face map: who becomes whom (see `FaceMapper`)."""
+        return self.default_session.face_map
 
     def swap(self, frame: Frame, settings: Settings | None = None) -> Frame:
         """A new frame with the source identity swapped in (the input is never modified)."""

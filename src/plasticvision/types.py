@@ -39,6 +39,7 @@ class Face:
     landmarks_5: Points
     score: float
     landmarks_68: Points | None = None
+    track_id: str | None = None  # set by a FaceTracker: the same person in consecutive frames, unique across trackers
 
     @property
     def width(self) -> float:
@@ -87,6 +88,7 @@ class SwapReport:
     faces_swapped: int = 0
     timings_ms: dict[str, float] = field(default_factory=dict)
     message: str = ""
+    swapped: tuple[tuple[Face, str | None], ...] = ()  # each swapped face and the identity put on it (None: the default sources)
 
     @property
     def unchanged(self) -> bool:

@@ -37,9 +37,10 @@ def swap_video(
     should_stop: Callable[[], bool] | None = None,
     temp_dir: Path | None = None,
 ) -> VideoSwapResult:
-    """Swap the session's source identity into every frame of `source`, writing an MP4 to `output`."""
-    if not session.faces_loaded:
-        raise NoSourceFaces("no source face: give at least one source image")
+    """Swap the session's source identity (or its face map's identities) into every frame of `source`,
+    writing an MP4 to `output`."""
+    if not session.can_swap:
+        raise NoSourceFaces("no source face: give at least one source image, or set a face map")
     session.check_settings(settings)
     tracker = FaceTracker(session.engine, fps=float(probe(source).fps))
     swapped = 0

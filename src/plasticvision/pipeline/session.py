@@ -1,4 +1,4 @@
-"""Per-user swap state: source faces and settings, separate from the shared models.
+"""Per-user swap state: source faces, settings and face map, separate from the shared models.
 
 A session is small and cheap; many sessions share one engine. Its lock keeps one user's
 concurrent requests from interleaving a source upload with a frame. An optional `journal`
@@ -12,16 +12,15 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from plasticvision.engines.base import Engine, SourceFace
-from plasticvision.errors import BadImage, NoFaceFound, UnsupportedOption
+from plasticvision.errors import UnsupportedOption
+from plasticvision.pipeline.frames import check_frame
+from plasticvision.pipeline.identities import prepare_sources
+from plasticvision.pipeline.mapper import Cast, FaceMapper
 from plasticvision.pipeline.postprocess import STEPS, FaceLayer
 from plasticvision.pipeline.timing import StageTimer, TimingStats
 from plasticvision.settings import Settings
 from plasticvision.types import Face, Frame, SwapReport
-
-MAX_SOURCES = 10
 
 Journal = Callable[[str, object], None]
 """`journal(kind, value)` before a change: ("sources", SourceUpload | None) or ("settings", {changed fields})."""
@@ -35,26 +34,12 @@ class SourceUpload:
     prepared: tuple[SourceFace, ...]
 
 
-def check_frame(frame: object) -> Frame:
-    """Refuse anything that is not an HxWx3 uint8 image, with a message saying what arrived."""
-    if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
-        shape = getattr(frame, "shape", None)
-        dtype = getattr(frame, "dtype", type(frame).__name__)
-        raise BadImage(f"expected an HxWx3 uint8 BGR image, got shape {shape} dtype {dtype}")
-    if frame.shape[0] < 8 or frame.shape[1] < 8:
-        raise BadImage(f"image is too small ({frame.shape[1]}x{frame.shape[0]})")
-    return frame
-
-
-def pick_targets(faces: Sequence[Face], swap_all: bool) -> list[Face]:
-    """All faces, or only the largest one."""
-    if not faces:
-        return []
-    return list(faces) if swap_all else [max(faces, key=lambda f: f.area)]
-
-
 class SwapSession:
-    """One user's sources and settings, and the per-frame swap that uses them."""
+    """One user's sources, settings and face map, and the per-frame swap that uses them.
+
+    `face_map` holds named identities and target people (who becomes whom); without target
+    people the session swaps its default sources (`set_sources`) as it always did.
+    """
 
     def __init__(self, engine: Engine, stats: TimingStats | None = None) -> None:
         self.engine = engine
@@ -63,6 +48,7 @@ class SwapSession:
         self._sources: tuple[SourceFace, ...] = ()
         self._lock = threading.Lock()
         self.journal: Journal | None = None
+        self.face_map = FaceMapper(engine)
 
     @property
     def faces_loaded(self) -> int:
@@ -72,17 +58,15 @@ class SwapSession:
     def sources(self) -> tuple[SourceFace, ...]:
         return self._sources
 
+    @property
+    def can_swap(self) -> bool:
+        """Whether a frame can be swapped: default sources loaded, or a face map set."""
+        return bool(self._sources) or self.face_map.state.active
+
     def set_sources(self, images: Sequence[Frame]) -> int:
         """Prepare 1-10 source images; all-or-nothing, so a bad file never leaves half a set."""
-        if not 1 <= len(images) <= MAX_SOURCES:
-            raise BadImage(f"expected 1 to {MAX_SOURCES} source images, got {len(images)}")
-        prepared = []
-        for index, image in enumerate(images, start=1):
-            try:
-                prepared.append(self.engine.prepare_source(check_frame(image)))
-            except NoFaceFound as exc:
-                raise NoFaceFound(f"no face found in source image {index} of {len(images)}") from exc
-        self._record("sources", SourceUpload(tuple(images), tuple(prepared)))
+        prepared = prepare_sources(self.engine, images)
+        self._record("sources", SourceUpload(tuple(images), prepared))
         self.use_prepared(prepared)
         return len(prepared)
 
@@ -119,7 +103,8 @@ class SwapSession:
         *,
         locate: Callable[[Frame], list[Face]] | None = None,
     ) -> SwapReport:
-        """Swap the source identity into the frame's largest face (or all faces).
+        """Swap the source identity into the frame's largest face (or all faces), or with a face
+        map, each mapped person's identity into them.
 
         `locate` replaces full detection for streams and videos (a tracker's `locate`), so
         consecutive frames reuse what the last one found.
@@ -130,21 +115,23 @@ class SwapSession:
         timer = StageTimer()
         with timer.stage("detect"):
             faces = (locate or self.engine.detect)(frame)
-        report = self.compose(frame, faces, settings, timer)
+        with timer.stage("identify"):
+            casts = self.face_map.cast(frame, faces, settings.swap_all, self._sources) if settings.opacity else []
+        report = self.compose(frame, faces, casts, settings, timer)
         self.stats.add(timer.ms)
         return report
 
-    def compose(self, frame: Frame, faces: Sequence[Face], settings: Settings, timer: StageTimer) -> SwapReport:
-        """Render and post-process each chosen face into a copy of the frame."""
-        sources = self._sources
+    def compose(
+        self, frame: Frame, faces: Sequence[Face], casts: Sequence[Cast], settings: Settings, timer: StageTimer
+    ) -> SwapReport:
+        """Render and post-process each cast face into a copy of the frame."""
         out = frame.copy()
-        targets = pick_targets(faces, settings.swap_all)
-        if not sources or not targets or settings.opacity == 0:
-            message = "no source face uploaded" if not sources else ("no face found" if not targets else "opacity 0")
-            return SwapReport(out, len(faces), 0, dict(timer.ms), message)
-        for target in targets:
+        if not casts:
+            return SwapReport(out, len(faces), 0, dict(timer.ms), self.why_unchanged(faces, settings))
+        for cast in casts:
+            target = cast.face
             with timer.stage("swap"):
-                rendered = self.engine.render(frame, target, sources)
+                rendered = self.engine.render(frame, target, cast.sources)
             if settings.enhance:
                 with timer.stage("enhance"):
                     rendered = self.engine.enhance(rendered)
@@ -154,4 +141,12 @@ class SwapSession:
                 with timer.stage(name):
                     layer = step(layer, settings)
             out[region] = layer.swapped
-        return SwapReport(out, len(faces), len(targets), dict(timer.ms), "")
+        swapped = tuple((cast.face, cast.identity) for cast in casts)
+        return SwapReport(out, len(faces), len(casts), dict(timer.ms), "", swapped)
+
+    def why_unchanged(self, faces: Sequence[Face], settings: Settings) -> str:
+        if not self.can_swap:
+            return "no source face uploaded"
+        if not faces:
+            return "no face found"
+        return "opacity 0" if settings.opacity == 0 else "no face matches the face map"

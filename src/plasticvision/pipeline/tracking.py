@@ -20,7 +20,8 @@ across frames; detections are matched to them by box overlap (or a small centre 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import uuid
+from dataclasses import dataclass, field, replace
 from itertools import count
 from collections.abc import Sequence
 
@@ -132,6 +133,7 @@ class FaceTracker:
         self.smooth = smooth
         self.tracks: list[Track] = []
         self._ids = count(1)
+        self._key = uuid.uuid4().hex[:8]  # makes track ids unique across trackers (caches key on them)
         self._since_detect = 0
         self._must_detect = True
 
@@ -141,7 +143,7 @@ class FaceTracker:
         self._must_detect = True
 
     def locate(self, frame: Frame) -> list[Face]:
-        """The faces in this frame, one per track, in track order (stable across frames)."""
+        """The faces in this frame, one per track, in track order (stable across frames), each with its `track_id`."""
         self._since_detect += 1
         if self._must_detect or self._since_detect >= self.detect_every or self._refiner is None:
             self._detect(frame)
@@ -151,7 +153,10 @@ class FaceTracker:
             for track in self.tracks:
                 if track.held == 0:
                     track.snapshot = FaceSnapshot.of(frame, track.raw)
-        return [track.smoothed if self.smooth else track.raw for track in self.tracks]
+        return [
+            replace(track.smoothed if self.smooth else track.raw, track_id=f"{self._key}-{track.id}")
+            for track in self.tracks
+        ]
 
     def _detect(self, frame: Frame) -> None:
         found = self.engine.detect(frame)

@@ -23,7 +23,7 @@ from plasticvision.server.errors import install_error_handlers
 from plasticvision.server.limits import BodyLimit, max_body_bytes
 from plasticvision.server.metrics import Metrics, Readings
 from plasticvision.server.request_log import RequestLog
-from plasticvision.server.routes import faces, metrics, settings, status, swap, video
+from plasticvision.server.routes import faces, identities, metrics, settings, status, swap, video
 from plasticvision.server.security import install_cors
 from plasticvision.server.session_store import SessionStore, open_store
 from plasticvision.server.session_sync import keep_alive
@@ -75,7 +75,7 @@ def create_app(config: ServerConfig | None = None, swapper: FaceSwapper | None =
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes(config))
     install_cors(app, config)  # outermost but for the request log, so refusals carry CORS headers too
     app.add_middleware(RequestLog, metrics=app.state.metrics, access_log=config.log_format == "json")
-    for module in (status, faces, settings, swap, stream, video, metrics):
+    for module in (status, faces, identities, settings, swap, stream, video, metrics):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR, check_dir=False), name="static")
     return app

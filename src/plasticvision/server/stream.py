@@ -148,7 +148,7 @@ class FrameStream:
     def render(self, data: bytes) -> bytes:
         """Runs on the worker pool: decode, swap (or the notice when there is no source), encode."""
         frame = decode_image(data, self.max_pixels)
-        if not self.session.faces_loaded:
+        if not self.session.can_swap:
             return encode_jpeg(draw_notice(frame, NO_SOURCE_NOTICE), JPEG_QUALITY)
         return encode_jpeg(self.session.swap(frame, locate=self.locate).frame, JPEG_QUALITY)
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Response, UploadFile
+from fastapi import APIRouter, File, Header, Query, Response, UploadFile
+from fastapi.responses import JSONResponse
 
 from plasticvision.media.drawing import draw_faces
 from plasticvision.media.images import encode_png
@@ -34,15 +35,41 @@ async def upload_source_faces(
     return UploadResult(success=True, count=count, message=f"{count} source face(s) loaded")
 
 
-@router.post("/detect-faces", response_class=Response, responses=png_response("the image with the faces drawn"))
+DETECT_JSON = {
+    "content": {"application/json": {"example": {"count": 1, "faces": [{"id": "f-1a2b3c4d5e", "box": [10, 20, 110, 120], "score": 0.98}]}}}
+}
+
+
+def wants_json(format: str | None, accept: str | None) -> bool:
+    """`?format=json`, or an Accept header that asks for JSON and not for an image."""
+    if format is not None:
+        return format == "json"
+    return accept is not None and "application/json" in accept and "image/" not in accept
+
+
+@router.post(
+    "/detect-faces",
+    response_class=Response,
+    responses={200: {**png_response("the image with the faces drawn")[200], **DETECT_JSON}},
+)
 async def detect_faces(
     file: Annotated[UploadFile, File(description="an image to find faces in")],
     swapper: SwapperDep,
+    session: SessionDep,
     config: ConfigDep,
     workers: WorkersDep,
+    format: Annotated[Literal["png", "json"] | None, Query(description="json: the faces with ids for /face-map")] = None,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
-    """The image with each face's box, landmarks and score drawn; `X-Faces-Found` says how many."""
+    """The image with each face's box, landmarks and score drawn; `X-Faces-Found` says how many.
+
+    As JSON (`?format=json` or `Accept: application/json`): each face, largest first, with an `id`
+    that `POST /face-map` takes as `face_id` (kept with your session for its most recent 64 faces).
+    """
     image = await decode_upload(file, config, workers)
+    if wants_json(format, accept):
+        seen = await workers.run(session.face_map.detect, image)
+        return JSONResponse({"count": len(seen), "faces": [face.to_json() for face in seen]}, headers={"X-Faces-Found": str(len(seen))})
     faces = await workers.run(swapper.detect, image)
     png = await workers.run(annotated_png, image, faces)
     return Response(png, media_type="image/png", headers={"X-Faces-Found": str(len(faces))})

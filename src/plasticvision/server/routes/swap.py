@@ -1,4 +1,5 @@
-"""`/swap-image`: one-shot swap of uploaded source faces into a target image, returned as a labelled PNG."""
+"""`/swap-image`: one-shot swap of uploaded source faces (and the session's face map) into a target image,
+returned as a labelled PNG."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from fastapi import APIRouter, File, Response, UploadFile
 from plasticvision.media.images import encode_png
 from plasticvision.server.deps import ApiKeyDep, ConfigDep, MetricsDep, SessionDep, SwapperDep, WorkersDep
 from plasticvision.server.schemas import ERROR_RESPONSES, png_response
-from plasticvision.server.uploads import decode_upload, decode_uploads
+from plasticvision.server.one_shot import SourceFiles, one_shot_session
+from plasticvision.server.uploads import decode_upload
 
 router = APIRouter(tags=["swap"], dependencies=[ApiKeyDep], responses=ERROR_RESPONSES)
 
@@ -18,19 +20,19 @@ router = APIRouter(tags=["swap"], dependencies=[ApiKeyDep], responses=ERROR_RESP
     "/swap-image", response_class=Response, responses=png_response("the swapped image, labelled as synthetic")
 )
 async def swap_image(
-    source_files: Annotated[list[UploadFile], File(description="1-10 photos of the source face")],
     target_file: Annotated[UploadFile, File(description="the image whose face is replaced")],
     session: SessionDep,
     swapper: SwapperDep,
     config: ConfigDep,
     workers: WorkersDep,
     metrics: MetricsDep,
+    source_files: SourceFiles = None,
 ) -> Response:
-    """Uses your session's settings but not its source faces; `X-Faces-Swapped` is 0 when no face was found."""
-    sources = await decode_uploads(source_files, config, workers, "source_files")
+    """Uses your session's settings and face map but not its source faces; `X-Faces-Swapped` is 0 when
+    no face was found. With a face map, `source_files` may be left out (they then only go on unmapped
+    people, with `swap_all`)."""
+    one_shot = await one_shot_session(swapper, session, source_files, config, workers)
     target = await decode_upload(target_file, config, workers)
-    one_shot = swapper.new_session()
-    await workers.run(one_shot.set_sources, sources)
     report = await workers.run(one_shot.swap, target, session.settings)
     png = await workers.run(encode_png, report.frame, not report.unchanged)
     metrics.image_swaps.inc()

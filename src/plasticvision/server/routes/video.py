@@ -2,7 +2,7 @@
 
 Both start the same kind of job, so the synchronous call can be followed live too
 (`GET /jobs/{id}/events`, with the id the client chose in `job_id` or `X-Job-Id`). Like
-`/swap-image`, a job uses the uploaded source faces and the session's settings.
+`/swap-image`, a job uses the uploaded source faces and the session's settings and face map.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from plasticvision.server.jobs.runner import VideoJobs, check_job_id
 from plasticvision.server.jobs.store import JobRecord, JobState
 from plasticvision.server.schemas import ERROR_RESPONSES
 from plasticvision.server.security import check_api_key
-from plasticvision.server.uploads import decode_uploads
+from plasticvision.server.one_shot import SourceFiles, one_shot_session
 
 JOB_APPEAR_WAIT_S = 10.0  # a follower may connect while the upload that creates its job is still arriving
 CANCEL_WAIT_S = 10.0
@@ -75,20 +75,19 @@ def get_jobs(connection: HTTPConnection) -> VideoJobs:
 
 
 JobsDep = Annotated[VideoJobs, Depends(get_jobs)]
-SourceFiles = Annotated[list[UploadFile], File(description="1-10 photos of the source face")]
 TargetFile = Annotated[UploadFile, File(description="the video (MP4, MOV, WebM, MKV, AVI, ...)")]
 JobIdForm = Annotated[str | None, Form(description="your id for the job, to follow its events")]
 JobIdHeader = Annotated[str | None, Header(alias="X-Job-Id", description="same as the job_id field")]
 
 
 async def start_job(
-    source_files: SourceFiles,
     target_file: TargetFile,
     session: SessionDep,
     swapper: SwapperDep,
     jobs: JobsDep,
     config: ConfigDep,
     workers: WorkersDep,
+    source_files: SourceFiles = None,
     job_id: JobIdForm = None,
     x_job_id: JobIdHeader = None,
 ) -> str:
@@ -101,11 +100,9 @@ async def start_job(
     settings = session.settings
     jobs.reserve(job_id, filename)
     try:
-        sources = await decode_uploads(source_files, config, workers, "source_files")
+        one_shot = await one_shot_session(swapper, session, source_files, config, workers)
         target = await workers.run(jobs.files.save_upload, job_id, target_file.file, filename, config.max_upload_bytes)
         info = await workers.run(probe, target, filename)
-        one_shot = swapper.new_session()
-        await workers.run(one_shot.set_sources, sources)
         one_shot.check_settings(settings)
     except BaseException as exc:
         jobs.reject(job_id, str(exc) if isinstance(exc, PlasticVisionError) else "the upload failed")
