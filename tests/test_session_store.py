@@ -22,7 +22,7 @@ from faces import distance
 from plasticvision import FaceSwapper
 from plasticvision.pipeline.session import SourceUpload
 from plasticvision.server.session_codec import pack, unpack
-from plasticvision.server.session_parts import decode_sources, encode_sources
+from plasticvision.server.session_parts import FaceMapPart, decode_sources, encode_sources
 from plasticvision.server.session_store import MemoryStore, SessionStore, StoreUnavailable
 from plasticvision.server.session_sync import keep_alive
 from plasticvision.server.sessions import SessionRegistry
@@ -89,6 +89,33 @@ def test_every_kind_of_session_data_round_trips_through_redis(replica, read_test
     assert a.get(sid).faces_loaded == 0 and a.get(sid).settings.opacity == 0.5
 
 
+def test_identities_and_the_face_map_round_trip_through_redis(replica, redis_server, read_test_image):
+    import redis
+
+    a, b = replica(), replica()
+    sid = uuid.uuid4().hex
+    hanks, astronaut = read_test_image("Tom_Hanks_54745.png"), read_test_image("astronaut.png")
+    a.get(sid).face_map.add_identity("alice", [hanks])
+    a.get(sid).face_map.add_identity("bob", [astronaut, hanks])
+    person = a.get(sid).face_map.map_reference(astronaut, "alice")  # the astronaut becomes alice
+
+    state = b.get(sid).face_map.state
+    assert [(i.name, i.photos) for i in state.identities] == [("alice", 1), ("bob", 2)]
+    (mapped,) = state.people
+    assert (mapped.id, mapped.identity) == (person.id, "alice")
+    np.testing.assert_array_equal(mapped.embedding, person.embedding)
+    assert mapped.thumbnail == person.thumbnail
+    np.testing.assert_array_equal(state.identity("bob").embedding, a.get(sid).face_map.state.identity("bob").embedding)
+    on_a, on_b = a.get(sid).swap(astronaut), b.get(sid).swap(astronaut)
+    assert on_b.faces_swapped == 1 and mean_difference(on_a.frame, on_b.frame) < 0.5
+
+    b.get(sid).face_map.remove_identity("alice")  # its person leaves the map, its photos leave Redis
+    assert [i.name for i in a.get(sid).face_map.state.identities] == ["bob"] and not a.get(sid).face_map.state.people
+    client = redis.Redis.from_url(redis_server.url)
+    assert sorted(client.hkeys(f"plasticvision:session:{sid}")) == [b"f:face_map", b"f:identity.bob", b"rev"]
+    client.close()
+
+
 def test_the_default_session_is_shared_and_never_expires(replica, read_test_image):
     a, b = replica(idle_s=0.5), replica(idle_s=0.5)
     a.get(None).update_settings({"swap_all": True})
@@ -105,9 +132,29 @@ def test_sources_that_another_engine_made_are_prepared_again_from_the_kept_image
 
 
     manifest, arrays = unpack(blob)
-    foreign = pack({**manifest, "prepared": [{"type": "SomeFutureSource", "fields": {}}]}, arrays)
+    foreign = pack({**manifest, "prepared": {"items": [{"type": "SomeFutureSource", "fields": {}}]}}, arrays)
     (again,) = decode_sources(foreign, session)
     assert distance(again.embedding, session.sources[0].embedding) < 0.2  # the same person, re-prepared
+
+
+def test_identities_another_engine_made_are_prepared_again_and_its_face_map_dropped(swapper, read_test_image):
+    session = swapper.new_session()
+    hanks, astronaut = read_test_image("Tom_Hanks_54745.png"), read_test_image("astronaut.png")
+    changes: list = []
+    session.attach_journal(lambda kind, value: changes.append(value))
+    session.face_map.add_identity("alice", [hanks])
+    session.face_map.map_reference(astronaut, "alice")
+    part = FaceMapPart()
+    fields = part.fields(changes[0]) | part.fields(changes[1])
+    manifest, arrays = unpack(fields["identity.alice"])
+    manifest["identity"]["fields"]["sources"] = {"items": [{"type": "SomeFutureSource", "fields": {}}]}
+    fields["identity.alice"] = pack(manifest, arrays)
+
+    elsewhere = swapper.new_session()
+    part.restore(elsewhere, fields)
+    (again,) = elsewhere.face_map.state.identities
+    assert again.name == "alice" and distance(again.embedding, session.face_map.state.identities[0].embedding) < 0.2
+    assert elsewhere.face_map.state.people == ()  # embeddings of another engine's space mean nothing here
 
 
 def test_the_kept_copy_of_the_images_is_bounded(swapper, read_test_image):

@@ -23,7 +23,8 @@ from plasticvision.settings import Settings
 from plasticvision.types import Face, Frame, SwapReport
 
 Journal = Callable[[str, object], None]
-"""`journal(kind, value)` before a change: ("sources", SourceUpload | None) or ("settings", {changed fields})."""
+"""`journal(kind, value)` before a change: ("sources", SourceUpload | None), ("settings", {changed fields})
+or ("face_map", FaceMapChange)."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,10 @@ class SwapSession:
         self._record("settings", new.model_dump(include=set(changes)))
         self.settings = new
         return new
+
+    def attach_journal(self, journal: Journal) -> None:
+        """Changes to sources, settings and the face map are told to `journal` before they happen."""
+        self.journal = self.face_map.journal = journal
 
     def _record(self, kind: str, value: object) -> None:
         if self.journal is not None:

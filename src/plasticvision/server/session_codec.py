@@ -29,6 +29,8 @@ KNOWN_TYPES = {  # name in the manifest -> "module:class", imported only when a 
     "Face": "plasticvision.types:Face",
     "DlibSource": "plasticvision.engines.dlib.engine:DlibSource",
     "InswapperSource": "plasticvision.engines.inswapper.engine:InswapperSource",
+    "Identity": "plasticvision.pipeline.identities:Identity",
+    "MappedPerson": "plasticvision.pipeline.facemap:MappedPerson",
 }
 
 
@@ -79,6 +81,12 @@ class TreeWriter:
                 raise BadStoredData(f"{kind} cannot be stored: add it to session_codec.KNOWN_TYPES")
             fields = {f.name: self.node(getattr(value, f.name)) for f in dataclasses.fields(value)}
             return {"type": kind, "fields": fields}
+        if isinstance(value, (tuple, list)):
+            return {"items": [self.node(item) for item in value]}
+        if isinstance(value, bytes):
+            name = f"a{len(self.arrays)}"
+            self.arrays[name] = np.frombuffer(value, np.uint8)
+            return {"bytes": name}
         if isinstance(value, np.generic):
             return value.item()
         if value is None or isinstance(value, (bool, int, float, str)):
@@ -90,6 +98,10 @@ def read_node(node: Any, arrays: Mapping[str, np.ndarray]) -> Any:
     """The value `TreeWriter.node` described, rebuilt from the known types only."""
     if isinstance(node, dict) and "array" in node:
         return arrays[node["array"]]
+    if isinstance(node, dict) and "items" in node:
+        return tuple(read_node(item, arrays) for item in node["items"])
+    if isinstance(node, dict) and "bytes" in node:
+        return arrays[node["bytes"]].tobytes()
     if isinstance(node, dict) and "jpeg" in node:
         picture = cv2.imdecode(arrays[node["jpeg"]], cv2.IMREAD_COLOR)
         if picture is None:

@@ -55,7 +55,7 @@ class SessionSync:
 
     def attach(self, session_id: str, session: SwapSession) -> None:
         """From now on, the session's changes go to the store first."""
-        session.journal = partial(self.record, session_id)
+        session.attach_journal(partial(self.record, session_id))
 
     def forget(self, session_id: str) -> None:
         """The registry dropped the session (idle); the store expires its copy by itself."""
