@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
@@ -194,7 +195,8 @@ def test_a_stream_keeps_its_session_alive_in_redis(replica, redis_server, read_t
             assert replica().get(sid).settings.sharpness == 0.9  # still stored, 2.5x the idle timeout later
             task.cancel()
 
-    asyncio.run(stream_for(1.5))
+    with ThreadPoolExecutor(1) as thread:  # its own loop: the browser tests leave Playwright's running here
+        thread.submit(asyncio.run, stream_for(1.5)).result()
 
 
 def test_two_replicas_updating_one_session_at_once_lose_nothing(replica, read_test_image):
