@@ -183,8 +183,8 @@ def test_sessions_expire_from_redis_after_the_idle_timeout(replica, redis_server
     client.close()
 
 
-def test_a_stream_keeps_its_session_alive_in_redis(replica, redis_server, read_test_image):
-    a = replica(idle_s=0.6)
+def test_a_stream_keeps_its_session_alive_in_redis_and_sees_other_replicas_changes(replica, read_test_image):
+    a, b = replica(idle_s=0.6), replica(idle_s=0.6)
     sid = uuid.uuid4().hex
 
     async def stream_for(seconds: float) -> None:
@@ -193,6 +193,9 @@ def test_a_stream_keeps_its_session_alive_in_redis(replica, redis_server, read_t
             task = asyncio.create_task(keep_alive(a.sync, a.held))
             await asyncio.sleep(seconds)
             assert replica().get(sid).settings.sharpness == 0.9  # still stored, 2.5x the idle timeout later
+            b.get(sid).update_settings({"opacity": 0.4})
+            await asyncio.sleep(0.5)
+            assert session.settings.opacity == 0.4  # reached the held session without a request on A
             task.cancel()
 
     with ThreadPoolExecutor(1) as thread:  # its own loop: the browser tests leave Playwright's running here

@@ -3,7 +3,7 @@
 Every change a session journals is written to the store before it takes effect, so a change
 the store refuses (Redis down: 503) never happens, and another replica can always rebuild
 the session. A replica that sees a revision it did not write reloads the session (in place,
-so a stream holding it sees the change). When the store has lost a session this process
+so a stream holding it sees the change; held sessions are refreshed every few seconds). When the store has lost a session this process
 still holds (Redis restarted without persistence, or an expiry raced a stream), the
 process writes back what it holds, without undoing a newer write from elsewhere.
 """
@@ -24,6 +24,7 @@ from plasticvision.server.session_store import SessionStore, StoreUnavailable
 log = logging.getLogger(__name__)
 
 UNKNOWN = -1
+HELD_REFRESH_S = 2.0
 
 
 @dataclass
@@ -119,7 +120,7 @@ class SessionSync:
             self._known[session_id] = Known(revision, dict(fields))
 
     def touch(self, session_ids: Iterable[str]) -> None:
-        """Push the stored expiry of sessions that streams hold; a store that is down is retried next time."""
+        """Push the stored expiry forward (a stream just let go); a store that is down is not waited for."""
         ids = [session_id for session_id in session_ids if session_id not in self.pinned]
         try:
             self.store.touch(ids, self.idle_s)
@@ -127,10 +128,12 @@ class SessionSync:
             pass
 
 
-async def keep_alive(sync: SessionSync, held: Callable[[], list[str]]) -> None:
-    """Until cancelled: touch the held sessions well within the idle timeout, so a long stream's
-    session never expires from the store under it."""
-    every_s = min(sync.idle_s / 3, 60.0)
+async def keep_alive(sync: SessionSync, held: Callable[[], list[tuple[str, SwapSession]]]) -> None:
+    """Until cancelled: refresh the sessions that streams hold every HELD_REFRESH_S, so a change made
+    through another replica reaches an open stream within seconds, and its session never expires
+    from the store under it (each refresh pushes the expiry forward)."""
+    every_s = min(HELD_REFRESH_S, sync.idle_s / 3)
     while True:
         await asyncio.sleep(every_s)
-        await asyncio.to_thread(sync.touch, held())
+        for session_id, session in held():
+            await asyncio.to_thread(sync.refresh, session_id, session)

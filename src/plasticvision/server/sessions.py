@@ -76,10 +76,14 @@ class SessionRegistry:
     def connections(self) -> int:
         return sum(self._connections.values())
 
-    def held(self) -> list[str]:
-        """The ids of the sessions that streams hold now."""
+    def held(self) -> list[tuple[str, SwapSession]]:
+        """The sessions that streams hold now, with their ids."""
         with self._lock:
-            return list(self._connections)
+            return [
+                (sid, self.swapper.default_session if sid == DEFAULT_SESSION else self._sessions[sid])
+                for sid in self._connections
+                if sid == DEFAULT_SESSION or sid in self._sessions
+            ]
 
     def get(self, session_id: str | None) -> SwapSession:
         """The session for this id, created (or restored from the store) on first use; refreshes its idle clock."""
