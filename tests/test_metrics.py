@@ -90,6 +90,25 @@ def test_counters_move_by_what_the_server_did(make_app, data_dir, webcam_jpeg):
     assert value(after, "plasticvision_device_busy_threads", device="cpu") == 0
 
 
+def test_video_jobs_show_by_state_and_their_frames_are_timed(make_app, data_dir, tmp_path):
+    from video_clips import make_clip
+
+    clip = make_clip(tmp_path / "short.mp4", size=(320, 240), seconds=1.0)
+    upload = files(data_dir, "source_files", FACE) + [("target_file", ("clip.mp4", clip.read_bytes(), "video/mp4"))]
+    with TestClient(make_app()) as client:
+        before = samples(client)
+        assert client.post("/swap-video", files=upload).status_code == 200
+        after = samples(client)
+    assert value(before, "plasticvision_video_jobs", state="done") == 0
+    assert value(after, "plasticvision_video_jobs", state="done") == 1
+    assert value(after, "plasticvision_video_frames_per_second") == 0  # none running any more
+    moved = value(after, "plasticvision_stage_seconds_count", stage="detect") - value(
+        before, "plasticvision_stage_seconds_count", stage="detect"
+    )
+    assert moved == 15  # the clip's frames, each swapped once
+    assert value(after, "plasticvision_http_responses_total", route="/swap-video", status="200") == 1
+
+
 def test_metrics_need_the_api_key_when_the_server_has_one(make_app):
     with TestClient(make_app(api_key="k3y")) as client:
         assert client.get("/metrics").status_code == 401
