@@ -49,7 +49,7 @@ SessionIdHeader = Annotated[
 
 
 async def get_session(registry: RegistryDep, session_id: SessionIdHeader = None) -> SwapSession:
-    return registry.get(session_id)
+    return await registry.get_async(session_id)
 
 
 SessionDep = Annotated[SwapSession, Depends(get_session)]

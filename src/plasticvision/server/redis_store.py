@@ -2,9 +2,9 @@
 
 Layout: `plasticvision:session:<id>` is a hash of `rev` (bumped by every write) and `f:<field>`
 (bytes); its TTL is the idle timeout, pushed forward by every write and touch. A write is one
-MULTI/EXEC transaction. When Redis cannot be reached, every call raises StoreUnavailable at
-once for `RETRY_S` before trying again, so a dead Redis costs a request one timeout at most,
-not one per call, and the server notices by itself when it is back.
+MULTI/EXEC transaction, with short timeouts and no retries. When Redis cannot be reached, every
+call raises StoreUnavailable at once for `RETRY_S` before trying again, so a dead Redis costs a
+request one timeout at most, not one per call, and the server notices by itself when it is back.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 KEY_PREFIX = "plasticvision:session:"
 FIELD_PREFIX = b"f:"
 REVISION = b"rev"
-TIMEOUT_S = 1.0
+CONNECT_TIMEOUT_S = 0.25  # a Redis on the same network answers in a millisecond; a partition must not
+TIMEOUT_S = 0.5  # stall the caller for long (most calls already run off the event loop)
 RETRY_S = 1.0
 T = TypeVar("T")
 
@@ -35,7 +36,7 @@ class RedisStore:
     def __init__(self, url: str, *, timeout_s: float = TIMEOUT_S, retry_s: float = RETRY_S) -> None:
         self.url = url
         self._client = redis.Redis.from_url(
-            url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s, retry_on_timeout=False
+            url, socket_timeout=timeout_s, socket_connect_timeout=min(timeout_s, CONNECT_TIMEOUT_S), retry_on_timeout=False
         )
         self._retry_s = retry_s
         self._down_until = 0.0

@@ -10,6 +10,7 @@ another replica made.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 import time
@@ -102,6 +103,13 @@ class SessionRegistry:
                 self._last_used[session_id] = self._clock()
         self.sync.refresh(session_id, session)
         return session
+
+    async def get_async(self, session_id: str | None) -> SwapSession:
+        """`get` for request handlers: off the event loop when the store is remote, so a Redis round
+        trip (or a restore that prepares faces again) never stalls the streams this process serves."""
+        if isinstance(self.sync.store, MemoryStore):
+            return self.get(session_id)
+        return await asyncio.to_thread(self.get, session_id)
 
     @contextmanager
     def connect(self, session_id: str | None) -> Iterator[SwapSession]:
