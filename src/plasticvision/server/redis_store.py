@@ -32,6 +32,7 @@ T = TypeVar("T")
 
 class RedisStore:
     name = "redis"
+    shared = True
 
     def __init__(self, url: str, *, timeout_s: float = TIMEOUT_S, retry_s: float = RETRY_S) -> None:
         self.url = url

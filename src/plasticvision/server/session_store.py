@@ -40,6 +40,7 @@ class SessionStore(Protocol):
     """Sessions by id. Implementations are thread-safe and raise StoreUnavailable when unreachable."""
 
     name: str
+    shared: bool  # other processes use it too (worth a copy of what we hold, and calls off the event loop)
 
     def load(self, session_id: str) -> StoredSession | None:
         """Every field and the revision, or None when the store has no such session."""
@@ -79,6 +80,7 @@ class MemoryStore:
     """The default: one process, nothing shared. Expiry is checked lazily, like the registry's own."""
 
     name = "memory"
+    shared = False
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock

@@ -5,7 +5,8 @@ the store refuses (Redis down: 503) never happens, and another replica can alway
 the session. A replica that sees a revision it did not write reloads the session (in place,
 so a stream holding it sees the change; held sessions are refreshed every few seconds). When the store has lost a session this process
 still holds (Redis restarted without persistence, or an expiry raced a stream), the
-process writes back what it holds, without undoing a newer write from elsewhere.
+process writes back what it holds, without undoing a newer write from elsewhere (so for a shared
+store it keeps a copy of each session's stored fields; for the in-memory one it needs none).
 """
 
 from __future__ import annotations
@@ -74,11 +75,10 @@ class SessionSync:
                 result = self.store.write(session_id, {}, self.ttl(session_id), fill=known.fields)
                 expected = result.revision
             known.revision = result.revision if result.revision == expected or not result.existed else UNKNOWN
-            for name, data in fields.items():
-                if data is None:
+            if self.store.shared:
+                known.fields.update({name: data for name, data in fields.items() if data is not None})
+                for name in [name for name, data in fields.items() if data is None]:
                     known.fields.pop(name, None)
-                else:
-                    known.fields[name] = data
 
     def refresh(self, session_id: str, session: SwapSession) -> None:
         """Bring the session up to the store's revision; with the store down, serve what is here."""
@@ -117,7 +117,7 @@ class SessionSync:
 
     def _remember(self, session_id: str, revision: int, fields: dict[str, bytes]) -> None:
         with self._lock:
-            self._known[session_id] = Known(revision, dict(fields))
+            self._known[session_id] = Known(revision, dict(fields) if self.store.shared else {})
 
     def touch(self, session_ids: Iterable[str]) -> None:
         """Push the stored expiry forward (a stream just let go); a store that is down is not waited for."""

@@ -107,7 +107,7 @@ class SessionRegistry:
     async def get_async(self, session_id: str | None) -> SwapSession:
         """`get` for request handlers: off the event loop when the store is remote, so a Redis round
         trip (or a restore that prepares faces again) never stalls the streams this process serves."""
-        if isinstance(self.sync.store, MemoryStore):
+        if not self.sync.store.shared:
             return self.get(session_id)
         return await asyncio.to_thread(self.get, session_id)
 
