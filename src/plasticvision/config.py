@@ -39,6 +39,10 @@ class ServerConfig(BaseSettings):
     max_video_jobs: int = Field(1, ge=1)
     workers: int = Field(0, ge=0, description="frame-processing threads; 0 = one per CPU core")
 
+    redis_url: str | None = Field(None, description="keep sessions in Redis (many replicas); none = in memory")
+    metrics_token: str | None = Field(None, description="bearer token for GET /metrics; none = the API key")
+    log_format: str = Field("text", pattern="^(text|json)$")
+
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)

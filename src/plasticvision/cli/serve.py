@@ -23,12 +23,16 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--api-key", help="require this key (X-API-Key header, ?api_key= on the WebSocket); prefer PLASTICVISION_API_KEY"
     )
     serve.add_argument("--cors-origins", nargs="+", metavar="ORIGIN", help="origins allowed to call the API (default *)")
+    serve.add_argument(
+        "--log-format", choices=("text", "json"), help="json: one object per line, with request id and session"
+    )
+    serve.add_argument("--redis-url", help="keep sessions in Redis, shared by replicas (PLASTICVISION_REDIS_URL)")
     serve.set_defaults(run=run_serve)
 
 
 def flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The flags the user gave, as ServerConfig fields."""
-    names = ("host", "port", "engine", "models_dir", "api_key", "cors_origins")
+    names = ("host", "port", "engine", "models_dir", "api_key", "cors_origins", "log_format", "redis_url")
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
@@ -37,9 +41,11 @@ def run_serve(args: argparse.Namespace) -> int:
 
     from plasticvision.config import ServerConfig
     from plasticvision.server import create_app
+    from plasticvision.server.logging_json import configure_logging
     from plasticvision.server.serving import uvicorn_config
 
     config = ServerConfig(**flag_overrides(args))
+    configure_logging(config.log_format, logging.DEBUG if args.verbose else logging.INFO)
     app = create_app(config)  # loads the engine and logs which one was chosen and why
     if not config.api_key and config.host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("listening on %s without an API key: anyone who can reach it can use it", config.host)

@@ -2,7 +2,8 @@
 
 `FaceMapper` holds the session's `FaceMapState` (frozen, snapshot-ready) plus what is only worth
 keeping while the session lives: the faces of recent detections (so a face picked from a
-detection result can be mapped by its id) and the per-track recognition memo.
+detection result can be mapped by its id) and the per-track recognition memo. Each change is
+told to the session's `journal` (a `FaceMapChange`) before it takes effect.
 
     mapper.add_identity("alice", [photo1, photo2])
     mapper.map_reference(photo_of_x, "alice")        # or mapper.map_face(face_id, "alice")
@@ -15,7 +16,7 @@ import threading
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import cv2
 
@@ -63,6 +64,14 @@ class Cast:
     identity: str | None
 
 
+@dataclass(frozen=True, eq=False)
+class FaceMapChange:
+    """A new face-map state, with the photos of each identity it adds or replaces (None: removed)."""
+
+    state: FaceMapState
+    images: dict[str, tuple[Frame, ...] | None]
+
+
 def thumbnail(frame: Frame, face: Face) -> bytes:
     """A small JPEG of the face with some room around it."""
     crop = frame[Region.around(face, frame.shape, 0.25).slices]
@@ -88,6 +97,7 @@ class FaceMapper:
         self.recognizer = TrackRecognizer(engine)
         self._recent: OrderedDict[str, SeenFace] = OrderedDict()
         self._lock = threading.Lock()
+        self.journal: Callable[[str, object], None] | None = None
 
     @property
     def threshold(self) -> float:
@@ -107,13 +117,14 @@ class FaceMapper:
         """Prepares 1-10 photos of one person as `name` (replacing an identity of that name)."""
         identity = prepare_identity(self.engine, name, images)
         with self._lock:
-            self.state = self.state.with_identity(identity)
+            self._commit(self.state.with_identity(identity), {identity.name: tuple(images)})
         return identity
 
     def remove_identity(self, name: str) -> list[str]:
         """Deletes the identity; people mapped to it leave the map. Returns their ids."""
         with self._lock:
-            self.state, unmapped = self.state.without_identity(name)
+            state, unmapped = self.state.without_identity(name)
+            self._commit(state, {name: None})
         return unmapped
 
     def map_reference(self, reference: Frame, identity: str, face_number: int | None = None) -> MappedPerson:
@@ -147,17 +158,24 @@ class FaceMapper:
 
     def _map(self, embedding: Embedding, identity: str, picture: bytes) -> MappedPerson:
         with self._lock:
-            self.state, person = self.state.with_person(embedding, identity, self.threshold, picture)
+            state, person = self.state.with_person(embedding, identity, self.threshold, picture)
+            self._commit(state)
         return person
 
     def unmap(self, person_id: str) -> None:
         with self._lock:
-            self.state = self.state.without_person(person_id)
+            self._commit(self.state.without_person(person_id))
 
     def clear(self) -> None:
         """No face map any more (identities stay)."""
         with self._lock:
-            self.state = self.state.cleared()
+            self._commit(self.state.cleared())
+
+    def _commit(self, state: FaceMapState, images: dict[str, tuple[Frame, ...] | None] | None = None) -> None:
+        """Journal, then apply (called holding the lock): a change the journal refuses never happens."""
+        if self.journal is not None:
+            self.journal("face_map", FaceMapChange(state, images or {}))
+        self.state = state
 
     def detect(self, frame: Frame) -> list[SeenFace]:
         """Every face, largest first, each embedded and remembered under an id that `map_face` takes."""

@@ -1,13 +1,16 @@
 """Per-user swap state: source faces, settings and face map, separate from the shared models.
 
 A session is small and cheap; many sessions share one engine. Its lock keeps one user's
-concurrent requests from interleaving a source upload with a frame.
+concurrent requests from interleaving a source upload with a frame. An optional `journal`
+hears of every change before it takes effect (the server's session store persists it there,
+and a refusal leaves the session as it was); the pipeline itself never knows about stores.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from plasticvision.engines.base import Engine, SourceFace
 from plasticvision.errors import UnsupportedOption
@@ -19,6 +22,19 @@ from plasticvision.pipeline.postprocess import STEPS, FaceLayer
 from plasticvision.pipeline.timing import StageTimer, TimingStats
 from plasticvision.settings import Settings
 from plasticvision.types import Face, Frame, SwapReport
+
+Journal = Callable[[str, object], None]
+"""`journal(kind, value)` before a change: ("sources", SourceUpload | None), ("settings", {changed fields})
+or ("face_map", FaceMapChange)."""
+
+
+@dataclass(frozen=True)
+class SourceUpload:
+    """What a source upload changes: the images as given and their prepared form, index for index."""
+
+    images: tuple[Frame, ...]
+    prepared: tuple[SourceFace, ...]
+
 
 class SwapSession:
     """One user's sources, settings and face map, and the per-frame swap that uses them.
@@ -33,6 +49,7 @@ class SwapSession:
         self.settings = Settings()
         self._sources: tuple[SourceFace, ...] = ()
         self._lock = threading.Lock()
+        self.journal: Journal | None = None
         self.face_map = FaceMapper(engine)
 
     @property
@@ -51,19 +68,33 @@ class SwapSession:
     def set_sources(self, images: Sequence[Frame]) -> int:
         """Prepare 1-10 source images; all-or-nothing, so a bad file never leaves half a set."""
         prepared = prepare_sources(self.engine, images)
-        with self._lock:
-            self._sources = prepared
+        self._record("sources", SourceUpload(tuple(images), prepared))
+        self.use_prepared(prepared)
         return len(prepared)
 
-    def clear_sources(self) -> None:
+    def use_prepared(self, prepared: Sequence[SourceFace]) -> None:
+        """Sources prepared elsewhere (restored from a session store); not journaled."""
         with self._lock:
-            self._sources = ()
+            self._sources = tuple(prepared)
+
+    def clear_sources(self) -> None:
+        self._record("sources", None)
+        self.use_prepared(())
 
     def update_settings(self, changes: dict) -> Settings:
         new = self.settings.updated(changes)
         self.check_settings(new)
+        self._record("settings", new.model_dump(include=set(changes)))
         self.settings = new
         return new
+
+    def attach_journal(self, journal: Journal) -> None:
+        """Changes to sources, settings and the face map are told to `journal` before they happen."""
+        self.journal = self.face_map.journal = journal
+
+    def _record(self, kind: str, value: object) -> None:
+        if self.journal is not None:
+            self.journal(kind, value)
 
     def check_settings(self, settings: Settings) -> None:
         if settings.enhance and not self.engine.supports_enhance:

@@ -7,7 +7,7 @@ import time
 from collections import defaultdict, deque
 from contextlib import contextmanager
 from statistics import median
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 
 class StageTimer:
@@ -31,13 +31,19 @@ class StageTimer:
 
 
 class TimingStats:
-    """Rolling per-stage medians over the last `window` frames, shared across threads."""
+    """Rolling per-stage medians over the last `window` frames, shared across threads.
+
+    `listeners` hear every frame's timings too (the server's metrics histograms).
+    """
 
     def __init__(self, window: int = 120) -> None:
         self._lock = threading.Lock()
         self._samples: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=window))
+        self.listeners: list[Callable[[dict[str, float]], None]] = []
 
     def add(self, ms: dict[str, float]) -> None:
+        for listener in self.listeners:
+            listener(ms)
         with self._lock:
             for name, value in ms.items():
                 self._samples[name].append(value)

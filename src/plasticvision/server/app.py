@@ -7,7 +7,8 @@ files must therefore reference their assets as `/static/...` (e.g. `/static/app.
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
+import asyncio
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from collections.abc import AsyncIterator
 
@@ -21,8 +22,12 @@ from plasticvision.pipeline.timing import TimingStats
 from plasticvision.server import stream
 from plasticvision.server.errors import install_error_handlers
 from plasticvision.server.limits import BodyLimit, max_body_bytes
-from plasticvision.server.routes import faces, identities, settings, status, swap, video
+from plasticvision.server.metrics import Metrics, Readings
+from plasticvision.server.request_log import RequestLog
+from plasticvision.server.routes import faces, identities, metrics, settings, status, swap, video
 from plasticvision.server.security import install_cors
+from plasticvision.server.session_store import SessionStore, open_store
+from plasticvision.server.session_sync import keep_alive
 from plasticvision.server.sessions import SessionRegistry
 from plasticvision.server.workers import Workers
 
@@ -34,11 +39,18 @@ def create_app(config: ServerConfig | None = None, swapper: FaceSwapper | None =
     config = config or get_settings()
     swapper = swapper or FaceSwapper(config.engine, models_dir=config.models_dir)
     workers = Workers(config.workers)
+    store = open_store(config.redis_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        sessions: SessionRegistry = app.state.sessions
+        keeping = asyncio.create_task(keep_alive(sessions.sync, sessions.held))
         yield
+        keeping.cancel()
+        with suppress(asyncio.CancelledError):
+            await keeping
         workers.shutdown()
+        store.close()
 
     app = FastAPI(
         title="PlasticVision",
@@ -57,12 +69,48 @@ def create_app(config: ServerConfig | None = None, swapper: FaceSwapper | None =
         idle_s=config.session_idle_s,
         max_connections=config.max_ws_connections,
         max_connections_per_session=config.max_ws_per_session,
+        store=store,
     )
     app.state.web_dir = WEB_DIR
+    app.state.metrics = watch(app, store)
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes(config))
-    install_cors(app, config)  # outermost, so refusals carry CORS headers too
-    for module in (status, faces, identities, settings, swap, stream, video):
+    install_cors(app, config)  # outermost but for the request log, so refusals carry CORS headers too
+    app.add_middleware(RequestLog, metrics=app.state.metrics, access_log=config.log_format == "json")
+    for module in (status, faces, identities, settings, swap, stream, video, metrics):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR, check_dir=False), name="static")
     return app
+
+
+def watch(app: FastAPI, store: SessionStore) -> Metrics:
+    """The app's metrics, reading the state gauges from the parts that own them."""
+    swapper: FaceSwapper = app.state.swapper
+    sessions: SessionRegistry = app.state.sessions
+    info = swapper.info()
+    device = "gpu" if info.get("gpu") else "cpu"
+
+    def video_jobs() -> list[tuple[str, float]]:
+        jobs = getattr(app.state, "video_jobs", None)  # started by the video router's lifespan
+        return [] if jobs is None else [(record.state.value, record.fps) for record in jobs.all()]
+
+    app_metrics = Metrics()
+    app_metrics.watch(
+        Readings(
+            streams=lambda: sessions.connections,
+            sessions=lambda: len(sessions),
+            video_jobs=video_jobs,
+            busy_threads=lambda: {device: app.state.workers.busy},
+            store=lambda: (store.name, getattr(store, "up", True)),
+        )
+    )
+    app_metrics.engine.info(
+        {
+            "engine": info["engine"],
+            "providers": ",".join(info.get("providers", [])),
+            "gpu": str(bool(info.get("gpu"))).lower(),
+            "version": __version__,
+        }
+    )
+    swapper.stats.listeners.append(app_metrics.observe_stages)
+    return app_metrics

@@ -15,6 +15,7 @@ from starlette.requests import HTTPConnection
 from plasticvision.api import FaceSwapper
 from plasticvision.config import ServerConfig, get_settings
 from plasticvision.pipeline.session import SwapSession
+from plasticvision.server.metrics import Metrics
 from plasticvision.server.security import check_api_key
 from plasticvision.server.sessions import SessionRegistry
 from plasticvision.server.workers import Workers
@@ -34,16 +35,21 @@ async def get_workers(connection: HTTPConnection) -> Workers:
     return connection.app.state.workers
 
 
+async def get_metrics(connection: HTTPConnection) -> Metrics:
+    return connection.app.state.metrics
+
+
 SwapperDep = Annotated[FaceSwapper, Depends(get_swapper)]
 RegistryDep = Annotated[SessionRegistry, Depends(get_registry)]
 WorkersDep = Annotated[Workers, Depends(get_workers)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 SessionIdHeader = Annotated[
     str | None, Header(alias="X-Session-Id", description="your session; none = the shared 'default' session")
 ]
 
 
 async def get_session(registry: RegistryDep, session_id: SessionIdHeader = None) -> SwapSession:
-    return registry.get(session_id)
+    return await registry.get_async(session_id)
 
 
 SessionDep = Annotated[SwapSession, Depends(get_session)]

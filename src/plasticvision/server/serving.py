@@ -14,7 +14,9 @@ def uvicorn_config(app: FastAPI, config: ServerConfig, **overrides: object) -> u
     """JPEG frames do not compress, so per-message deflate only costs CPU: it is off.
 
     Frames up to the configured limit are processed; larger ones up to twice the limit get a
-    text error and the connection lives on; beyond that the transport closes with 1009.
+    text error and the connection lives on; beyond that the transport closes with 1009. With
+    JSON logs, uvicorn logs through the root logger's JSON handler and its access log (whole
+    URLs, query strings included) gives way to the app's own request log.
     """
     options: dict[str, object] = {
         "host": config.host,
@@ -23,4 +25,6 @@ def uvicorn_config(app: FastAPI, config: ServerConfig, **overrides: object) -> u
         "ws_max_size": TRANSPORT_SIZE_FACTOR * config.max_ws_message_bytes,
         "log_level": "info",
     }
+    if config.log_format == "json":
+        options |= {"log_config": None, "access_log": False}
     return uvicorn.Config(app, **(options | overrides))  # type: ignore[arg-type]

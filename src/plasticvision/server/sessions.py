@@ -2,11 +2,15 @@
 
 The `default` session is the swapper's own, pinned and never expired, so the plain seed
 API works unchanged for one user. Other ids get a fresh session on first use; a session
-is idle when no request touched it for `idle_s` and no WebSocket holds it.
+is idle when no request touched it for `idle_s` and no WebSocket holds it. Each session is
+kept in step with a `SessionStore` (memory by default, Redis for many replicas) through
+`SessionSync`: on first use here it is restored from there, and each use picks up changes
+another replica made.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 import time
@@ -17,6 +21,8 @@ from collections.abc import Callable, Iterator
 from plasticvision.api import FaceSwapper
 from plasticvision.errors import PlasticVisionError
 from plasticvision.pipeline.session import SwapSession
+from plasticvision.server.session_store import MemoryStore, SessionStore
+from plasticvision.server.session_sync import SessionSync
 
 DEFAULT_SESSION = "default"
 SESSION_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -45,6 +51,7 @@ class SessionRegistry:
         idle_s: float,
         max_connections: int,
         max_connections_per_session: int,
+        store: SessionStore | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.swapper = swapper
@@ -57,6 +64,8 @@ class SessionRegistry:
         self._last_used: dict[str, float] = {}
         self._connections: Counter[str] = Counter()
         self._lock = threading.Lock()
+        self.sync = SessionSync(store or MemoryStore(clock), idle_s, pinned=[DEFAULT_SESSION])
+        self.sync.attach(DEFAULT_SESSION, swapper.default_session)
 
     def __len__(self) -> int:
         """Sessions alive now, the default one included."""
@@ -68,20 +77,39 @@ class SessionRegistry:
     def connections(self) -> int:
         return sum(self._connections.values())
 
+    def held(self) -> list[tuple[str, SwapSession]]:
+        """The sessions that streams hold now, with their ids."""
+        with self._lock:
+            return [
+                (sid, self.swapper.default_session if sid == DEFAULT_SESSION else self._sessions[sid])
+                for sid in self._connections
+                if sid == DEFAULT_SESSION or sid in self._sessions
+            ]
+
     def get(self, session_id: str | None) -> SwapSession:
-        """The session for this id, created on first use; refreshes its idle clock."""
+        """The session for this id, created (or restored from the store) on first use; refreshes its idle clock."""
         session_id = check_session_id(session_id)
         if session_id == DEFAULT_SESSION:
-            return self.swapper.default_session
-        with self._lock:
-            self._expire_idle()
-            session = self._sessions.get(session_id)
-            if session is None:
-                if len(self._sessions) + 1 >= self.max_sessions:
-                    raise TooManySessions(f"too many sessions ({self.max_sessions}); try again later")
-                session = self._sessions[session_id] = self.swapper.new_session()
-            self._last_used[session_id] = self._clock()
-            return session
+            session = self.swapper.default_session
+        else:
+            with self._lock:
+                self._expire_idle()
+                session = self._sessions.get(session_id)
+                if session is None:
+                    if len(self._sessions) + 1 >= self.max_sessions:
+                        raise TooManySessions(f"too many sessions ({self.max_sessions}); try again later")
+                    session = self._sessions[session_id] = self.swapper.new_session()
+                    self.sync.attach(session_id, session)
+                self._last_used[session_id] = self._clock()
+        self.sync.refresh(session_id, session)
+        return session
+
+    async def get_async(self, session_id: str | None) -> SwapSession:
+        """`get` for request handlers: off the event loop when the store is remote, so a Redis round
+        trip (or a restore that prepares faces again) never stalls the streams this process serves."""
+        if not self.sync.store.shared:
+            return self.get(session_id)
+        return await asyncio.to_thread(self.get, session_id)
 
     @contextmanager
     def connect(self, session_id: str | None) -> Iterator[SwapSession]:
@@ -104,6 +132,7 @@ class SessionRegistry:
                     del self._connections[session_id]
                 if session_id in self._sessions:  # idle from now on (the default one never expires)
                     self._last_used[session_id] = self._clock()
+            self.sync.touch([session_id])
 
     def _expire_idle(self) -> None:
         cutoff = self._clock() - self.idle_s
@@ -111,6 +140,7 @@ class SessionRegistry:
             if not self._connections[session_id]:
                 self._sessions.pop(session_id, None)
                 del self._last_used[session_id]
+                self.sync.forget(session_id)
 
 
 def check_session_id(session_id: str | None) -> str:

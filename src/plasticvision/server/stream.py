@@ -44,6 +44,7 @@ from plasticvision.config import ServerConfig
 from plasticvision.server.deps import ConfigDep, RegistryDep, WorkersDep
 from plasticvision.server.errors import describe_errors, ws_close_code
 from plasticvision.server.limits import MB
+from plasticvision.server.metrics import Metrics
 from plasticvision.server.overlay import NO_SOURCE_NOTICE, draw_notice
 from plasticvision.server.security import check_api_key, check_origin
 from plasticvision.server.workers import Workers
@@ -98,6 +99,7 @@ class FrameStream:
         stats: TimingStats | None = None,
     ):
         self.websocket = websocket
+        self.metrics: Metrics = websocket.app.state.metrics
         self.session = session
         self.workers = workers
         self.max_bytes = config.max_ws_message_bytes
@@ -153,6 +155,7 @@ class FrameStream:
         replaced, self.latest = self.latest, incoming
         self.frame_ready.set()
         if replaced is not None:
+            self.metrics.frames_dropped.inc()
             await self.send_dropped(replaced)
 
     async def apply_settings(self, text: str) -> None:
@@ -186,6 +189,7 @@ class FrameStream:
     async def send_reply(self, incoming: Incoming, jpeg: bytes, work_ms: float) -> None:
         async with self.send_lock:
             if incoming.number <= self.sent:  # a newer frame overtook this one: never send it late
+                self.metrics.frames_dropped.inc()
                 await self.send_dropped(incoming, locked=True)
                 return
             self.sent, self.bad_in_a_row = incoming.number, 0
@@ -195,6 +199,8 @@ class FrameStream:
             else:
                 header = ReplyHeader(KIND_FRAME, incoming.seq or 0, incoming.capture_time_ms, server_ms, work_ms)
                 await self.websocket.send_bytes(encode_reply(header, jpeg))
+        self.metrics.frames_processed.inc()
+        self.metrics.round_trip.observe(server_ms / 1000)
         if self.stats is not None:
             self.stats.add({"wait": server_ms - work_ms, "work": work_ms})
 
@@ -222,6 +228,7 @@ class FrameStream:
         """Tell the client what was wrong, and `about` a "frame" (its reply will not come) or a text "message";
         close the connection when it keeps sending bad ones."""
         self.bad_in_a_row += 1
+        self.metrics.stream_errors.labels(str(exc.status_code)).inc()
         if self.bad_in_a_row > MAX_BAD_IN_A_ROW:
             raise TooManyBadMessages(f"more than {MAX_BAD_IN_A_ROW} bad messages in a row; last: {exc}")
         payload: dict[str, Any] = {"detail": str(exc), "code": exc.status_code, "about": about}

@@ -28,6 +28,7 @@ class Workers:
         self.size = size or os.cpu_count() or 1
         self._pool = ThreadPoolExecutor(self.size, thread_name_prefix="plasticvision-worker")
         self._free = asyncio.Semaphore(self.size)
+        self.busy = 0  # threads running work now (read by the metrics); changed on the event loop only
 
     def slot(self) -> asyncio.Semaphore:
         """`async with workers.slot():` holds one thread; then `execute` runs on it."""
@@ -35,7 +36,11 @@ class Workers:
 
     async def execute(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run `fn` on the pool; call it while holding a `slot()`."""
-        return await asyncio.get_running_loop().run_in_executor(self._pool, partial(fn, *args, **kwargs))
+        self.busy += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, partial(fn, *args, **kwargs))
+        finally:
+            self.busy -= 1
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Wait for a free thread, run `fn` on it and return its result."""

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Response, UploadFile
 
 from plasticvision.media.images import encode_png
-from plasticvision.server.deps import ApiKeyDep, ConfigDep, SessionDep, SwapperDep, WorkersDep
+from plasticvision.server.deps import ApiKeyDep, ConfigDep, MetricsDep, SessionDep, SwapperDep, WorkersDep
 from plasticvision.server.schemas import ERROR_RESPONSES, png_response
 from plasticvision.server.one_shot import SourceFiles, one_shot_session
 from plasticvision.server.uploads import decode_upload
@@ -25,6 +25,7 @@ async def swap_image(
     swapper: SwapperDep,
     config: ConfigDep,
     workers: WorkersDep,
+    metrics: MetricsDep,
     source_files: SourceFiles = None,
 ) -> Response:
     """Uses your session's settings and face map but not its source faces; `X-Faces-Swapped` is 0 when
@@ -34,5 +35,6 @@ async def swap_image(
     target = await decode_upload(target_file, config, workers)
     report = await workers.run(one_shot.swap, target, session.settings)
     png = await workers.run(encode_png, report.frame, not report.unchanged)
+    metrics.image_swaps.inc()
     headers = {"X-Faces-Swapped": str(report.faces_swapped), "X-Faces-Found": str(report.faces_found)}
     return Response(png, media_type="image/png", headers=headers)
