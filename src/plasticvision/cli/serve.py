@@ -20,6 +20,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--engine", choices=("auto", "dlib", "inswapper"), help="model back-end (default auto)")
     serve.add_argument("--models-dir", help="where the inswapper weights live")
     serve.add_argument(
+        "--devices", help="one engine per device: '0,1' (CUDA ids), 'cpu:2' (two CPU replicas); default every CUDA device"
+    )
+    serve.add_argument(
         "--api-key", help="require this key (X-API-Key header, ?api_key= on the WebSocket); prefer PLASTICVISION_API_KEY"
     )
     serve.add_argument("--cors-origins", nargs="+", metavar="ORIGIN", help="origins allowed to call the API (default *)")
@@ -28,7 +31,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The flags the user gave, as ServerConfig fields."""
-    names = ("host", "port", "engine", "models_dir", "api_key", "cors_origins")
+    names = ("host", "port", "engine", "models_dir", "devices", "api_key", "cors_origins")
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 

@@ -71,6 +71,12 @@ class SwapSession:
             self._sources = tuple(prepared)
         return len(prepared)
 
+    def adopt_sources(self, prepared: Sequence[SourceFace]) -> None:
+        """Use sources another session prepared with an engine of the same kind (another device or
+        process, e.g. a video chunk's worker), so they are not prepared again."""
+        with self._lock:
+            self._sources = tuple(prepared)
+
     def clear_sources(self) -> None:
         with self._lock:
             self._sources = ()
@@ -93,24 +99,30 @@ class SwapSession:
         settings: Settings | None = None,
         *,
         locate: Callable[[Frame], list[Face]] | None = None,
+        engine: Engine | None = None,
     ) -> SwapReport:
         """Swap the source identity into the frame's largest face (or all faces).
 
         `locate` replaces full detection for streams and videos (a tracker's `locate`), so
-        consecutive frames reuse what the last one found.
+        consecutive frames reuse what the last one found. `engine` runs the frame on another
+        replica of the session's engine (a device pool's); sources are shared data.
         """
+        engine = engine or self.engine
         settings = settings or self.settings
         self.check_settings(settings)
         frame = check_frame(frame)
         timer = StageTimer()
         with timer.stage("detect"):
-            faces = (locate or self.engine.detect)(frame)
-        report = self.compose(frame, faces, settings, timer)
+            faces = (locate or engine.detect)(frame)
+        report = self.compose(frame, faces, settings, timer, engine)
         self.stats.add(timer.ms)
         return report
 
-    def compose(self, frame: Frame, faces: Sequence[Face], settings: Settings, timer: StageTimer) -> SwapReport:
+    def compose(
+        self, frame: Frame, faces: Sequence[Face], settings: Settings, timer: StageTimer, engine: Engine | None = None
+    ) -> SwapReport:
         """Render and post-process each chosen face into a copy of the frame."""
+        engine = engine or self.engine
         sources = self._sources
         out = frame.copy()
         targets = pick_targets(faces, settings.swap_all)
@@ -119,10 +131,10 @@ class SwapSession:
             return SwapReport(out, len(faces), 0, dict(timer.ms), message)
         for target in targets:
             with timer.stage("swap"):
-                rendered = self.engine.render(frame, target, sources)
+                rendered = engine.render(frame, target, sources)
             if settings.enhance:
                 with timer.stage("enhance"):
-                    rendered = self.engine.enhance(rendered)
+                    rendered = engine.enhance(rendered)
             region = rendered.region.slices
             layer = FaceLayer(frame[region], rendered.swapped, rendered.mask, rendered.face)
             for name, step in STEPS:

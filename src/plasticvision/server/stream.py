@@ -22,11 +22,12 @@ import anyio
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
+from plasticvision.engines.pool import Replica
 from plasticvision.errors import PlasticVisionError
 from plasticvision.media.images import decode_image, encode_jpeg
 from plasticvision.pipeline.session import SwapSession
 from plasticvision.pipeline.tracking import FaceTracker
-from plasticvision.server.deps import ConfigDep, RegistryDep, WorkersDep
+from plasticvision.server.deps import ConfigDep, RegistryDep, SwapperDep, WorkersDep
 from plasticvision.server.errors import describe_errors, ws_close_code
 from plasticvision.server.limits import MB
 from plasticvision.server.overlay import NO_SOURCE_NOTICE, draw_notice
@@ -62,13 +63,16 @@ class TooManyBadMessages(PlasticVisionError):
 class FrameStream:
     """One connection: a receive loop that keeps only the newest frame, and processors that swap it."""
 
-    def __init__(self, websocket: WebSocket, session: SwapSession, workers: Workers, max_bytes: int, max_pixels: int):
+    def __init__(
+        self, websocket: WebSocket, session: SwapSession, workers: Workers, max_bytes: int, max_pixels: int, replica: Replica
+    ):
         self.websocket = websocket
         self.session = session
         self.workers = workers
         self.max_bytes = max_bytes
         self.max_pixels = max_pixels
-        self.tracker = FaceTracker(session.engine)  # one per stream: detect rarely, follow in between
+        self.replica = replica  # the device this stream stays on
+        self.tracker = FaceTracker(replica.engine)  # one per stream: detect rarely, follow in between
         self.tracker_lock = threading.Lock()  # frames are swapped in parallel; the tracker is sequential
         self.latest: tuple[int, bytes] | None = None
         self.frame_ready = asyncio.Event()
@@ -142,7 +146,9 @@ class FrameStream:
         frame = decode_image(data, self.max_pixels)
         if not self.session.faces_loaded:
             return encode_jpeg(draw_notice(frame, NO_SOURCE_NOTICE), JPEG_QUALITY)
-        return encode_jpeg(self.session.swap(frame, locate=self.locate).frame, JPEG_QUALITY)
+        with self.replica.work() as engine:
+            swapped = self.session.swap(frame, locate=self.locate, engine=engine).frame
+        return encode_jpeg(swapped, JPEG_QUALITY)
 
     def locate(self, frame: Frame) -> list[Face]:
         with self.tracker_lock:
@@ -178,6 +184,7 @@ async def stream(
     config: ConfigDep,
     registry: RegistryDep,
     workers: WorkersDep,
+    swapper: SwapperDep,
     session: Annotated[str | None, Query(description="your session id; none = 'default'")] = None,
     api_key: Annotated[str | None, Query(description="the API key, when the server has one")] = None,
 ) -> None:
@@ -186,9 +193,10 @@ async def stream(
     try:
         check_origin(config, websocket.headers.get("origin"))
         check_api_key(config, api_key or websocket.headers.get("x-api-key"), "as ?api_key= or the X-API-Key header")
-        with registry.connect(session) as swap_session:
+        with registry.connect(session) as swap_session, swapper.pool.attach() as replica:
             await websocket.send_text(json.dumps({"status": "connected"}))
-            await FrameStream(websocket, swap_session, workers, config.max_ws_message_bytes, config.max_image_pixels).run()
+            limits = config.max_ws_message_bytes, config.max_image_pixels
+            await FrameStream(websocket, swap_session, workers, *limits, replica).run()
     except PlasticVisionError as exc:
         log.info("stream closed: %s", exc)
         reason = str(exc).encode()[:MAX_CLOSE_REASON].decode(errors="ignore")

@@ -30,7 +30,7 @@ async def swap_image(
     target = await decode_upload(target_file, config, workers)
     one_shot = swapper.new_session()
     await workers.run(one_shot.set_sources, sources)
-    report = await workers.run(one_shot.swap, target, session.settings)
+    report = await workers.run(swapper.swap_on_pool, one_shot, target, session.settings)
     png = await workers.run(encode_png, report.frame, not report.unchanged)
     headers = {"X-Faces-Swapped": str(report.faces_swapped), "X-Faces-Found": str(report.faces_found)}
     return Response(png, media_type="image/png", headers=headers)
