@@ -147,10 +147,12 @@ class EnginePool:
         return self.replicas[0].engine
 
     @contextmanager
-    def attach(self) -> Iterator[Replica]:
-        """A replica for a live stream for as long as it lasts: the one with the fewest streams, then least busy."""
+    def attach(self, exclude: Replica | None = None) -> Iterator[Replica]:
+        """A replica for a live stream (or a video chunk) for as long as it lasts: the one with the fewest
+        streams, then the least busy; `exclude` one that just failed, when there is another."""
         with self._lock:
-            replica = min(self.replicas, key=lambda r: (r.streams, r.load()))
+            candidates = [r for r in self.replicas if r is not exclude] or self.replicas
+            replica = min(candidates, key=lambda r: (r.streams, r.load()))
             with replica.lock:
                 replica.streams += 1
         try:
