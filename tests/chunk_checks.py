@@ -21,7 +21,11 @@ import numpy as np
 from plasticvision import FaceSwapper
 from plasticvision.media.images import SYNTHETIC_SOURCE_TYPE
 from plasticvision.media.video_metadata import XMP_UUID
-from video_clips import frame_times_s, read_frames
+from plasticvision.media.video_swap import swap_video
+from plasticvision.pipeline.session import SwapSession
+from video_clips import frame_times_s, make_clip, read_frames
+
+FRAMES = 90  # the clip: 6 s at 15 fps, a keyframe every 10 frames; three chunks of 30 frames
 
 SETTLE_FRAMES = 8
 JOIN_MAX_LEVELS = 12
@@ -29,6 +33,21 @@ JOIN_MEAN_LEVELS = 0.1
 LOSSY_MEAN_LEVELS = 2.5
 LANDMARK_PX = 1.5
 LOSSLESS_X264 = {"preset": "ultrafast", "qp": "0"}
+
+
+def chunk_clip(folder: Path) -> Path:
+    return make_clip(folder / "clip.mp4", seconds=FRAMES / 15, fps=15, keyframe_every=10)
+
+
+def hanks_session(swapper: FaceSwapper, hanks: np.ndarray) -> SwapSession:
+    session = swapper.new_session()
+    session.set_sources([hanks])
+    return session
+
+
+def single_pass(session: SwapSession, clip: Path, folder: Path) -> Path:
+    swap_video(session, session.settings, clip, folder / "single.mp4")
+    return folder / "single.mp4"
 
 
 def audio_packets(path: Path) -> list[bytes]:

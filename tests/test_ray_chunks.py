@@ -10,15 +10,23 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from chunk_checks import assert_differs_only_near_joins, assert_no_jump_at_joins, assert_same_timing_and_sound, join_frames
+from chunk_checks import (
+    FRAMES,
+    assert_differs_only_near_joins,
+    assert_no_jump_at_joins,
+    assert_same_timing_and_sound,
+    chunk_clip,
+    hanks_session,
+    join_frames,
+    single_pass,
+)
 from optional_parts import need_module
 from plasticvision.config import ServerConfig
-from plasticvision.media.video_swap import swap_video
+from plasticvision.media.video_process import Cancelled
 from plasticvision.server import create_app
 from plasticvision.server.jobs.chunked import ChunkedVideoSwap
-from video_clips import make_clip, read_frames
+from video_clips import read_frames
 
-FRAMES = 90
 
 
 @pytest.fixture(scope="session")
@@ -34,21 +42,17 @@ def local_ray():
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
-    return make_clip(tmp_path_factory.mktemp("ray") / "clip.mp4", seconds=FRAMES / 15, fps=15, keyframe_every=10)
+    return chunk_clip(tmp_path_factory.mktemp("clip"))
 
 
 @pytest.fixture(scope="module")
 def session(swapper, read_test_image):
-    session = swapper.new_session()
-    session.set_sources([read_test_image("Tom_Hanks_54745.png")])
-    return session
+    return hanks_session(swapper, read_test_image("Tom_Hanks_54745.png"))
 
 
 @pytest.fixture(scope="module")
 def single(clip, session, tmp_path_factory):
-    output = tmp_path_factory.mktemp("ray-single") / "single.mp4"
-    swap_video(session, session.settings, clip, output)
-    return output
+    return single_pass(session, clip, tmp_path_factory.mktemp("single"))
 
 
 def test_a_video_job_runs_over_ray_actors_and_equals_the_single_pass(local_ray, clip, single, swapper, data_dir, tmp_path):
@@ -109,7 +113,6 @@ def test_a_worker_killed_mid_chunk_has_its_chunk_retried_and_nothing_is_missing(
 
 
 def test_cancel_reaches_the_actors(local_ray, clip, session, tmp_path):
-    from plasticvision.media.video_process import Cancelled
     from plasticvision.server.jobs.ray_runner import RayChunks
 
     executor = RayChunks("auto", "dlib")

@@ -12,11 +12,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from chunk_checks import (
+    FRAMES,
     LOSSLESS_X264,
     assert_differs_only_near_joins,
     assert_no_jump_at_joins,
     assert_same_timing_and_sound,
+    chunk_clip,
+    hanks_session,
     join_frames,
+    single_pass,
 )
 from plasticvision import FaceSwapper
 from plasticvision.config import ServerConfig
@@ -25,14 +29,12 @@ from plasticvision.engines.pool import EnginePool, Replica
 from plasticvision.media.video import VideoReader
 from plasticvision.media.video_chunks import plan_chunks
 from plasticvision.media.video_process import Cancelled
-from plasticvision.media.video_swap import swap_video
 from plasticvision.media.video_writer import ENCODER_OPTIONS
 from plasticvision.pipeline.tracking import DETECT_EVERY
 from plasticvision.server import create_app
 from plasticvision.server.jobs.chunked import ChunkedVideoSwap, PoolChunks
-from video_clips import make_clip, read_frames
+from video_clips import read_frames
 
-FRAMES = 90
 
 
 class FailsAfter:
@@ -60,8 +62,7 @@ def lossless():
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
-    """6 s at 15 fps with sound and a keyframe every 10 frames: three chunks of 30 frames."""
-    return make_clip(tmp_path_factory.mktemp("chunks") / "clip.mp4", seconds=FRAMES / 15, fps=15, keyframe_every=10)
+    return chunk_clip(tmp_path_factory.mktemp("clip"))
 
 
 @pytest.fixture(scope="module")
@@ -71,16 +72,12 @@ def pooled():
 
 @pytest.fixture(scope="module")
 def session(pooled, read_test_image):
-    session = pooled.new_session()
-    session.set_sources([read_test_image("Tom_Hanks_54745.png")])
-    return session
+    return hanks_session(pooled, read_test_image("Tom_Hanks_54745.png"))
 
 
 @pytest.fixture(scope="module")
 def single(clip, session, tmp_path_factory):
-    output = tmp_path_factory.mktemp("single") / "single.mp4"
-    swap_video(session, session.settings, clip, output)
-    return output
+    return single_pass(session, clip, tmp_path_factory.mktemp("single"))
 
 
 def test_chunks_start_at_keyframes_cover_every_frame_once_and_warm_up_on_the_detection_cadence(clip):

@@ -13,7 +13,7 @@ from typing import Any
 from collections.abc import Sequence
 
 from plasticvision.engines.base import Engine
-from plasticvision.engines.devices import Device, parse_devices
+from plasticvision.engines.devices import Device, chosen_devices
 from plasticvision.engines.pool import EnginePool, Replica
 from plasticvision.pipeline.session import SwapSession, check_frame
 from plasticvision.pipeline.timing import TimingStats
@@ -38,15 +38,13 @@ class FaceSwapper:
         models_dir: str | Path | None = None,
         devices: str | Sequence[Device] | None = None,
     ) -> None:
-        if isinstance(engine, str):
-            chosen = parse_devices(devices)[:1] if devices is None else (
-                parse_devices(devices) if isinstance(devices, str) else list(devices)
-            )
-            self.pool, self.engine_reason = EnginePool.load(engine, chosen, models_dir)
-        elif isinstance(engine, EnginePool):
+        if isinstance(engine, EnginePool):
             self.pool, self.engine_reason = engine, "engine pool given by the caller"
+        elif isinstance(engine, str):
+            self.pool, self.engine_reason = EnginePool.load(engine, chosen_devices(devices), models_dir)
         else:
-            self.pool, self.engine_reason = EnginePool([Replica(Device("default"), engine)]), "engine instance given by the caller"
+            self.pool = EnginePool([Replica(Device("default"), engine)])
+            self.engine_reason = "engine instance given by the caller"
         self.engine = self.pool.engine
         log.info("engine: %s (%s)", self.engine.name, self.engine_reason)
         self.stats = TimingStats()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +73,14 @@ def parse_devices(spec: str | None) -> list[Device]:
     if len(set(labels)) != len(labels):
         raise BadDeviceSpec(f"devices: a device is named twice in '{spec}'")
     return devices
+
+
+def chosen_devices(devices: str | Sequence[Device] | None) -> list[Device]:
+    """A spec string, devices as given, or for None one device: a library user who did not ask for a pool
+    gets one engine (on the first CUDA device, else the engine's own provider choice)."""
+    if devices is None:
+        return parse_devices(None)[:1]
+    return parse_devices(devices) if isinstance(devices, str) else list(devices)
 
 
 def visible_cuda_devices() -> list[int]:

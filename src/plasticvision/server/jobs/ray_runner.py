@@ -35,6 +35,7 @@ from plasticvision.engines.base import SourceFace
 from plasticvision.engines.devices import Device
 from plasticvision.engines.pool import DeviceFailed, Replica
 from plasticvision.engines.select import choose_engine
+from plasticvision.errors import PlasticVisionError
 from plasticvision.media.video_chunks import Chunk, ChunkJob, ChunkResult, chunk_paths, run_chunk
 from plasticvision.server.jobs.chunked import MAX_ATTEMPTS, AttemptProgress, OnFrames, ShouldStop
 from plasticvision.settings import Settings
@@ -43,6 +44,10 @@ log = logging.getLogger(__name__)
 
 PROGRESS_S = 0.25  # how often an actor reports frames done
 CPUS_PER_WORKER = 1  # on a cluster without GPUs, one actor per CPU
+
+
+class ClusterUnavailable(PlasticVisionError):
+    status_code = 503
 
 
 class WorkerLost(Exception):
@@ -154,7 +159,10 @@ class RayChunks:
             if self.actors:
                 return
             if not ray.is_initialized():
-                ray.init(address=self.address, include_dashboard=False, logging_level=logging.WARNING)
+                try:
+                    ray.init(address=self.address, logging_level=logging.WARNING)
+                except (ConnectionError, RuntimeError, ValueError) as exc:
+                    raise ClusterUnavailable(f"cannot reach the Ray cluster at {self.address}: {exc}") from exc
                 self._owns_ray = True
             resources = ray.cluster_resources()
             self._gpus = int(resources.get("GPU", 0))
