@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+import onnx_fakes as fakes
 from plasticvision import FaceSwapper
-from plasticvision.config import ServerConfig
+from plasticvision.config import ServerConfig, get_settings
 from plasticvision.engines.devices import BadDeviceSpec, Device, parse_devices
+from plasticvision.engines.inswapper.providers import with_options
 from plasticvision.engines.pool import EnginePool, Replica
 from plasticvision.server import create_app
 
@@ -143,3 +145,30 @@ def test_a_replica_that_raises_does_not_take_the_other_down(tmp_path, swapper, w
         swapped = client.post("/swap-image", files=files)
         assert swapped.status_code == 200 and swapped.headers["X-Faces-Swapped"] == "1"
         assert devices_by_label(client)["cpu:0"]["errors"] == 3
+
+
+def test_tensorrt_keeps_the_device_id_next_to_its_engine_cache():
+    name, options = with_options(("TensorrtExecutionProvider", {"device_id": "1"}))
+    assert name == "TensorrtExecutionProvider" and options["device_id"] == "1" and options["trt_engine_cache_enable"] == "True"
+
+
+def test_inswapper_replicas_load_their_own_models_and_render_each_others_sources(tmp_path, monkeypatch):
+    """Two CPU replicas of the neural engine (synthetic models): separate onnxruntime sessions, shared sources."""
+    monkeypatch.setenv("PLASTICVISION_MODEL_CHECKSUMS", "off")  # synthetic weights never match the catalog
+    get_settings.cache_clear()
+    try:
+        face = fakes.face_at((320, 230), 64)
+        fakes.build_models_dir(tmp_path, [face])
+        swapper = FaceSwapper("inswapper", models_dir=tmp_path, devices="cpu:2")
+    finally:
+        get_settings.cache_clear()
+    first, second = (replica.engine for replica in swapper.pool.replicas)
+    assert first.detector.session is not second.detector.session
+    assert first.providers == second.providers == ["CPUExecutionProvider"]
+    frame = fakes.smooth_frame()
+    session = swapper.new_session()
+    session.set_sources([frame])  # prepared on the first replica
+    on_first, on_second = (session.swap(frame, engine=engine) for engine in (first, second))
+    assert on_first.faces_swapped == on_second.faces_swapped == 1
+    assert (on_first.frame == on_second.frame).all()
+    assert [d["provider"] for d in swapper.pool.status()] == ["CPUExecutionProvider"] * 2
