@@ -41,6 +41,16 @@ def local_ray():
 
 
 @pytest.fixture(scope="module")
+def executor(local_ray):
+    """Two actors (one per CPU of the local Ray), shared by the tests below and stopped at the end."""
+    from plasticvision.server.jobs.ray_runner import RayChunks
+
+    executor = RayChunks("auto", "dlib")
+    yield executor
+    executor.close()
+
+
+@pytest.fixture(scope="module")
 def clip(tmp_path_factory):
     return chunk_clip(tmp_path_factory.mktemp("clip"))
 
@@ -78,10 +88,7 @@ def test_a_video_job_runs_over_ray_actors_and_equals_the_single_pass(local_ray, 
     assert_no_jump_at_joins(swapper, output, single, joins)
 
 
-def test_a_worker_killed_mid_chunk_has_its_chunk_retried_and_nothing_is_missing(local_ray, clip, session, single, swapper, tmp_path):
-    from plasticvision.server.jobs.ray_runner import RayChunks
-
-    executor = RayChunks("auto", "dlib")
+def test_a_worker_killed_mid_chunk_has_its_chunk_retried_and_nothing_is_missing(executor, clip, session, single, swapper, tmp_path):
     killed = []
 
     def kill_one_worker_mid_chunk(progress) -> None:
@@ -91,18 +98,11 @@ def test_a_worker_killed_mid_chunk_has_its_chunk_retried_and_nothing_is_missing(
 
     output = tmp_path / "retried.mp4"
     progress = []
-    try:
-        result = ChunkedVideoSwap(executor, chunk_s=1.0)(
-            session,
-            session.settings,
-            clip,
-            output,
-            on_progress=lambda p: (progress.append(p), kill_one_worker_mid_chunk(p)),
-        )
-        assert killed and executor.lost_workers >= 1
-        assert killed[0] not in executor.worker_pids()  # replaced by a fresh actor
-    finally:
-        executor.close()
+    result = ChunkedVideoSwap(executor, chunk_s=1.0)(
+        session, session.settings, clip, output, on_progress=lambda p: (progress.append(p), kill_one_worker_mid_chunk(p))
+    )
+    assert killed and executor.lost_workers >= 1
+    assert killed[0] not in executor.worker_pids()  # replaced by a fresh actor
     assert [c.frames for c in result.chunks] == [30, 30, 30]
     assert result.progress.frames_done == FRAMES and all(p.frames_done <= FRAMES for p in progress)
     assert len(read_frames(output)) == FRAMES
@@ -112,23 +112,17 @@ def test_a_worker_killed_mid_chunk_has_its_chunk_retried_and_nothing_is_missing(
     assert_no_jump_at_joins(swapper, output, single, joins)
 
 
-def test_cancel_reaches_the_actors(local_ray, clip, session, tmp_path):
-    from plasticvision.server.jobs.ray_runner import RayChunks
-
-    executor = RayChunks("auto", "dlib")
+def test_cancel_reaches_the_actors(executor, clip, session, tmp_path):
     started = time.monotonic()
     progress = []
-    try:
-        with pytest.raises(Cancelled):
-            ChunkedVideoSwap(executor, chunk_s=1.0)(
-                session,
-                session.settings,
-                clip,
-                tmp_path / "cancelled.mp4",
-                on_progress=progress.append,
-                should_stop=lambda: bool(progress) and progress[-1].frames_done > 0,
-            )
-    finally:
-        executor.close()
+    with pytest.raises(Cancelled):
+        ChunkedVideoSwap(executor, chunk_s=1.0)(
+            session,
+            session.settings,
+            clip,
+            tmp_path / "cancelled.mp4",
+            on_progress=progress.append,
+            should_stop=lambda: bool(progress) and progress[-1].frames_done > 0,
+        )
     assert list(tmp_path.iterdir()) == [] and progress[-1].frames_done < FRAMES
     assert time.monotonic() - started < 60

@@ -71,6 +71,13 @@ def pooled():
 
 
 @pytest.fixture(scope="module")
+def chunked(pooled):
+    swap = ChunkedVideoSwap(PoolChunks(pooled.pool), chunk_s=1.0)
+    yield swap
+    swap.close()
+
+
+@pytest.fixture(scope="module")
 def session(pooled, read_test_image):
     return hanks_session(pooled, read_test_image("Tom_Hanks_54745.png"))
 
@@ -92,10 +99,10 @@ def test_chunks_start_at_keyframes_cover_every_frame_once_and_warm_up_on_the_det
     assert len(plan_chunks(clip, 8, min_frames=60)) == 1  # too short to split in two 60-frame halves
 
 
-def test_chunked_over_two_replicas_equals_the_single_pass(clip, session, single, pooled, tmp_path):
+def test_chunked_over_two_replicas_equals_the_single_pass(chunked, clip, session, single, pooled, tmp_path):
     before = [replica.frames for replica in pooled.pool.replicas]
     output = tmp_path / "chunked.mp4"
-    result = ChunkedVideoSwap(PoolChunks(pooled.pool), chunk_s=1.0)(session, session.settings, clip, output)
+    result = chunked(session, session.settings, clip, output)
     assert [(c.frames, c.warmup_frames) for c in result.chunks] == [(30, 0), (30, 15), (30, 15)]
     assert result.progress.frames_done == FRAMES and result.frames_with_swap == FRAMES
     assert all(replica.frames > count for replica, count in zip(pooled.pool.replicas, before))  # both devices worked
@@ -111,9 +118,11 @@ def test_a_device_that_dies_mid_chunk_has_its_chunk_run_again_on_the_other(clip,
     pool = EnginePool([dying, Replica(Device("cpu", 1), pooled.pool.replicas[1].engine)])
     progress = []
     output = tmp_path / "retried.mp4"
-    result = ChunkedVideoSwap(PoolChunks(pool), chunk_s=1.0)(
-        session, session.settings, clip, output, on_progress=progress.append
-    )
+    swap = ChunkedVideoSwap(PoolChunks(pool), chunk_s=1.0)
+    try:
+        result = swap(session, session.settings, clip, output, on_progress=progress.append)
+    finally:
+        swap.close()
     assert dying.errors >= 1 and "device-side assert" in dying.last_error
     assert [c.frames for c in result.chunks] == [30, 30, 30]  # every chunk, none missing
     assert result.progress.frames_done == FRAMES  # the dead attempt's frames were taken back, not counted twice
@@ -123,10 +132,10 @@ def test_a_device_that_dies_mid_chunk_has_its_chunk_run_again_on_the_other(clip,
     assert_differs_only_near_joins(output, single, join_frames([30, 30, 30]), lossless=True)
 
 
-def test_cancel_stops_every_chunk_and_leaves_no_file(clip, session, pooled, tmp_path):
+def test_cancel_stops_every_chunk_and_leaves_no_file(chunked, clip, session, tmp_path):
     progress = []
     with pytest.raises(Cancelled):
-        ChunkedVideoSwap(PoolChunks(pooled.pool), chunk_s=1.0)(
+        chunked(
             session,
             session.settings,
             clip,

@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -162,11 +162,16 @@ class ChunkedVideoSwap:
 
 
 class PoolChunks:
-    """Chunks on the local device pool: as many at once as there are devices, each on its own replica."""
+    """Chunks on the local device pool: as many at once as there are devices, each on its own replica.
+
+    Its threads live as long as it does, like Ray's actors: engines keep per-thread state that is
+    slow to build (dlib's HOG detector takes about a second per new thread), paid once, not per job.
+    """
 
     def __init__(self, pool: EnginePool) -> None:
         self.pool = pool
         self.workers = len(pool.replicas)
+        self._threads = ThreadPoolExecutor(self.workers, thread_name_prefix="plasticvision-chunk")
 
     def run(
         self, job: ChunkJob, chunks: Sequence[Chunk], folder: Path, on_frames: OnFrames, should_stop: ShouldStop
@@ -183,8 +188,8 @@ class PoolChunks:
                 failed.set()
                 raise
 
-        with ThreadPoolExecutor(self.workers, thread_name_prefix="plasticvision-chunk") as threads:
-            futures = [threads.submit(one, chunk, path) for chunk, path in zip(chunks, chunk_paths(folder, chunks))]
+        futures = [self._threads.submit(one, chunk, path) for chunk, path in zip(chunks, chunk_paths(folder, chunks))]
+        wait(futures)  # every chunk has stopped before the caller removes the folder
         return [future.result() for future in futures]
 
     def _attempts(self, job: ChunkJob, chunk: Chunk, path: Path, on_frames: OnFrames, stop: ShouldStop) -> ChunkResult:
@@ -203,7 +208,8 @@ class PoolChunks:
             return run_chunk(job, chunk, replica, path, on_frames=on_frames, should_stop=stop)
 
     def close(self) -> None:
-        """The pool belongs to the app; nothing to release here."""
+        """Stop the threads (the engines belong to the app's pool)."""
+        self._threads.shutdown(wait=True, cancel_futures=True)
 
 
 def video_swap_for(config: ServerConfig, pool: EnginePool, engine_name: str) -> VideoSwap:
