@@ -20,11 +20,10 @@ import queue
 import shutil
 import tempfile
 import threading
-import time
 import uuid
 from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,6 +74,8 @@ class ChunkWorker:
         self.videos: dict[str, Path] = {}
         self.cancelled: set[str] = set()
         self.lock = threading.Lock()
+        # chunks run on one long-lived thread: engines keep per-thread state that is slow to build
+        self.runner = ThreadPoolExecutor(1, thread_name_prefix="plasticvision-chunk")
 
     def pid(self) -> int:
         return os.getpid()
@@ -84,29 +85,19 @@ class ChunkWorker:
         job = ChunkJob(self._video(key, payload), payload.sources, payload.settings, payload.fps)
         output = self.folder / f"{key}-{chunk.index:04d}.mp4"
         counts: queue.Queue[int] = queue.Queue()
-        outcome: list[ChunkResult | BaseException] = []
-
-        def work() -> None:
-            try:
-                outcome.append(
-                    run_chunk(job, chunk, self.replica, output, on_frames=counts.put, should_stop=lambda: key in self.cancelled)
-                )
-            except BaseException as exc:  # handed to the generator, which raises it to the job
-                outcome.append(exc)
-
-        thread = threading.Thread(target=work, name=f"chunk-{chunk.index}")
-        thread.start()
-        while thread.is_alive() or not counts.empty():
-            thread.join(PROGRESS_S)
+        running = self.runner.submit(
+            run_chunk, job, chunk, self.replica, output, on_frames=counts.put, should_stop=lambda: key in self.cancelled
+        )
+        while not running.done() or not counts.empty():
+            wait([running], timeout=PROGRESS_S)
             done = 0
             while not counts.empty():
                 done += counts.get()
             if done:
                 yield done
-        if isinstance(outcome[0], BaseException):
-            raise outcome[0]
+        result = running.result()  # raises what the chunk raised, for the job to handle
         try:
-            yield output.read_bytes(), outcome[0]
+            yield output.read_bytes(), result
         finally:
             output.unlink(missing_ok=True)
 
@@ -122,6 +113,7 @@ class ChunkWorker:
         self.cancelled.discard(key)
 
     def shutdown(self) -> None:
+        self.runner.shutdown(wait=False, cancel_futures=True)
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def _video(self, key: str, payload: JobPayload) -> Path:
