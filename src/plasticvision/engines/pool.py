@@ -19,7 +19,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -73,6 +73,17 @@ class Replica:
             raise DeviceFailed(f"the engine on {self.device.label} failed ({type(exc).__name__}: {exc})") from exc
         finally:
             self.end(started, failure)
+
+    @contextmanager
+    def attached(self) -> Iterator[Replica]:
+        """Count a stream (or a video chunk) on this replica while it lasts."""
+        with self.lock:
+            self.streams += 1
+        try:
+            yield self
+        finally:
+            with self.lock:
+                self.streams -= 1
 
     def begin(self) -> float:
         with self.lock:
@@ -147,19 +158,13 @@ class EnginePool:
         return self.replicas[0].engine
 
     @contextmanager
-    def attach(self, exclude: Replica | None = None) -> Iterator[Replica]:
-        """A replica for a live stream (or a video chunk) for as long as it lasts: the one with the fewest
-        streams, then the least busy; `exclude` one that just failed, when there is another."""
-        with self._lock:
-            candidates = [r for r in self.replicas if r is not exclude] or self.replicas
-            replica = min(candidates, key=lambda r: (r.streams, r.load()))
-            with replica.lock:
-                replica.streams += 1
-        try:
+    def attach(self) -> Iterator[Replica]:
+        """A replica for a live stream for as long as it lasts: the one with the fewest streams, then the least busy."""
+        with ExitStack() as stack:
+            with self._lock:  # choose and count in one step, so two streams connecting at once spread out
+                replica = min(self.replicas, key=lambda r: (r.streams, r.load()))
+                stack.enter_context(replica.attached())
             yield replica
-        finally:
-            with replica.lock:
-                replica.streams -= 1
 
     def least_busy(self, exclude: Replica | None = None) -> Replica:
         candidates = [r for r in self.replicas if r is not exclude] or self.replicas

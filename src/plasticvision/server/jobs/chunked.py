@@ -4,27 +4,26 @@
 calls: it plans keyframe-aligned chunks (`media.video_chunks`), hands them to an executor
 (`PoolChunks` here, one chunk per device at a time; `ray_runner.RayChunks` on a cluster),
 counts progress over all chunks, and joins the chunk files without re-encoding
-(`media.video_join`). Cancellation stops every chunk between two frames; a chunk whose
-device failed is run again elsewhere, and a job never finishes with a chunk missing.
+(`media.video_join`). Which worker runs which chunk, and the retries when one fails, are
+`chunk_queue`'s; cancellation stops every chunk between two frames.
 A video too short to split runs as a single pass.
 """
 
 from __future__ import annotations
 
-import logging
 import shutil
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Protocol
 
 from plasticvision.config import ServerConfig
-from plasticvision.engines.pool import DeviceFailed, EnginePool, Replica
+from plasticvision.engines.pool import EnginePool
 from plasticvision.errors import NoSourceFaces
 from plasticvision.media.video import VideoReader
 from plasticvision.media.video_chunks import MIN_CHUNK_FRAMES, Chunk, ChunkJob, ChunkResult, chunk_paths, plan_chunks, run_chunk
@@ -32,15 +31,10 @@ from plasticvision.media.video_join import join_chunks
 from plasticvision.media.video_process import ProgressCallback, ProgressMeter
 from plasticvision.media.video_swap import VideoSwapResult, swap_video
 from plasticvision.pipeline.session import SwapSession
+from plasticvision.server.jobs.chunk_queue import AttemptProgress, OnFrames, ShouldStop, run_queued
 from plasticvision.settings import Settings
 
-log = logging.getLogger(__name__)
-
-MAX_ATTEMPTS = 3  # per chunk: the first run and two retries on other workers
 CHUNKS_PER_WORKER = 2  # a worker that finishes early takes another chunk; a retry has somewhere to go
-
-OnFrames = Callable[[int], None]
-ShouldStop = Callable[[], bool]
 
 
 class ChunkExecutor(Protocol):
@@ -77,22 +71,6 @@ class VideoSwap(Protocol):
 class ChunkedSwapResult(VideoSwapResult):
     chunks: tuple[ChunkResult, ...] = ()
     join_s: float = 0.0
-
-
-class AttemptProgress:
-    """Frames one attempt at a chunk has reported, so that a failed attempt's frames can be taken back."""
-
-    def __init__(self, on_frames: OnFrames) -> None:
-        self.on_frames = on_frames
-        self.frames = 0
-
-    def __call__(self, count: int) -> None:
-        self.frames += count
-        self.on_frames(count)
-
-    def take_back(self) -> None:
-        self.on_frames(-self.frames)
-        self.frames = 0
 
 
 class SinglePass:
@@ -162,54 +140,39 @@ class ChunkedVideoSwap:
 
 
 class PoolChunks:
-    """Chunks on the local device pool: as many at once as there are devices, each on its own replica.
+    """Chunks on the local device pool: one worker per device, each taking the next chunk when it is free.
 
-    Its threads live as long as it does, like Ray's actors: engines keep per-thread state that is
-    slow to build (dlib's HOG detector takes about a second per new thread), paid once, not per job.
+    Each device has a thread of its own that lives as long as this object, like a Ray actor:
+    engines keep per-thread state that is slow to build (dlib's HOG detector takes about a
+    second per new thread), so it is built once per device, not once per job.
     """
 
     def __init__(self, pool: EnginePool) -> None:
         self.pool = pool
         self.workers = len(pool.replicas)
-        self._threads = ThreadPoolExecutor(self.workers, thread_name_prefix="plasticvision-chunk")
+        self._threads = [
+            ThreadPoolExecutor(1, thread_name_prefix=f"plasticvision-chunk-{r.device.label}") for r in pool.replicas
+        ]
 
     def run(
         self, job: ChunkJob, chunks: Sequence[Chunk], folder: Path, on_frames: OnFrames, should_stop: ShouldStop
     ) -> list[ChunkResult]:
-        failed = threading.Event()  # one chunk's failure stops the others between two frames
+        paths = dict(zip((chunk.index for chunk in chunks), chunk_paths(folder, chunks)))
 
-        def stop() -> bool:
-            return failed.is_set() or should_stop()
+        def attempt(worker: int, chunk: Chunk, progress: AttemptProgress, stop: ShouldStop) -> ChunkResult:
+            replica = self.pool.replicas[worker]
+            with replica.attached():  # counts like a stream: new streams prefer the other devices
+                return run_chunk(job, chunk, replica, paths[chunk.index], on_frames=progress, should_stop=stop)
 
-        def one(chunk: Chunk, path: Path) -> ChunkResult:
-            try:
-                return self._attempts(job, chunk, path, on_frames, stop)
-            except BaseException:
-                failed.set()
-                raise
+        def spawn(worker: int, loop: Callable[[], None]) -> Future:
+            return self._threads[worker].submit(loop)
 
-        futures = [self._threads.submit(one, chunk, path) for chunk, path in zip(chunks, chunk_paths(folder, chunks))]
-        wait(futures)  # every chunk has stopped before the caller removes the folder
-        return [future.result() for future in futures]
-
-    def _attempts(self, job: ChunkJob, chunk: Chunk, path: Path, on_frames: OnFrames, stop: ShouldStop) -> ChunkResult:
-        """The chunk on the least-loaded replica; a device failure runs it again on another one."""
-        failed_on: Replica | None = None
-        for _ in range(MAX_ATTEMPTS - 1):
-            progress = AttemptProgress(on_frames)
-            with self.pool.attach(exclude=failed_on) as replica:
-                try:
-                    return run_chunk(job, chunk, replica, path, on_frames=progress, should_stop=stop)
-                except DeviceFailed as exc:
-                    progress.take_back()
-                    log.warning("chunk %d failed on %s (%s); retrying elsewhere", chunk.index, replica.device.label, exc)
-                    failed_on = replica
-        with self.pool.attach(exclude=failed_on) as replica:
-            return run_chunk(job, chunk, replica, path, on_frames=on_frames, should_stop=stop)
+        return run_queued(chunks, self.workers, attempt, spawn, on_frames=on_frames, should_stop=should_stop)
 
     def close(self) -> None:
         """Stop the threads (the engines belong to the app's pool)."""
-        self._threads.shutdown(wait=True, cancel_futures=True)
+        for threads in self._threads:
+            threads.shutdown(wait=True, cancel_futures=True)
 
 
 def video_swap_for(config: ServerConfig, pool: EnginePool, engine_name: str) -> VideoSwap:

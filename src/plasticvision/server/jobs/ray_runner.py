@@ -7,9 +7,8 @@ prepared sources go into Ray's object store once (`ray.put`) and every chunk ref
 so a node fetches them once and no chunk re-uploads them; each actor keeps its local copy of
 the video for the job's other chunks. A chunk is a streaming call: the actor yields frame
 counts as it goes (the job's progress) and finally the encoded chunk. A chunk whose actor
-died or whose device failed goes back to the queue for the next free actor, and a lost actor
-is replaced; after MAX_ATTEMPTS tries the job fails, so no job ever finishes with a chunk
-missing. The chunk work itself is `media.video_chunks.run_chunk`, as on the local pool.
+died or whose device failed goes back to the queue for the next free actor (`chunk_queue`),
+and a lost actor is replaced. The chunk work itself is `media.video_chunks.run_chunk`, as on the local pool.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ import shutil
 import tempfile
 import threading
 import uuid
-from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -32,11 +30,11 @@ from ray.exceptions import RayError, RayTaskError
 
 from plasticvision.engines.base import SourceFace
 from plasticvision.engines.devices import Device
-from plasticvision.engines.pool import DeviceFailed, Replica
+from plasticvision.engines.pool import Replica
 from plasticvision.engines.select import choose_engine
 from plasticvision.errors import PlasticVisionError
 from plasticvision.media.video_chunks import Chunk, ChunkJob, ChunkResult, chunk_paths, run_chunk
-from plasticvision.server.jobs.chunked import MAX_ATTEMPTS, AttemptProgress, OnFrames, ShouldStop
+from plasticvision.server.jobs.chunk_queue import AttemptProgress, OnFrames, ShouldStop, WorkerLost, run_queued
 from plasticvision.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -47,10 +45,6 @@ CPUS_PER_WORKER = 1  # on a cluster without GPUs, one actor per CPU
 
 class ClusterUnavailable(PlasticVisionError):
     status_code = 503
-
-
-class WorkerLost(Exception):
-    """The actor (its process or its node) went away in the middle of a chunk."""
 
 
 @dataclass(frozen=True)
@@ -176,53 +170,35 @@ class RayChunks:
         key = uuid.uuid4().hex
         payload = ray.put(JobPayload(job.source.read_bytes(), job.source.suffix, job.sources, job.settings, job.fps))
         paths = dict(zip((chunk.index for chunk in chunks), chunk_paths(folder, chunks)))
-        todo, attempts, results, failures = deque(chunks), {c.index: 0 for c in chunks}, {}, []
-        lock, failed = threading.Lock(), threading.Event()
 
-        def stop() -> bool:
-            return failed.is_set() or should_stop()
+        def attempt(worker: int, chunk: Chunk, progress: AttemptProgress, stop: ShouldStop) -> ChunkResult:
+            return self._run_one(worker, key, payload, chunk, paths[chunk.index], progress, stop)
 
-        def drive(slot: int) -> None:
-            """One actor's loop: take the next chunk, run it, put it back if the actor or device failed."""
-            while True:
-                with lock:
-                    if failed.is_set() or not todo:
-                        return
-                    chunk = todo.popleft()
-                    attempts[chunk.index] += 1
-                try:
-                    results[chunk.index] = self._run_one(slot, key, payload, chunk, paths[chunk.index], on_frames, stop)
-                except (WorkerLost, DeviceFailed) as exc:
-                    log.warning("chunk %d failed on ray worker %d (%s)", chunk.index, slot, exc)
-                    with lock:
-                        if attempts[chunk.index] >= MAX_ATTEMPTS:
-                            failures.append(exc)
-                            failed.set()
-                            return
-                        todo.appendleft(chunk)  # the next free actor takes it
-                    if isinstance(exc, WorkerLost):
-                        self.lost_workers += 1
-                        self.actors[slot] = self._new_actor()
-                except BaseException as exc:
-                    failures.append(exc)
-                    failed.set()
-                    return
+        def replace_lost(worker: int, failure: BaseException) -> None:
+            if isinstance(failure, WorkerLost):
+                self.lost_workers += 1
+                self.actors[worker] = self._new_actor()
 
         try:
             with ThreadPoolExecutor(len(self.actors), thread_name_prefix="plasticvision-ray") as threads:
-                list(threads.map(drive, range(len(self.actors))))
+                return run_queued(
+                    chunks,
+                    len(self.actors),
+                    attempt,
+                    lambda _, loop: threads.submit(loop),
+                    on_frames=on_frames,
+                    should_stop=should_stop,
+                    on_retry=replace_lost,
+                )
         finally:
             for actor in self.actors:
                 actor.forget.remote(key)
-        if failures:
-            raise failures[0]
-        return [results[chunk.index] for chunk in chunks]
 
     def _run_one(
-        self, slot: int, key: str, payload, chunk: Chunk, path: Path, on_frames: OnFrames, stop: ShouldStop
+        self, worker: int, key: str, payload, chunk: Chunk, path: Path, progress: AttemptProgress, stop: ShouldStop
     ) -> ChunkResult:
-        actor = self.actors[slot]
-        progress = AttemptProgress(on_frames)
+        """One streaming call: frame counts, then the chunk; a lost actor becomes WorkerLost."""
+        actor = self.actors[worker]
         stream = actor.run.options(num_returns="streaming").remote(key, payload, chunk)
         cancelled = False
         try:
@@ -237,11 +213,9 @@ class RayChunks:
                 data, result = item
                 path.write_bytes(data)
                 return result
-        except RayTaskError as exc:  # the chunk raised: DeviceFailed is retried by `drive`, the rest fails the job
-            progress.take_back()
+        except RayTaskError as exc:  # the chunk raised: DeviceFailed is retried elsewhere, the rest fails the job
             raise (exc.cause if isinstance(exc.cause, BaseException) else exc) from None
         except RayError as exc:  # the actor, its process or its node is gone
-            progress.take_back()
             raise WorkerLost(f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
         raise WorkerLost("the worker ended the chunk without a result")
 
