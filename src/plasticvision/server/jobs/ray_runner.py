@@ -161,6 +161,8 @@ class RayChunks:
         return RemoteChunkWorker.options(**options).remote(self.engine, self.models_dir)
 
     def worker_pids(self) -> list[int]:
+        """The actors' process ids, once each has loaded its engine (starting them if need be)."""
+        self._start()
         return ray.get([actor.pid.remote() for actor in self.actors])
 
     def run(
