@@ -4,6 +4,8 @@ goes to the least busy one, a replica that raises leaves the other serving, `/st
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 
 import cv2
@@ -66,6 +68,13 @@ def test_device_specs_are_read(spec, labels):
 def test_bad_device_specs_say_what_was_wrong(spec):
     with pytest.raises(BadDeviceSpec, match="devices"):
         parse_devices(spec)
+
+
+def test_serve_refuses_a_bad_device_list_in_one_line():
+    done = subprocess.run(
+        [sys.executable, "-m", "plasticvision", "serve", "--devices", "gpu0"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2 and "argument --devices: devices: cannot read 'gpu0'" in done.stderr.splitlines()[-1]
 
 
 def test_a_cuda_device_asks_onnxruntime_for_its_device_id():
