@@ -2,9 +2,9 @@
 
 The same scheduling serves the local device pool (a worker is a device) and Ray (a worker is an
 actor). A chunk whose worker failed (`DeviceFailed`: its engine raised; `WorkerLost`: the
-process or node went away) goes back to the front of the queue, and the next free worker that
-has not failed it yet takes it; idle workers wait while others still run, since a chunk may
-come back. After MAX_ATTEMPTS a chunk fails the job, and any other failure (or cancellation)
+process or node went away) goes back to the front of the queue for a worker that has not
+failed it yet (any worker, once all have); idle workers wait while others still run, since a
+chunk may come back. After MAX_ATTEMPTS a chunk fails the job, and any other failure (or cancellation)
 stops every worker between two frames: a job never finishes with a chunk missing.
 """
 
@@ -55,7 +55,8 @@ Spawn = Callable[[int, Callable[[], None]], Future]  # runs a worker's loop on a
 
 
 class ChunkQueue:
-    def __init__(self, chunks: Sequence[Chunk]) -> None:
+    def __init__(self, chunks: Sequence[Chunk], workers: int) -> None:
+        self.workers = workers
         self.todo = deque(chunks)
         self.tries: Counter[int] = Counter()
         self.failed_on: defaultdict[int, set[int]] = defaultdict(set)
@@ -72,9 +73,7 @@ class ChunkQueue:
         """The next chunk for this worker; None when the job is over (done or failed)."""
         with self.changed:
             while not self.failures:
-                eligible = [chunk for chunk in self.todo if worker not in self.failed_on[chunk.index]]
-                if not eligible and self.todo and not self.busy:
-                    eligible = list(self.todo)  # every free worker failed it once: nobody else to give it to
+                eligible = [chunk for chunk in self.todo if self._may_take(worker, chunk)]
                 if eligible:
                     chunk = eligible[0]
                     self.todo.remove(chunk)
@@ -85,6 +84,11 @@ class ChunkQueue:
                     return None
                 self.changed.wait()
             return None
+
+    def _may_take(self, worker: int, chunk: Chunk) -> bool:
+        """Not a chunk this worker failed, unless every other worker failed it too (then anyone may retry it)."""
+        failed = self.failed_on[chunk.index]
+        return worker not in failed or len(failed - {worker}) >= self.workers - 1
 
     def done(self, worker: int, chunk: Chunk, result: ChunkResult) -> None:
         with self.changed:
@@ -122,7 +126,7 @@ def run_queued(
     on_retry: Callable[[int, BaseException], None] | None = None,
 ) -> list[ChunkResult]:
     """Run every chunk on `workers` workers (each loop started with `spawn`); results in chunk order."""
-    queue = ChunkQueue(chunks)
+    queue = ChunkQueue(chunks, workers)
 
     def stop() -> bool:
         return queue.stopped or should_stop()
