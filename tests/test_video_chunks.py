@@ -6,6 +6,9 @@ not the encoder's; chunk_checks.py states the bounds. The Ray tests check the lo
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -169,3 +172,18 @@ def test_a_video_job_on_cpu2_is_chunked_and_counts_progress_over_all_chunks(clip
         assert len(read_frames(result)) == FRAMES
         devices = client.get("/status").json()["devices"]
         assert [d["device"] for d in devices] == ["cpu:0", "cpu:1"] and all(d["frames"] >= 30 for d in devices)
+
+
+def test_the_cli_cuts_a_video_over_the_devices_it_is_given(clip, single, data_dir, tmp_path):
+    output = tmp_path / "cli.mp4"
+    done = subprocess.run(
+        [sys.executable, "-m", "plasticvision", "swap-video", "--devices", "cpu:2", "--no-progress", str(clip)]
+        + ["--source", str(data_dir / "Tom_Hanks_54745.png"), "-o", str(output)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PLASTICVISION_VIDEO_CHUNK_S": "1"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"swapped a face in {FRAMES} of {FRAMES} frames in 3 chunks on cpu:0, cpu:1" in done.stdout
+    assert_same_timing_and_sound(output, single)

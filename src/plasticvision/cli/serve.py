@@ -6,6 +6,8 @@ import argparse
 import logging
 from typing import Any
 
+from plasticvision.cli.options import add_devices_flag
+
 log = logging.getLogger(__name__)
 
 
@@ -19,27 +21,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--port", type=int, help="port (default 8000)")
     serve.add_argument("--engine", choices=("auto", "dlib", "inswapper"), help="model back-end (default auto)")
     serve.add_argument("--models-dir", help="where the inswapper weights live")
-    serve.add_argument(
-        "--devices",
-        type=device_spec,
-        help="one engine per device: '0,1' (CUDA ids), 'cpu:2' (two CPU replicas); default every CUDA device",
-    )
+    add_devices_flag(serve, "every CUDA device")
     serve.add_argument(
         "--api-key", help="require this key (X-API-Key header, ?api_key= on the WebSocket); prefer PLASTICVISION_API_KEY"
     )
     serve.add_argument("--cors-origins", nargs="+", metavar="ORIGIN", help="origins allowed to call the API (default *)")
     serve.set_defaults(run=run_serve)
-
-
-def device_spec(value: str) -> str:
-    """`--devices` checked while the flags are read, so a typo is a one-line usage error."""
-    from plasticvision.engines.devices import BadDeviceSpec, parse_devices
-
-    try:
-        parse_devices(value)
-    except BadDeviceSpec as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc
-    return value
 
 
 def flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
