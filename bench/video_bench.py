@@ -42,10 +42,14 @@ FPS = 30
 SAMPLE_RATE = 48_000
 
 
-def write_clip(path: Path, frames: list[Frame]) -> Path:
-    """The bench clip as a user would upload it: H.264 + AAC (a 440 Hz tone) in MP4."""
+def write_clip(path: Path, frames: list[Frame], keyframe_every: int | None = None) -> Path:
+    """The bench clip as a user would upload it: H.264 + AAC (a 440 Hz tone) in MP4; optionally a
+    keyframe every `keyframe_every` frames (a camera's usual GOP), where chunked jobs can cut."""
+    options = {"crf": "18"}
+    if keyframe_every:
+        options["x264-params"] = f"keyint={keyframe_every}:min-keyint={keyframe_every}:scenecut=0"
     with av.open(str(path), "w") as container:
-        video = container.add_stream("libx264", rate=FPS, options={"crf": "18"})
+        video = container.add_stream("libx264", rate=FPS, options=options)
         video.width, video.height = SIZE
         video.pix_fmt = "yuv420p"
         audio = container.add_stream("aac", rate=SAMPLE_RATE)

@@ -15,7 +15,8 @@ from typing import Any
 from collections.abc import Sequence
 
 from plasticvision.engines.base import Engine
-from plasticvision.engines.select import choose_engine
+from plasticvision.engines.devices import Device, chosen_devices
+from plasticvision.engines.pool import EnginePool, Replica
 from plasticvision.pipeline.live import DEFAULT_FPS, LiveStream
 from plasticvision.pipeline.frames import check_frame
 from plasticvision.pipeline.mapper import FaceMapper
@@ -28,21 +29,28 @@ log = logging.getLogger(__name__)
 
 
 class FaceSwapper:
-    """Loads an engine once; `swap`/`set_sources` act on a default session, `new_session` makes more.
+    """Loads an engine once (or once per device); `swap`/`set_sources` act on a default session,
+    `new_session` makes more.
 
-    Thread-safe: sessions share the engine, each keeps its own sources and settings.
+    Thread-safe: sessions share the engine, each keeps its own sources and settings. With several
+    devices (`devices="0,1"` or `"cpu:2"`) `pool` holds one engine per device; `engine` is the first.
     """
 
     def __init__(
         self,
-        engine: str | Engine = "auto",
+        engine: str | Engine | EnginePool = "auto",
         *,
         models_dir: str | Path | None = None,
+        devices: str | Sequence[Device] | None = None,
     ) -> None:
-        if isinstance(engine, str):
-            self.engine, self.engine_reason = choose_engine(engine, models_dir)
+        if isinstance(engine, EnginePool):
+            self.pool, self.engine_reason = engine, "engine pool given by the caller"
+        elif isinstance(engine, str):
+            self.pool, self.engine_reason = EnginePool.load(engine, chosen_devices(devices), models_dir)
         else:
-            self.engine, self.engine_reason = engine, "engine instance given by the caller"
+            self.pool = EnginePool([Replica(Device("default"), engine)])
+            self.engine_reason = "engine instance given by the caller"
+        self.engine = self.pool.engine
         log.info("engine: %s (%s)", self.engine.name, self.engine_reason)
         self.stats = TimingStats()
         self.default_session = self.new_session()
@@ -72,9 +80,14 @@ class FaceSwapper:
         return self.default_session.stream(settings, fps=fps)
 
     def detect(self, frame: Frame) -> list[Face]:
-        """Every face in the frame with box, landmarks and score, largest first."""
-        faces = self.engine.detect(check_frame(frame))
+        """Every face in the frame with box, landmarks and score, largest first (on the least busy device)."""
+        frame = check_frame(frame)
+        faces = self.pool.run(lambda engine: engine.detect(frame))
         return sorted(faces, key=lambda f: f.area, reverse=True)
+
+    def swap_on_pool(self, session: SwapSession, frame: Frame, settings: Settings | None = None) -> SwapReport:
+        """One frame of any session, on the least busy device (streams keep theirs: `pool.attach`)."""
+        return self.pool.run(lambda engine: session.swap(frame, settings, engine=engine))
 
     def info(self) -> dict[str, Any]:
         return {"engine": self.engine.name, "engine_reason": self.engine_reason, **self.engine.info()}

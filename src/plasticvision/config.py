@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from platformdirs import user_cache_path, user_data_path
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -38,6 +38,18 @@ class ServerConfig(BaseSettings):
     session_idle_s: float = Field(1800.0, gt=0)
     max_video_jobs: int = Field(1, ge=1)
     workers: int = Field(0, ge=0, description="frame-processing threads; 0 = one per CPU core")
+    devices: str = Field("auto", description="engine replicas: 'auto' (every CUDA device, else one), '0,1', 'cpu:2'")
+    ray_address: str | None = Field(None, description="run video chunks on this Ray cluster ('auto', 'ray://head:10001')")
+    video_chunk_s: float = Field(4.0, gt=0, description="shortest video chunk, in seconds, when a job is split")
+
+    @field_validator("devices")
+    @classmethod
+    def _check_devices(cls, value: str) -> str:
+        from plasticvision.engines.devices import parse_devices
+
+        if value.strip().lower() not in ("", "auto"):
+            parse_devices(value)  # raises BadDeviceSpec (a ValueError) with the reason
+        return value
 
     redis_url: str | None = Field(None, description="keep sessions in Redis (many replicas); none = in memory")
     metrics_token: str | None = Field(None, description="bearer token for GET /metrics; none = the API key")

@@ -14,6 +14,25 @@ def add_engine_flag(parser: argparse.ArgumentParser, default: str = "dlib") -> N
     parser.add_argument("--models-dir", default=None, help="where the inswapper weights live")
 
 
+def device_spec(value: str) -> str:
+    """`--devices` checked while the flags are read, so a typo is a one-line usage error."""
+    from plasticvision.engines.devices import BadDeviceSpec, parse_devices
+
+    try:
+        parse_devices(value)
+    except BadDeviceSpec as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+    return value
+
+
+def add_devices_flag(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument(
+        "--devices",
+        type=device_spec,
+        help=f"one engine per device: '0,1' (CUDA ids), 'cpu:2' (two CPU replicas); default {default}",
+    )
+
+
 def unit_float(text: str) -> float:
     value = float(text)
     if not 0.0 <= value <= 1.0 or value != value:

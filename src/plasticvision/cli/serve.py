@@ -6,6 +6,8 @@ import argparse
 import logging
 from typing import Any
 
+from plasticvision.cli.options import add_devices_flag
+
 log = logging.getLogger(__name__)
 
 
@@ -19,6 +21,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--port", type=int, help="port (default 8000)")
     serve.add_argument("--engine", choices=("auto", "dlib", "inswapper"), help="model back-end (default auto)")
     serve.add_argument("--models-dir", help="where the inswapper weights live")
+    add_devices_flag(serve, "every CUDA device")
     serve.add_argument(
         "--api-key", help="require this key (X-API-Key header, ?api_key= on the WebSocket); prefer PLASTICVISION_API_KEY"
     )
@@ -32,7 +35,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The flags the user gave, as ServerConfig fields."""
-    names = ("host", "port", "engine", "models_dir", "api_key", "cors_origins", "log_format", "redis_url")
+    names = ("host", "port", "engine", "models_dir", "api_key", "cors_origins", "log_format", "redis_url", "devices")
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 

@@ -12,7 +12,7 @@ import sys
 from tqdm import tqdm
 
 from plasticvision.cli.facemap import add_map_flag, apply_maps, check_sources_or_maps
-from plasticvision.cli.options import add_engine_flag, add_settings_flags, settings_from_args
+from plasticvision.cli.options import add_devices_flag, add_engine_flag, add_settings_flags, settings_from_args
 from plasticvision.media.images import read_image
 from plasticvision.media.video import probe
 from plasticvision.media.video_process import VideoProgress
@@ -26,6 +26,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     swap.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_map_flag(swap)
     add_engine_flag(swap)
+    add_devices_flag(swap, "one engine; with several, the video is cut into chunks that run on all of them")
     add_settings_flags(swap)
     swap.set_defaults(run=run_swap_video)
 
@@ -48,24 +49,31 @@ class ProgressBar:
 
 def run_swap_video(args: argparse.Namespace) -> int:
     from plasticvision.api import FaceSwapper
-    from plasticvision.media.video_swap import swap_video
+    from plasticvision.config import ServerConfig
+    from plasticvision.server.jobs.chunked import ChunkedVideoSwap, PoolChunks, SinglePass
 
     check_sources_or_maps(args)
     settings = settings_from_args(args)
     sources = [read_image(path) for path in args.source]
     info = probe(args.target)
-    session = FaceSwapper(args.engine, models_dir=args.models_dir).new_session()
+    swapper = FaceSwapper(args.engine, models_dir=args.models_dir, devices=args.devices)
+    session = swapper.new_session()
     if sources:
         session.set_sources(sources)
     apply_maps(session, args.map)
+    pool = swapper.pool  # several devices: the video is cut into chunks that run on all of them, as in a server job
+    swap = ChunkedVideoSwap(PoolChunks(pool), ServerConfig().video_chunk_s) if len(pool.replicas) > 1 else SinglePass()
     bar = ProgressBar(info.frames, disable=args.no_progress)
     try:
-        result = swap_video(session, settings, args.target, args.output, on_progress=bar)
+        result = swap(session, settings, args.target, args.output, on_progress=bar)
     finally:
         bar.close()
+        swap.close()
     done = result.progress
+    chunks = getattr(result, "chunks", ())
+    where = f" in {len(chunks)} chunks on {', '.join(r.device.label for r in pool.replicas)}" if chunks else ""
     print(
-        f"swapped a face in {result.frames_with_swap} of {done.frames_done} frames "
+        f"swapped a face in {result.frames_with_swap} of {done.frames_done} frames{where} "
         f"({done.fps:.1f} frames/s) -> {args.output}"
     )
     if not result.frames_with_swap:

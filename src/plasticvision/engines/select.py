@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from plasticvision.engines.base import Engine
+from plasticvision.engines.devices import Device
 
 log = logging.getLogger(__name__)
 
 ENGINE_NAMES = ("auto", "dlib", "inswapper")
 
 
-def choose_engine(name: str, models_dir: str | Path | None = None) -> tuple[Engine, str]:
-    """The engine to run and a one-line reason for the choice (logged and shown in /status)."""
+def choose_engine(name: str, models_dir: str | Path | None = None, device: Device | None = None) -> tuple[Engine, str]:
+    """The engine to run (on `device`, default: the best provider) and a one-line reason for the choice
+    (logged and shown in /status)."""
     if name not in ENGINE_NAMES:
         raise ValueError(f"unknown engine '{name}'; choose one of {', '.join(ENGINE_NAMES)}")
     if name == "dlib":
@@ -21,11 +24,16 @@ def choose_engine(name: str, models_dir: str | Path | None = None) -> tuple[Engi
     if name == "inswapper":
         from plasticvision.engines.inswapper.engine import InswapperEngine
 
-        return InswapperEngine.from_models_dir(models_dir), "inswapper engine requested"
-    return choose_auto(models_dir)
+        return InswapperEngine.from_models_dir(models_dir, **on_device(device)), "inswapper engine requested"
+    return choose_auto(models_dir, device)
 
 
-def choose_auto(models_dir: str | Path | None) -> tuple[Engine, str]:
+def on_device(device: Device | None) -> dict[str, Any]:
+    """The inswapper engine's options that put its models on `device` (none: its own provider choice)."""
+    return {} if device is None or device.kind == "default" else {"providers": device.providers()}
+
+
+def choose_auto(models_dir: str | Path | None, device: Device | None = None) -> tuple[Engine, str]:
     """inswapper when its weights are here (or fetchable on a GPU host), else dlib with the reason.
 
     Weights are only downloaded automatically where a GPU provider exists: on a CPU-only laptop
@@ -49,7 +57,7 @@ def choose_auto(models_dir: str | Path | None) -> tuple[Engine, str]:
         for spec in missing:
             log.info("downloading %s for the inswapper engine (GPU provider available)", spec.name)
             store.download(spec)
-        engine = InswapperEngine.from_store(store)
+        engine = InswapperEngine.from_store(store, **on_device(device))
     except Exception as exc:  # auto must always start an engine: any inswapper failure means dlib, said aloud
         reason = f"inswapper engine unavailable ({type(exc).__name__}: {exc}); using the offline dlib engine"
         log.warning("%s", reason)

@@ -174,6 +174,25 @@ class VideoReader:
         if not decoded:
             raise BadVideo(f"{self.name}: no decodable video frame")
 
+    def seek(self, pts: int) -> None:
+        """Start `frames()` at the keyframe at or before `pts` (in the video stream's time base)."""
+        try:
+            self.container.seek(pts, stream=self.video, backward=True, any_frame=False)
+        except av.error.FFmpegError as exc:
+            raise BadVideo(f"{self.name}: cannot seek in the video ({describe(exc)})") from exc
+
+    def packet_times(self) -> Iterator[tuple[int | None, bool]]:
+        """(pts, is keyframe) of every video packet, without decoding: a cheap index of the file.
+
+        One pass per reader, like `frames()`: read it from a reader of its own.
+        """
+        try:
+            for packet in self.container.demux(self.video):
+                if packet.size:  # the demuxer ends with an empty flush packet
+                    yield packet.pts, packet.is_keyframe
+        except av.error.FFmpegError as exc:
+            raise BadVideo(f"{self.name}: the video is damaged ({describe(exc)})") from exc
+
     @property
     def time_base(self) -> Fraction:
         return Fraction(self.video.time_base or Fraction(1, 90_000))

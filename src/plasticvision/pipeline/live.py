@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
+from plasticvision.engines.base import Engine
 from plasticvision.pipeline.tracking import FaceTracker
 from plasticvision.settings import Settings
 from plasticvision.types import Face, Frame, SwapReport
@@ -36,17 +37,25 @@ class LiveStream:
     change (the web app's sliders) takes effect on the next frame of a running stream.
     """
 
-    def __init__(self, session: SwapSession, settings: Settings | None = None, *, fps: float = DEFAULT_FPS) -> None:
+    def __init__(
+        self,
+        session: SwapSession,
+        settings: Settings | None = None,
+        *,
+        fps: float = DEFAULT_FPS,
+        engine: Engine | None = None,
+    ) -> None:
         if settings is not None:
             session.check_settings(settings)  # an impossible setting fails here, not on frame 1
         self.session = session
         self.settings = settings
-        self.tracker = FaceTracker(session.engine, fps=fps)
+        self.engine = engine or session.engine  # a device pool's replica keeps the stream on its device
+        self.tracker = FaceTracker(self.engine, fps=fps)
         self._tracker_lock = threading.Lock()
 
     def swap(self, frame: Frame, settings: Settings | None = None) -> SwapReport:
         """The frame with the source identity swapped into its tracked face(s)."""
-        return self.session.swap(frame, settings or self.settings, locate=self._locate)
+        return self.session.swap(frame, settings or self.settings, locate=self._locate, engine=self.engine)
 
     def reset(self) -> None:
         """Forget the tracked faces (a cut, a new scene): the next frame detects afresh."""

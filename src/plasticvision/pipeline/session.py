@@ -73,7 +73,8 @@ class SwapSession:
         return len(prepared)
 
     def use_prepared(self, prepared: Sequence[SourceFace]) -> None:
-        """Sources prepared elsewhere (restored from a session store); not journaled."""
+        """Sources prepared elsewhere (restored from a session store, or by another replica of the same
+        engine for a video chunk), so they are not prepared again; not journaled."""
         with self._lock:
             self._sources = tuple(prepared)
 
@@ -102,13 +103,16 @@ class SwapSession:
                 f"enhance needs the inswapper engine; the running engine is '{self.engine.name}'"
             )
 
-    def stream(self, settings: Settings | None = None, *, fps: float = DEFAULT_FPS) -> LiveStream:
+    def stream(
+        self, settings: Settings | None = None, *, fps: float = DEFAULT_FPS, engine: Engine | None = None
+    ) -> LiveStream:
         """A tracked stream over this session: for consecutive frames of one camera, video or connection.
 
         `settings` None follows the session's settings as they change; `fps` is the stream's
-        nominal frame rate, which times the landmark smoothing.
+        nominal frame rate, which times the landmark smoothing; `engine` keeps the stream on one
+        replica of the session's engine (a device of the pool).
         """
-        return LiveStream(self, settings, fps=fps)
+        return LiveStream(self, settings, fps=fps, engine=engine)
 
     def swap(
         self,
@@ -116,39 +120,49 @@ class SwapSession:
         settings: Settings | None = None,
         *,
         locate: Callable[[Frame], list[Face]] | None = None,
+        engine: Engine | None = None,
     ) -> SwapReport:
         """Swap the source identity into the frame's largest face (or all faces), or with a face
         map, each mapped person's identity into them.
 
         `locate` replaces full detection for streams and videos (a tracker's `locate`), so
-        consecutive frames reuse what the last one found.
+        consecutive frames reuse what the last one found. `engine` runs the frame on another
+        replica of the session's engine (a device pool's); sources are shared data.
         """
+        engine = engine or self.engine
         settings = settings or self.settings
         self.check_settings(settings)
         frame = check_frame(frame)
         timer = StageTimer()
         with timer.stage("detect"):
-            faces = (locate or self.engine.detect)(frame)
+            faces = (locate or engine.detect)(frame)
         with timer.stage("identify"):
             casts = self.face_map.cast(frame, faces, settings.swap_all, self._sources) if settings.opacity else []
-        report = self.compose(frame, faces, casts, settings, timer)
+        report = self.compose(frame, faces, casts, settings, timer, engine)
         self.stats.add(timer.ms)
         return report
 
     def compose(
-        self, frame: Frame, faces: Sequence[Face], casts: Sequence[Cast], settings: Settings, timer: StageTimer
+        self,
+        frame: Frame,
+        faces: Sequence[Face],
+        casts: Sequence[Cast],
+        settings: Settings,
+        timer: StageTimer,
+        engine: Engine | None = None,
     ) -> SwapReport:
         """Render and post-process each cast face into a copy of the frame."""
+        engine = engine or self.engine
         out = frame.copy()
         if not casts:
             return SwapReport(out, len(faces), 0, dict(timer.ms), self.why_unchanged(faces, settings))
         for cast in casts:
             target = cast.face
             with timer.stage("swap"):
-                rendered = self.engine.render(frame, target, cast.sources)
+                rendered = engine.render(frame, target, cast.sources)
             if settings.enhance:
                 with timer.stage("enhance"):
-                    rendered = self.engine.enhance(rendered)
+                    rendered = engine.enhance(rendered)
             region = rendered.region.slices
             layer = FaceLayer(frame[region], rendered.swapped, rendered.mask, rendered.face)
             for name, step in STEPS:

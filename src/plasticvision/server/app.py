@@ -37,7 +37,7 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 def create_app(config: ServerConfig | None = None, swapper: FaceSwapper | None = None) -> FastAPI:
     """The app; `config` defaults to the environment's, `swapper` to one built from the config."""
     config = config or get_settings()
-    swapper = swapper or FaceSwapper(config.engine, models_dir=config.models_dir)
+    swapper = swapper or FaceSwapper(config.engine, models_dir=config.models_dir, devices=config.devices)
     workers = Workers(config.workers)
     store = open_store(config.redis_url)
 

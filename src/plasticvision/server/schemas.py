@@ -15,6 +15,19 @@ class Health(BaseModel):
     version: str
 
 
+class DeviceStatus(BaseModel):
+    device: str = Field(description="'cuda:0', 'cpu:1', or 'default' (the engine's own provider choice)")
+    engine: str
+    provider: str = Field(description="the execution provider the replica's models run on")
+    streams: int = Field(description="live streams attached to this device")
+    active: int = Field(description="frames or images in work right now")
+    frames: int = Field(description="frames and images processed since start")
+    fps: float = Field(description="frames and images per second, last 10 s")
+    busy: float = Field(description="share of the last 10 s spent working, 0-1")
+    errors: int = Field(description="unexpected engine failures on this device")
+    last_error: str | None = None
+
+
 class Status(BaseModel):
     gpu: bool
     engine: str
@@ -30,6 +43,7 @@ class Status(BaseModel):
     sessions: int = Field(description="sessions alive, the default one included")
     stream_connections: int
     session_id: str
+    devices: list[DeviceStatus] = Field(description="one engine replica per device (`--devices`)")
 
 
 class UploadResult(BaseModel):

@@ -26,6 +26,7 @@ import anyio
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
+from plasticvision.engines.pool import Replica
 from plasticvision.errors import PlasticVisionError
 from plasticvision.media.images import decode_image, encode_jpeg
 from plasticvision.protocol import (
@@ -97,6 +98,7 @@ class FrameStream:
         config: ServerConfig,
         protocol: int = PROTOCOL_SEED,
         stats: TimingStats | None = None,
+        replica: Replica | None = None,
     ):
         self.websocket = websocket
         self.metrics: Metrics = websocket.app.state.metrics
@@ -106,7 +108,9 @@ class FrameStream:
         self.max_pixels = config.max_image_pixels
         self.protocol = protocol
         self.stats = stats
-        self.live = session.stream()  # one tracker per connection: detect rarely, follow in between
+        self.replica = replica  # the device this stream stays on
+        engine = replica.engine if replica is not None else None
+        self.live = session.stream(engine=engine)  # one tracker per connection: detect rarely, follow in between
         self.latest: Incoming | None = None
         self.frame_ready = asyncio.Event()
         self.send_lock = asyncio.Lock()
@@ -222,7 +226,11 @@ class FrameStream:
         quality = quality or JPEG_QUALITY
         if not self.session.can_swap:
             return encode_jpeg(draw_notice(frame, NO_SOURCE_NOTICE), quality)
-        return encode_jpeg(self.live.swap(frame).frame, quality)
+        if self.replica is None:
+            return encode_jpeg(self.live.swap(frame).frame, quality)
+        with self.replica.work():
+            swapped = self.live.swap(frame).frame
+        return encode_jpeg(swapped, quality)
 
     async def report(self, exc: PlasticVisionError, about: str, seq: int | None = None) -> None:
         """Tell the client what was wrong, and `about` a "frame" (its reply will not come) or a text "message";
@@ -258,6 +266,7 @@ async def stream(
     config: ConfigDep,
     registry: RegistryDep,
     workers: WorkersDep,
+    swapper: SwapperDep,
     session: Annotated[str | None, Query(description="your session id; none = 'default'")] = None,
     api_key: Annotated[str | None, Query(description="the API key, when the server has one")] = None,
     protocol: Annotated[str | None, Query(description="2 for frame and reply headers; none = the seed form")] = None,
@@ -268,11 +277,11 @@ async def stream(
         check_origin(config, websocket.headers.get("origin"))
         check_api_key(config, api_key or websocket.headers.get("x-api-key"), "as ?api_key= or the X-API-Key header")
         version = negotiate(protocol)
-        with registry.connect(session) as swap_session:
+        with registry.connect(session) as swap_session, swapper.pool.attach() as replica:
             hello = connected_message(version, max_frame_bytes=config.max_ws_message_bytes, jpeg_quality=JPEG_QUALITY)
             await websocket.send_text(json.dumps(hello))
             stats = websocket.app.state.stream_stats
-            await FrameStream(websocket, swap_session, workers, config, version, stats).run()
+            await FrameStream(websocket, swap_session, workers, config, version, stats, replica).run()
     except PlasticVisionError as exc:
         log.info("stream closed: %s", exc)
         reason = str(exc).encode()[:MAX_CLOSE_REASON].decode(errors="ignore")

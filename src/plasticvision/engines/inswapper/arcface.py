@@ -9,7 +9,7 @@ import numpy as np
 
 from plasticvision.align import arcface_template, estimate_similarity, warp_crop
 from plasticvision.engines.inswapper.blob import rgb_blob
-from plasticvision.engines.inswapper.providers import create_session
+from plasticvision.engines.inswapper.providers import ProviderEntry, create_session
 from plasticvision.types import Embedding, Face, Frame
 
 INPUT_SIZE = 112
@@ -26,7 +26,7 @@ def l2_normalise(vector: np.ndarray) -> np.ndarray:
 class ArcFaceRecognizer:
     """Aligns the face to the ArcFace template and returns its L2-normalised 512-d embedding."""
 
-    def __init__(self, path: str | Path, providers: Sequence[str]) -> None:
+    def __init__(self, path: str | Path, providers: Sequence[ProviderEntry]) -> None:
         self.session = create_session(path, providers)
         self.input_name = self.session.get_inputs()[0].name
         self.output_name = self.session.get_outputs()[0].name

@@ -27,7 +27,7 @@ from plasticvision.engines.base import Region, Rendered, source_face
 from plasticvision.engines.inswapper.arcface import ArcFaceRecognizer
 from plasticvision.engines.inswapper.gfpgan import INPUT_SIZE as GFPGAN_SIZE
 from plasticvision.engines.inswapper.gfpgan import GfpganEnhancer
-from plasticvision.engines.inswapper.providers import check_session, choose_providers
+from plasticvision.engines.inswapper.providers import ProviderEntry, check_session, choose_providers
 from plasticvision.engines.inswapper.reuse import RestorationReuse
 from plasticvision.engines.inswapper.scrfd import ScrfdDetector
 from plasticvision.engines.inswapper.swapper import INPUT_SIZE as SWAP_SIZE
@@ -53,7 +53,7 @@ class InswapperSource:
     projected: np.ndarray
 
 
-def optional_enhancer(path: str | Path, providers: Sequence[str]) -> GfpganEnhancer | None:
+def optional_enhancer(path: str | Path, providers: Sequence[ProviderEntry]) -> GfpganEnhancer | None:
     """GFPGAN if its file loads; enhance is optional, so a broken file must not take the swap down with it."""
     try:
         return GfpganEnhancer(path, providers)
@@ -74,7 +74,7 @@ class InswapperEngine:
         swapper: str | Path,
         enhancer: str | Path | None = None,
         *,
-        providers: Sequence[str] | None = None,
+        providers: Sequence[ProviderEntry] | None = None,
         enhance_reuses: int = ENHANCE_REUSES,
     ) -> None:
         self.providers = list(providers) if providers is not None else choose_providers()

@@ -6,7 +6,7 @@ from pathlib import Path
 from collections.abc import Sequence
 
 from plasticvision.engines.inswapper.blob import bgr_image, rgb_blob
-from plasticvision.engines.inswapper.providers import create_session
+from plasticvision.engines.inswapper.providers import ProviderEntry, create_session
 from plasticvision.types import Crop
 
 INPUT_SIZE = 512
@@ -17,7 +17,7 @@ INPUT_STD = 0.5
 class GfpganEnhancer:
     """One call: `enhance_crop(crop)`, a 512x512 BGR crop in, the restored crop out."""
 
-    def __init__(self, path: str | Path, providers: Sequence[str]) -> None:
+    def __init__(self, path: str | Path, providers: Sequence[ProviderEntry]) -> None:
         self.session = create_session(path, providers)
         self.input_name = self.session.get_inputs()[0].name
         self.output_name = self.session.get_outputs()[0].name

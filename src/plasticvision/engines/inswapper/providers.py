@@ -28,6 +28,12 @@ GPU_PROVIDERS = (
 CPU_PROVIDER = "CPUExecutionProvider"
 PREFERENCE = GPU_PROVIDERS + (CPU_PROVIDER,)
 
+ProviderEntry = str | tuple[str, dict[str, str]]  # onnxruntime's own form: a name, or a name and its options
+
+
+def provider_name(entry: ProviderEntry) -> str:
+    return entry if isinstance(entry, str) else entry[0]
+
 
 def choose_providers(available: Sequence[str] | None = None) -> list[str]:
     """The available providers in preference order, always ending with the CPU as the last resort."""
@@ -51,7 +57,7 @@ def gpu_evidence() -> str | None:
     return None
 
 
-def create_session(path: str | Path, providers: Sequence[str]) -> ort.InferenceSession:
+def create_session(path: str | Path, providers: Sequence[ProviderEntry]) -> ort.InferenceSession:
     """An inference session on the first provider of `providers` that loads (onnxruntime falls back)."""
     options = ort.SessionOptions()
     options.log_severity_level = 3  # errors only: provider fallbacks are reported by `check_session`
@@ -61,16 +67,17 @@ def create_session(path: str | Path, providers: Sequence[str]) -> ort.InferenceS
     return ort.InferenceSession(str(path), sess_options=options, providers=[with_options(name) for name in providers])
 
 
-def with_options(provider: str) -> str | tuple[str, dict[str, str]]:
-    """A provider with the options it needs to be usable in practice.
+def with_options(provider: ProviderEntry) -> ProviderEntry:
+    """A provider with the options it needs to be usable in practice (kept: those it came with, e.g. `device_id`).
 
     TensorRT compiles an engine per model on first use (minutes for inswapper); caching the
     engines on disk makes that a one-time cost instead of one per server start.
     """
-    if provider == "TensorrtExecutionProvider":
+    name, options = (provider, {}) if isinstance(provider, str) else (provider[0], dict(provider[1]))
+    if name == "TensorrtExecutionProvider":
         cache = user_cache_path("plasticvision") / "tensorrt"
-        return provider, {"trt_engine_cache_enable": "True", "trt_engine_cache_path": str(cache)}
-    return provider
+        options = {"trt_engine_cache_enable": "True", "trt_engine_cache_path": str(cache), **options}
+    return (name, options) if options else name
 
 
 @dataclass(frozen=True)
@@ -82,13 +89,14 @@ class ProviderReport:
     warning: str | None = None
 
 
-def check_session(session: ort.InferenceSession, requested: Sequence[str]) -> ProviderReport:
+def check_session(session: ort.InferenceSession, requested: Sequence[ProviderEntry]) -> ProviderReport:
     """Compare the providers a session really uses with the ones asked for, and warn if a GPU is idle."""
     used = tuple(session.get_providers())
     gpu = bool(used) and used[0] in GPU_PROVIDERS
     warning = None
-    if requested and used and used[0] != requested[0]:
-        warning = f"onnxruntime could not start {requested[0]} and runs on {used[0]} instead"
+    first = provider_name(requested[0]) if requested else None
+    if first and used and used[0] != first:
+        warning = f"onnxruntime could not start {first} and runs on {used[0]} instead"
     if not gpu:
         evidence = gpu_evidence()
         if evidence:

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from plasticvision.engines.inswapper.blob import rgb_blob
-from plasticvision.engines.inswapper.providers import create_session
+from plasticvision.engines.inswapper.providers import ProviderEntry, create_session
 from plasticvision.types import Face, Frame
 
 INPUT_SIZE = 640
@@ -56,7 +56,7 @@ def non_maximum_suppression(boxes: np.ndarray, scores: np.ndarray, threshold: fl
 class ScrfdDetector:
     """Finds faces: letterbox to 640x640, one forward pass, decode, NMS, back to frame coordinates."""
 
-    def __init__(self, path: str | Path, providers: Sequence[str]) -> None:
+    def __init__(self, path: str | Path, providers: Sequence[ProviderEntry]) -> None:
         self.session = create_session(path, providers)
         model_input = self.session.get_inputs()[0]
         self.input_name = model_input.name

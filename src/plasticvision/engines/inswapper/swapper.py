@@ -15,7 +15,7 @@ from plasticvision.align import arcface_template
 from plasticvision.engines.inswapper.arcface import l2_normalise
 from plasticvision.engines.inswapper.blob import bgr_image, rgb_blob
 from plasticvision.engines.inswapper.emap import read_last_initializer
-from plasticvision.engines.inswapper.providers import create_session
+from plasticvision.engines.inswapper.providers import ProviderEntry, create_session
 from plasticvision.types import Crop, Embedding, Points
 
 INPUT_SIZE = 128
@@ -35,7 +35,7 @@ def read_emap(path: str | Path) -> np.ndarray:
 class InswapperModel:
     """One call: `swap_crop(crop, latent)`, with `latent` built from `project`ed source embeddings."""
 
-    def __init__(self, path: str | Path, providers: Sequence[str]) -> None:
+    def __init__(self, path: str | Path, providers: Sequence[ProviderEntry]) -> None:
         self.session = create_session(path, providers)
         names = [node.name for node in self.session.get_inputs()]
         if set(names) != {"target", "source"}:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from plasticvision.errors import PlasticVisionError
 from plasticvision.media.video_process import Cancelled, VideoProgress
-from plasticvision.media.video_swap import swap_video
 from plasticvision.pipeline.session import SwapSession
+from plasticvision.server.jobs.chunked import SinglePass, VideoSwap
 from plasticvision.server.jobs.errors import BadJobId, JobNotFound
 from plasticvision.server.jobs.feed import POLL_S, JobFeed
 from plasticvision.server.jobs.files import JobFiles
@@ -53,7 +53,8 @@ class LiveJob:
 
 
 class VideoJobs:
-    def __init__(self, data_dir: Path, max_jobs: int) -> None:
+    def __init__(self, data_dir: Path, max_jobs: int, swap: VideoSwap | None = None) -> None:
+        self.swap = swap or SinglePass()  # chunked over the device pool or Ray: `chunked.video_swap_for`
         self.files = JobFiles(data_dir)
         self.store = JobStore(self.files.database)
         self._recover()
@@ -137,7 +138,7 @@ class VideoJobs:
             live.started = True
         self._progress(live, self.store.update(job_id, state=JobState.RUNNING.value, stage="processing"))
         try:
-            result = swap_video(
+            result = self.swap(
                 session,
                 settings,
                 target,
@@ -178,6 +179,7 @@ class VideoJobs:
         for live in list(self._live.values()):
             live.cancel.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self.swap.close()
         for job_id in self.store.fail_unfinished(INTERRUPTED):
             self.files.discard_work(job_id)
 

@@ -67,4 +67,5 @@ async def get_status(
         sessions=len(registry),
         stream_connections=registry.connections,
         session_id=check_session_id(session_id),
+        devices=swapper.pool.status(),
     )

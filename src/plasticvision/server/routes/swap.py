@@ -33,7 +33,7 @@ async def swap_image(
     people, with `swap_all`)."""
     one_shot = await one_shot_session(swapper, session, source_files, config, workers)
     target = await decode_upload(target_file, config, workers)
-    report = await workers.run(one_shot.swap, target, session.settings)
+    report = await workers.run(swapper.swap_on_pool, one_shot, target, session.settings)
     png = await workers.run(encode_png, report.frame, not report.unchanged)
     metrics.image_swaps.inc()
     headers = {"X-Faces-Swapped": str(report.faces_swapped), "X-Faces-Found": str(report.faces_found)}

@@ -20,6 +20,7 @@ from starlette.requests import HTTPConnection
 from plasticvision.errors import PlasticVisionError
 from plasticvision.media.video import probe
 from plasticvision.server.deps import ApiKeyDep, ConfigDep, SessionDep, SwapperDep, WorkersDep
+from plasticvision.server.jobs.chunked import video_swap_for
 from plasticvision.server.jobs.errors import JobNotFound, JobNotReady
 from plasticvision.server.jobs.feed import POLL_S, JobFeed
 from plasticvision.server.jobs.runner import VideoJobs, check_job_id
@@ -45,7 +46,8 @@ class JobFailed(PlasticVisionError):
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """The job runner lives as long as the app: recovery at start, interrupted jobs recorded at stop."""
     config = app.state.config
-    jobs = app.state.video_jobs = VideoJobs(config.data_dir, config.max_video_jobs)
+    swap = video_swap_for(config, app.state.swapper.pool, app.state.swapper.engine.name)
+    jobs = app.state.video_jobs = VideoJobs(config.data_dir, config.max_video_jobs, swap)
     try:
         yield
     finally:
