@@ -42,7 +42,7 @@ from plasticvision.protocol import (
 from plasticvision.pipeline.session import SwapSession
 from plasticvision.pipeline.timing import TimingStats
 from plasticvision.config import ServerConfig
-from plasticvision.server.deps import ConfigDep, RegistryDep, WorkersDep
+from plasticvision.server.deps import ConfigDep, RegistryDep, SwapperDep, WorkersDep
 from plasticvision.server.errors import describe_errors, ws_close_code
 from plasticvision.server.limits import MB
 from plasticvision.server.metrics import Metrics
