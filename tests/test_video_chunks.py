@@ -116,6 +116,18 @@ def test_chunked_over_two_replicas_equals_the_single_pass(chunked, clip, session
     assert sorted(p.name for p in tmp_path.iterdir()) == ["chunked.mp4"]  # no chunk file left behind
 
 
+def test_a_face_map_travels_with_the_chunks(chunked, clip, single, pooled, read_test_image, tmp_path):
+    """A session with only a face map (no default sources): every chunk puts the mapped identity on the
+    clip's person, as the single pass with the same source does."""
+    mapped = pooled.new_session()
+    mapped.face_map.add_identity("hanks", [read_test_image("Tom_Hanks_54745.png")])
+    mapped.face_map.map_reference(read_frames(clip)[0], "hanks")
+    output = tmp_path / "mapped.mp4"
+    result = chunked(mapped, mapped.settings, clip, output)
+    assert len(result.chunks) == 3 and result.frames_with_swap == FRAMES
+    assert_differs_only_near_joins(output, single, join_frames([c.frames for c in result.chunks]), lossless=True)
+
+
 def test_a_device_that_dies_mid_chunk_has_its_chunk_run_again_on_the_other(clip, session, single, pooled, tmp_path):
     dying = Replica(Device("cpu", 0), FailsAfter(pooled.engine, renders=10))
     pool = EnginePool([dying, Replica(Device("cpu", 1), pooled.pool.replicas[1].engine)])

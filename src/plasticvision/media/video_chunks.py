@@ -24,6 +24,7 @@ from plasticvision.media.video import VideoReader
 from plasticvision.media.video_process import Cancelled
 from plasticvision.media.video_threads import RunAhead, RunBehind
 from plasticvision.media.video_writer import VideoWriter
+from plasticvision.pipeline.facemap import FaceMapState
 from plasticvision.pipeline.session import SwapSession
 from plasticvision.pipeline.tracking import DETECT_EVERY, FaceTracker
 from plasticvision.settings import Settings
@@ -62,6 +63,7 @@ class ChunkJob:
     sources: tuple[SourceFace, ...]  # prepared by the job's session, plain data any replica can render
     settings: Settings
     fps: float
+    face_map: FaceMapState | None = None  # who becomes whom, when the job's session has a face map
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,8 @@ def run_chunk(
     started = time.perf_counter()
     session = SwapSession(replica.engine)
     session.use_prepared(job.sources)
+    if job.face_map is not None:
+        session.face_map.restore(job.face_map)
     tracker = FaceTracker(replica.engine, fps=job.fps)
     written = swapped = warmed = 0
     with VideoReader(job.source) as reader:

@@ -98,8 +98,8 @@ class ChunkedVideoSwap:
         should_stop: ShouldStop | None = None,
         temp_dir: Path | None = None,
     ) -> VideoSwapResult:
-        if not session.faces_loaded:
-            raise NoSourceFaces("no source face: give at least one source image")
+        if not session.can_swap:
+            raise NoSourceFaces("no source face: give at least one source image, or set a face map")
         session.check_settings(settings)
         source, output = Path(source), Path(output)
         with VideoReader(source) as reader:
@@ -110,7 +110,7 @@ class ChunkedVideoSwap:
             return swap_video(
                 session, settings, source, output, on_progress=on_progress, should_stop=should_stop, temp_dir=temp_dir
             )
-        job = ChunkJob(source, session.sources, settings, float(info.fps))
+        job = ChunkJob(source, session.sources, settings, float(info.fps), session.face_map.state)
         meter, counted = ProgressMeter(info.frames, on_progress), threading.Lock()
 
         def on_frames(count: int) -> None:  # negative: a failed attempt's frames, taken back

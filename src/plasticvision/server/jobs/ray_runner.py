@@ -34,6 +34,7 @@ from plasticvision.engines.pool import Replica
 from plasticvision.engines.select import choose_engine
 from plasticvision.errors import PlasticVisionError
 from plasticvision.media.video_chunks import Chunk, ChunkJob, ChunkResult, chunk_paths, run_chunk
+from plasticvision.pipeline.facemap import FaceMapState
 from plasticvision.server.jobs.chunk_queue import AttemptProgress, OnFrames, ShouldStop, WorkerLost, run_queued
 from plasticvision.settings import Settings
 
@@ -56,6 +57,7 @@ class JobPayload:
     sources: tuple[SourceFace, ...]
     settings: Settings
     fps: float
+    face_map: FaceMapState | None
 
 
 class ChunkWorker:
@@ -76,7 +78,7 @@ class ChunkWorker:
 
     def run(self, key: str, payload: JobPayload, chunk: Chunk) -> Iterator[int | tuple[bytes, ChunkResult]]:
         """Yields frame counts while the chunk runs, then (the chunk's MP4 bytes, its result)."""
-        job = ChunkJob(self._video(key, payload), payload.sources, payload.settings, payload.fps)
+        job = ChunkJob(self._video(key, payload), payload.sources, payload.settings, payload.fps, payload.face_map)
         output = self.folder / f"{key}-{chunk.index:04d}.mp4"
         counts: queue.Queue[int] = queue.Queue()
         running = self.runner.submit(
@@ -170,7 +172,9 @@ class RayChunks:
     ) -> list[ChunkResult]:
         self._start()
         key = uuid.uuid4().hex
-        payload = ray.put(JobPayload(job.source.read_bytes(), job.source.suffix, job.sources, job.settings, job.fps))
+        payload = ray.put(JobPayload(
+            job.source.read_bytes(), job.source.suffix, job.sources, job.settings, job.fps, job.face_map
+        ))
         paths = dict(zip((chunk.index for chunk in chunks), chunk_paths(folder, chunks)))
 
         def attempt(worker: int, chunk: Chunk, progress: AttemptProgress, stop: ShouldStop) -> ChunkResult:
