@@ -19,7 +19,8 @@ from plasticvision.api import FaceSwapper
 from plasticvision.config import ServerConfig, get_settings
 from plasticvision.server import stream
 from plasticvision.server.errors import install_error_handlers
-from plasticvision.server.limits import BodyLimit, max_body_bytes
+from plasticvision.server.limits import BodyLimit
+from plasticvision.server.ratelimit import RateLimit, RateLimiter
 from plasticvision.server.routes import faces, settings, status, swap, video
 from plasticvision.server.security import install_cors
 from plasticvision.server.sessions import SessionRegistry
@@ -55,10 +56,12 @@ def create_app(config: ServerConfig | None = None, swapper: FaceSwapper | None =
         idle_s=config.session_idle_s,
         max_connections=config.max_ws_connections,
         max_connections_per_session=config.max_ws_per_session,
+        require_session=config.require_session,
     )
+    app.state.rate_limiter = RateLimiter(RateLimit.parse(config.rate_limit)) if config.rate_limit else None
     app.state.web_dir = WEB_DIR
     install_error_handlers(app)
-    app.add_middleware(BodyLimit, max_bytes=max_body_bytes(config))
+    app.add_middleware(BodyLimit, config=config)
     install_cors(app, config)  # outermost, so refusals carry CORS headers too
     for module in (status, faces, settings, swap, stream, video):
         app.include_router(module.router)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Response, UploadFile
 from plasticvision.media.drawing import draw_faces
 from plasticvision.media.images import encode_png
 from plasticvision.server.deps import ApiKeyDep, ConfigDep, SessionDep, SwapperDep, WorkersDep
+from plasticvision.server.ratelimit import RateLimitDep
 from plasticvision.server.schemas import ERROR_RESPONSES, UploadResult, png_response
 from plasticvision.server.uploads import decode_upload, decode_uploads
 from plasticvision.types import Face, Frame
@@ -21,7 +22,7 @@ def annotated_png(image: Frame, faces: list[Face]) -> bytes:
     return encode_png(draw_faces(image, faces), synthetic=False)
 
 
-@router.post("/upload-source-faces", response_model=UploadResult)
+@router.post("/upload-source-faces", response_model=UploadResult, dependencies=[RateLimitDep])
 async def upload_source_faces(
     files: Annotated[list[UploadFile], File(description="1-10 photos of the source face (JPG, PNG, WebP, ...)")],
     session: SessionDep,
@@ -34,7 +35,12 @@ async def upload_source_faces(
     return UploadResult(success=True, count=count, message=f"{count} source face(s) loaded")
 
 
-@router.post("/detect-faces", response_class=Response, responses=png_response("the image with the faces drawn"))
+@router.post(
+    "/detect-faces",
+    response_class=Response,
+    responses=png_response("the image with the faces drawn"),
+    dependencies=[RateLimitDep],
+)
 async def detect_faces(
     file: Annotated[UploadFile, File(description="an image to find faces in")],
     swapper: SwapperDep,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, File, Response, UploadFile
 
 from plasticvision.media.images import encode_png
 from plasticvision.server.deps import ApiKeyDep, ConfigDep, SessionDep, SwapperDep, WorkersDep
+from plasticvision.server.ratelimit import RateLimitDep
 from plasticvision.server.schemas import ERROR_RESPONSES, png_response
 from plasticvision.server.uploads import decode_upload, decode_uploads
 
@@ -15,7 +16,10 @@ router = APIRouter(tags=["swap"], dependencies=[ApiKeyDep], responses=ERROR_RESP
 
 
 @router.post(
-    "/swap-image", response_class=Response, responses=png_response("the swapped image, labelled as synthetic")
+    "/swap-image",
+    response_class=Response,
+    responses=png_response("the swapped image, labelled as synthetic"),
+    dependencies=[RateLimitDep],
 )
 async def swap_image(
     source_files: Annotated[list[UploadFile], File(description="1-10 photos of the source face")],

@@ -19,16 +19,17 @@ from starlette.requests import HTTPConnection
 
 from plasticvision.errors import PlasticVisionError
 from plasticvision.media.video import probe
+from plasticvision.media.video_limits import VideoLimits
 from plasticvision.server.deps import ApiKeyDep, ConfigDep, SessionDep, SwapperDep, WorkersDep
 from plasticvision.server.jobs.errors import JobNotFound, JobNotReady
-from plasticvision.server.jobs.feed import POLL_S, JobFeed
+from plasticvision.server.jobs.feed import JobFeed
 from plasticvision.server.jobs.runner import VideoJobs, check_job_id
 from plasticvision.server.jobs.store import JobRecord, JobState
+from plasticvision.server.ratelimit import RateLimitDep
 from plasticvision.server.schemas import ERROR_RESPONSES
 from plasticvision.server.security import check_api_key
 from plasticvision.server.uploads import decode_uploads
 
-JOB_APPEAR_WAIT_S = 10.0  # a follower may connect while the upload that creates its job is still arriving
 CANCEL_WAIT_S = 10.0
 MP4 = {200: {"content": {"video/mp4": {}}, "description": "the swapped video (H.264 MP4, audio kept), labelled synthetic"}}
 
@@ -102,8 +103,8 @@ async def start_job(
     jobs.reserve(job_id, filename)
     try:
         sources = await decode_uploads(source_files, config, workers, "source_files")
-        target = await workers.run(jobs.files.save_upload, job_id, target_file.file, filename, config.max_upload_bytes)
-        info = await workers.run(probe, target, filename)
+        target = await workers.run(jobs.files.save_upload, job_id, target_file.file, filename, config.max_video_bytes)
+        info = await workers.run(probe, target, filename, VideoLimits(config.max_video_pixels, config.max_video_s))
         one_shot = swapper.new_session()
         await workers.run(one_shot.set_sources, sources)
         one_shot.check_settings(settings)
@@ -117,7 +118,7 @@ async def start_job(
 StartedJob = Annotated[str, Depends(start_job)]
 
 
-@router.post("/swap-video", response_class=FileResponse, responses=MP4, dependencies=[ApiKeyDep])
+@router.post("/swap-video", response_class=FileResponse, responses=MP4, dependencies=[ApiKeyDep, RateLimitDep])
 async def swap_video(job_id: StartedJob, jobs: JobsDep) -> FileResponse:
     """Waits for the swap and answers with the MP4; the job stays listed under `X-Job-Id`."""
     record = await jobs.wait(job_id)
@@ -126,7 +127,7 @@ async def swap_video(job_id: StartedJob, jobs: JobsDep) -> FileResponse:
     return result_response(jobs, record)
 
 
-@router.post("/jobs/video", status_code=202, response_model=JobRecord, dependencies=[ApiKeyDep])
+@router.post("/jobs/video", status_code=202, response_model=JobRecord, dependencies=[ApiKeyDep, RateLimitDep])
 async def create_video_job(job_id: StartedJob, jobs: JobsDep) -> JSONResponse:
     """Queues the swap and answers at once; follow `/jobs/{job_id}/events`, then fetch `/jobs/{job_id}/result`."""
     return JSONResponse(jobs.get(job_id).to_json(), status_code=202, headers={"Location": f"/jobs/{job_id}"})
@@ -144,15 +145,9 @@ def get_job(job_id: str, jobs: JobsDep) -> JobRecord:
 
 
 async def get_feed(job_id: str, jobs: JobsDep) -> JobFeed:
-    """The job's feed, waiting a little for a job whose upload has not finished arriving."""
-    deadline = asyncio.get_running_loop().time() + JOB_APPEAR_WAIT_S
-    while True:
-        try:
-            return jobs.feed(job_id)
-        except JobNotFound:
-            if asyncio.get_running_loop().time() >= deadline:
-                raise
-            await asyncio.sleep(POLL_S)
+    """The job's feed; an unknown id (its upload may still be arriving) is a 404 at once, never a wait,
+    so a fuzzer or a bad link cannot hold a connection open. Followers retry, as the web app does."""
+    return jobs.feed(job_id)
 
 
 @router.get("/jobs/{job_id}/events", response_class=EventSourceResponse, dependencies=[ApiKeyAnywhereDep])
