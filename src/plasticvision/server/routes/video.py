@@ -26,12 +26,12 @@ from plasticvision.server.jobs.feed import JobFeed
 from plasticvision.server.jobs.runner import VideoJobs, check_job_id
 from plasticvision.server.jobs.store import JobRecord, JobState
 from plasticvision.server.ratelimit import RateLimitDep
-from plasticvision.server.schemas import ERROR_RESPONSES
+from plasticvision.server.openapi import binary_response, error_responses, event_stream_response
 from plasticvision.server.security import check_api_key
 from plasticvision.server.uploads import decode_uploads
 
 CANCEL_WAIT_S = 10.0
-MP4 = {200: {"content": {"video/mp4": {}}, "description": "the swapped video (H.264 MP4, audio kept), labelled synthetic"}}
+MP4 = binary_response("video/mp4", "the swapped video (H.264 MP4, audio kept), labelled synthetic")
 
 
 class JobsUnavailable(PlasticVisionError):
@@ -53,7 +53,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(jobs.shutdown)
 
 
-router = APIRouter(tags=["video"], responses=ERROR_RESPONSES, lifespan=lifespan)
+router = APIRouter(tags=["video"], responses=error_responses(404, 409, 415, 503, 507), lifespan=lifespan)
 
 
 def require_api_key_anywhere(
@@ -150,7 +150,12 @@ async def get_feed(job_id: str, jobs: JobsDep) -> JobFeed:
     return jobs.feed(job_id)
 
 
-@router.get("/jobs/{job_id}/events", response_class=EventSourceResponse, dependencies=[ApiKeyAnywhereDep])
+@router.get(
+    "/jobs/{job_id}/events",
+    response_class=EventSourceResponse,
+    responses=event_stream_response("the job's events, ending with its final state"),
+    dependencies=[ApiKeyAnywhereDep],
+)
 async def job_events(feed: Annotated[JobFeed, Depends(get_feed)]) -> AsyncIterator[ServerSentEvent]:
     """Server-Sent Events: `queued`, `progress` (frames done, total, fps, ETA, stage), then `done`,
     `failed` or `cancelled` as the last event. Each carries the job record; late followers get them all."""
@@ -166,7 +171,12 @@ def result_response(jobs: VideoJobs, record: JobRecord) -> FileResponse:
     return FileResponse(path, media_type="video/mp4", filename=name, headers={"X-Job-Id": record.job_id})
 
 
-@router.get("/jobs/{job_id}/result", response_class=FileResponse, responses=MP4, dependencies=[ApiKeyAnywhereDep])
+@router.get(
+    "/jobs/{job_id}/result",
+    response_class=FileResponse,
+    responses=binary_response("video/mp4", "the swapped video; 206 for a range request", 206),
+    dependencies=[ApiKeyAnywhereDep],
+)
 def job_result(job_id: str, jobs: JobsDep) -> FileResponse:
     """The finished MP4; range requests work, so a browser can seek in it."""
     return result_response(jobs, jobs.get(job_id))
