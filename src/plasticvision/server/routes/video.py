@@ -23,6 +23,7 @@ from plasticvision.media.video_limits import VideoLimits
 from plasticvision.server.deps import ApiKeyDep, ConfigDep, SessionDep, SwapperDep, WorkersDep
 from plasticvision.server.jobs.errors import JobNotFound, JobNotReady
 from plasticvision.server.jobs.feed import JobFeed
+from plasticvision.server.jobs.retention import GB, Retention
 from plasticvision.server.jobs.runner import VideoJobs, check_job_id
 from plasticvision.server.jobs.store import JobRecord, JobState
 from plasticvision.server.ratelimit import RateLimitDep
@@ -47,9 +48,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """The job runner lives as long as the app: recovery at start, interrupted jobs recorded at stop."""
     config = app.state.config
     jobs = app.state.video_jobs = VideoJobs(config.data_dir, config.max_video_jobs)
+    retention = Retention(jobs.store, jobs.files, config.result_ttl_s, int(config.max_results_gb * GB))
+    retention.start()
     try:
         yield
     finally:
+        retention.stop()
         await asyncio.to_thread(jobs.shutdown)
 
 
