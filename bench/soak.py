@@ -104,8 +104,12 @@ async def upload_source(client: httpx.AsyncClient, session: str) -> None:
     response.raise_for_status()
 
 
+def swap_files(name: str, data: bytes, media_type: str) -> list[tuple[str, tuple[str, bytes, str]]]:
+    return [("source_files", ("s.png", SOURCE.read_bytes(), "image/png")), ("target_file", (name, data, media_type))]
+
+
 async def swap_image(client: httpx.AsyncClient, stats: TrickleStats) -> None:
-    files = [("source_files", ("s.png", SOURCE.read_bytes(), "image/png")), ("target_file", ("t.png", TARGET.read_bytes(), "image/png"))]
+    files = swap_files("t.png", TARGET.read_bytes(), "image/png")
     started = time.perf_counter()
     response = await client.post("/swap-image", files=files)
     if response.status_code != 200:
@@ -116,7 +120,7 @@ async def swap_image(client: httpx.AsyncClient, stats: TrickleStats) -> None:
 
 
 async def video_job(client: httpx.AsyncClient, clip: Path, stats: TrickleStats) -> None:
-    files = [("source_files", ("s.png", SOURCE.read_bytes(), "image/png")), ("target_file", (clip.name, clip.read_bytes(), "video/mp4"))]
+    files = swap_files(clip.name, clip.read_bytes(), "video/mp4")
     response = await client.post("/jobs/video", files=files)
     if response.status_code != 202:
         stats.errors.append(f"jobs/video {response.status_code}: {response.text[:200]}")
@@ -164,7 +168,10 @@ async def soak(server: ServerProcess, args: argparse.Namespace, clip: Path) -> S
         until = time.monotonic() + seconds
         rss: list[float] = []
         await asyncio.gather(
-            *(stream_client(f"{ws_base}/ws/stream?session={s}", frames, args.fps, until, st) for s, st in zip(sessions, stats)),
+            *(
+                stream_client(f"{ws_base}/ws/stream?session={session}", frames, args.fps, until, client_stats)
+                for session, client_stats in zip(sessions, stats)
+            ),
             every(args.image_every, until, lambda: swap_image(client, trickle)),
             every(args.video_every, until, lambda: video_job(client, clip, trickle)),
             sample_rss(server, args.warm_up_s, args.sample_s, until, rss),
@@ -183,7 +190,7 @@ async def soak(server: ServerProcess, args: argparse.Namespace, clip: Path) -> S
         trickle_errors=trickle.errors,
         rss_mib=[round(value, 1) for value in rss],
         growth_percent=round(growth_percent(rss), 2),
-        fps_spread_percent=round(100 * max(abs(value - median_fps) for value in fps) / median_fps, 1) if median_fps else 100.0,
+        fps_spread_percent=round(100 * max(abs(value - median_fps) for value in fps) / (median_fps or 1e-9), 1),
         load_before=os.getloadavg(),
     )
 

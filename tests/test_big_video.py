@@ -64,7 +64,10 @@ def test_a_120_mb_video_swaps_over_http_without_the_server_memory_growing(tmp_pa
         before = server.rss_mib()
         output = tmp_path / "out.mp4"
         with open(clip, "rb") as video, open(output, "wb") as out:
-            files = [("source_files", ("face.png", SOURCE.read_bytes(), "image/png")), ("target_file", ("big.mp4", video, "video/mp4"))]
+            files = [
+                ("source_files", ("face.png", SOURCE.read_bytes(), "image/png")),
+                ("target_file", ("big.mp4", video, "video/mp4")),  # a file object: httpx streams it
+            ]
             with httpx.stream("POST", f"{server.url}/swap-video", files=files, timeout=600) as response:
                 assert response.status_code == 200, response.read()
                 for chunk in response.iter_bytes(1 << 20):

@@ -132,7 +132,9 @@ def fill(disk: Path, leave_bytes: int) -> Path:
     return filler
 
 
-def test_a_full_disk_fails_the_job_with_disk_full_and_the_server_keeps_serving(tmp_path, small_disk, short_clip, long_clip):
+def test_a_full_disk_fails_the_job_with_disk_full_and_the_server_keeps_serving(
+    tmp_path, small_disk, short_clip, long_clip
+):
     data = small_disk / "data"
     log = tmp_path / "server.log"
     with server_process(data, log) as server:

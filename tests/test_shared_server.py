@@ -19,6 +19,10 @@ from test_video_api import uploads
 SOURCE = Path(__file__).parent / "data" / "Tom_Hanks_54745.png"
 
 
+def face_file(field: str) -> tuple[str, tuple[str, bytes, str]]:
+    return field, ("face.png", SOURCE.read_bytes(), "image/png")
+
+
 def declared_clip(path: Path, size: tuple[int, int], times_s: list[float], noise: bool = False) -> Path:
     """A tiny H.264 MP4 whose frames sit at `times_s`: two frames can declare ten hours."""
     rng = np.random.default_rng(0)
@@ -29,7 +33,8 @@ def declared_clip(path: Path, size: tuple[int, int], times_s: list[float], noise
         video.pix_fmt = "yuv420p"
         video.time_base = video.codec_context.time_base = time_base
         for at in times_s:
-            pixels = rng.integers(0, 256, (size[1], size[0], 3), np.uint8) if noise else np.full((size[1], size[0], 3), 90, np.uint8)
+            shape = (size[1], size[0], 3)
+            pixels = rng.integers(0, 256, shape, np.uint8) if noise else np.full(shape, 90, np.uint8)
             frame = av.VideoFrame.from_ndarray(pixels, format="bgr24")
             frame.pts, frame.time_base = int(at * 1000), time_base
             container.mux(video.encode(frame))
@@ -73,7 +78,7 @@ def test_videos_have_their_own_size_limit(make_app, tmp_path):
     with TestClient(make_app(max_upload_mb=1, max_video_mb=3)) as client:
         accepted = client.post("/jobs/video", files=uploads(video))
         assert accepted.status_code == 202, accepted.text
-        image = [("source_files", ("face.png", SOURCE.read_bytes(), "image/png")), ("target_file", ("big.png", video.read_bytes(), "image/png"))]
+        image = [face_file("source_files"), ("target_file", ("big.png", video.read_bytes(), "image/png"))]
         assert client.post("/swap-image", files=image).status_code == 413
     with TestClient(make_app(max_upload_mb=1, max_video_mb=1)) as client:
         refused = client.post("/jobs/video", files=uploads(video))
@@ -83,7 +88,7 @@ def test_videos_have_their_own_size_limit(make_app, tmp_path):
 def test_rate_limits_answer_429_with_retry_after(make_app):
     with TestClient(make_app(rate_limit="2/minute")) as client:
         for _ in range(2):
-            assert client.post("/detect-faces", files={"file": ("f.png", SOURCE.read_bytes(), "image/png")}).status_code == 200
+            assert client.post("/detect-faces", files=[face_file("file")]).status_code == 200
         refused = client.post("/swap-image", files=uploads(SOURCE.read_bytes(), "t.png"))
         assert refused.status_code == 429
         assert 1 <= int(refused.headers["retry-after"]) <= 30
@@ -112,7 +117,7 @@ def test_a_server_that_requires_sessions_refuses_the_shared_default_one(make_app
         for headers in ({}, {"X-Session-Id": "default"}):
             refused = client.get("/status", headers=headers)
             assert refused.status_code == 400 and "X-Session-Id" in refused.json()["detail"]
-        assert client.post("/upload-source-faces", files={"files": ("f.png", SOURCE.read_bytes(), "image/png")}).status_code == 400
+        assert client.post("/upload-source-faces", files=[face_file("files")]).status_code == 400
         mine = client.get("/status", headers={"X-Session-Id": "0123456789abcdef0123456789abcdef"})
         assert mine.status_code == 200 and mine.json()["session_id"] == "0123456789abcdef0123456789abcdef"
         with client.websocket_connect("/ws/stream") as ws:

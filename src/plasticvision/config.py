@@ -44,7 +44,7 @@ class ServerConfig(BaseSettings):
     max_results_gb: float = Field(10.0, gt=0, description="results folder budget, oldest deleted first")
     require_session: bool = False
     rate_limit: str | None = Field(
-        None, pattern=r"^\d+/(second|minute|hour)$", description="uploads and swaps per client address, e.g. '30/minute'"
+        None, pattern=r"^\d+/(second|minute|hour)$", description="uploads and swaps per client address: '30/minute'"
     )
     upload_min_kbps: float = Field(16.0, gt=0, description="slowest average body rate once the grace time is over")
     upload_grace_s: float = Field(10.0, gt=0, description="seconds a body may take before its rate is checked")

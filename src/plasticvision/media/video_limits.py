@@ -38,7 +38,8 @@ class VideoLimits:
             )
         if duration_s > self.max_duration_s:
             raise VideoTooLarge(
-                f"{name}: {duration_s:,.0f} s long; the limit is {self.max_duration_s:,.0f} s (PLASTICVISION_MAX_VIDEO_S)"
+                f"{name}: {duration_s:,.0f} s long; the limit is {self.max_duration_s:,.0f} s "
+                "(PLASTICVISION_MAX_VIDEO_S)"
             )
         if frames > self.max_frames:
             raise VideoTooLarge(

@@ -21,7 +21,7 @@ from plasticvision.errors import PlasticVisionError
 from plasticvision.media.video import probe
 from plasticvision.media.video_limits import VideoLimits
 from plasticvision.server.deps import ApiKeyDep, ConfigDep, SessionDep, SwapperDep, WorkersDep
-from plasticvision.server.jobs.errors import JobNotFound, JobNotReady
+from plasticvision.server.jobs.errors import JobNotReady
 from plasticvision.server.jobs.feed import JobFeed
 from plasticvision.server.jobs.retention import GB, Retention
 from plasticvision.server.jobs.runner import VideoJobs, check_job_id
