@@ -60,13 +60,14 @@ def make_clip(
     audio: bool = True,
     variable_rate: bool = False,
     rotation: int = 0,  # 0, 90 or -90: the display rotation a phone would write
+    crf: int | None = None,  # H.264 quality (higher = smaller file); the codec's default if None
 ) -> Path:
     """Write a clip whose codecs follow the file extension (H.264/AAC MP4, VP9/Opus WebM, ...)."""
     image = load_face(face)
     count = int(round(seconds * fps))
     time_base = Fraction(1, 1000) if variable_rate else Fraction(1, fps)
     with av.open(str(path), "w") as container:
-        video = container.add_stream(VIDEO_CODECS[path.suffix], rate=fps)
+        video = container.add_stream(VIDEO_CODECS[path.suffix], rate=fps, options={"crf": str(crf)} if crf else None)
         video.width, video.height = (size[1], size[0]) if rotation else size  # stored sideways
         video.pix_fmt = "yuv420p"
         video.time_base = video.codec_context.time_base = time_base
