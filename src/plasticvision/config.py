@@ -49,6 +49,7 @@ class ServerConfig(BaseSettings):
     upload_min_kbps: float = Field(16.0, gt=0, description="slowest average body rate once the grace time is over")
     upload_grace_s: float = Field(10.0, gt=0, description="seconds a body may take before its rate is checked")
     workers: int = Field(0, ge=0, description="frame-processing threads; 0 = one per CPU core")
+    malloc_arenas: int = Field(2, ge=0, description="glibc malloc arenas for `serve`; 0 = glibc's default")
 
     @property
     def max_upload_bytes(self) -> int:

@@ -26,8 +26,8 @@ from plasticvision.server.jobs.feed import JobFeed
 from plasticvision.server.jobs.retention import GB, Retention
 from plasticvision.server.jobs.runner import VideoJobs, check_job_id
 from plasticvision.server.jobs.store import JobRecord, JobState
-from plasticvision.server.ratelimit import RateLimitDep
 from plasticvision.server.openapi import binary_response, error_responses, event_stream_response
+from plasticvision.server.ratelimit import RateLimitDep
 from plasticvision.server.security import check_api_key
 from plasticvision.server.uploads import decode_uploads
 
