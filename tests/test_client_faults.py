@@ -20,7 +20,7 @@ from video_clips import make_clip
 
 pytestmark = pytest.mark.slow
 
-GRACE_S = 3.0
+GRACE_S = 5.0
 BOUNDARY = "pvboundary"
 
 
@@ -105,6 +105,7 @@ def job_bytes(server: ServerProcess, job_id: str) -> int:
 
 def test_a_body_at_one_byte_per_second_is_cut_off_after_the_grace_time(server, tmp_path):
     body = multipart([("files", "face.png", SOURCE.read_bytes())])
+    face = {"file": ("f.png", SOURCE.read_bytes())}
     baseline = len(server.open_files())
     sock = connect(server)
     sock.sendall(request_head(server, "POST", "/upload-source-faces", len(body)))
@@ -119,29 +120,34 @@ def test_a_body_at_one_byte_per_second_is_cut_off_after_the_grace_time(server, t
                 return
             time.sleep(1.0)
 
+    closed_at = []
+
     def read() -> None:
         while chunk := sock.recv(4096):
             answer.extend(chunk)
+        closed_at.append(time.monotonic())
 
     threads = [threading.Thread(target=trickle, daemon=True), threading.Thread(target=read, daemon=True)]
     for thread in threads:
         thread.start()
-    detected = httpx.post(f"{server.url}/detect-faces", files={"file": ("f.png", SOURCE.read_bytes())}, timeout=30)
     others = []
     while threads[1].is_alive() and time.monotonic() - started < GRACE_S + 10:
         begun = time.monotonic()
         response = httpx.get(f"{server.url}/status", timeout=30)
         others.append((response.status_code, time.monotonic() - begun))
         time.sleep(0.1)
+        if len(others) == 3:  # and a request that does real work, while the slow body still trickles
+            detected = httpx.post(f"{server.url}/detect-faces", files=face, timeout=30)
     threads[1].join(timeout=5)
-    cut_after = time.monotonic() - started
     sock.close()
+    assert closed_at, "the slow client was never cut off"
+    cut_after = closed_at[0] - started
 
     assert answer.startswith(b"HTTP/1.1 408"), bytes(answer[:200])
     assert b"slower than" in answer
     assert GRACE_S <= cut_after < GRACE_S + 3, cut_after
+    assert len(others) >= 4 and all(code == 200 and took < 3 for code, took in others), f"others were held up: {others}"
     assert detected.status_code == 200 and detected.headers["x-faces-found"] == "1"
-    assert len(others) >= 5 and all(code == 200 and took < 2 for code, took in others), f"others were held up: {others}"
     assert settled_descriptors(server, baseline) <= baseline, server.open_files()
     assert files_under(tmp_path / "spool") == []
     assert_no_server_errors(server.log())
