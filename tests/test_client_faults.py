@@ -145,7 +145,7 @@ def test_a_body_at_one_byte_per_second_is_cut_off_after_the_grace_time(server, t
 
     assert answer.startswith(b"HTTP/1.1 408"), bytes(answer[:200])
     assert b"slower than" in answer
-    assert GRACE_S <= cut_after < GRACE_S + 3, cut_after
+    assert GRACE_S - 0.5 <= cut_after < GRACE_S + 3, cut_after  # the server starts its clock as the headers arrive
     assert len(others) >= 4 and all(code == 200 and took < 3 for code, took in others), f"others were held up: {others}"
     assert detected.status_code == 200 and detected.headers["x-faces-found"] == "1"
     assert settled_descriptors(server, baseline) <= baseline, server.open_files()
