@@ -67,7 +67,8 @@ def make_clip(
     count = int(round(seconds * fps))
     time_base = Fraction(1, 1000) if variable_rate else Fraction(1, fps)
     with av.open(str(path), "w") as container:
-        video = container.add_stream(VIDEO_CODECS[path.suffix], rate=fps, options={"crf": str(crf)} if crf else None)
+        options = {"crf": str(crf)} if crf else None
+        video = container.add_stream(VIDEO_CODECS[path.suffix], rate=fps, options=options)
         video.width, video.height = (size[1], size[0]) if rotation else size  # stored sideways
         video.pix_fmt = "yuv420p"
         video.time_base = video.codec_context.time_base = time_base
