@@ -29,7 +29,7 @@ from conftest import CHROMIUM_FLAGS, VIEWPORT  # noqa: E402
 from fake_webcam import webcam_frame, write_y4m  # noqa: E402
 from network import measure_live  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
-from server_process import server_process  # noqa: E402
+from server_process import throwaway_server  # noqa: E402
 
 from plasticvision.netem import emulated_link  # noqa: E402
 
@@ -50,7 +50,7 @@ def main() -> None:
     clip = write_y4m(Path(tempfile.mkdtemp()) / "astronaut.y4m", webcam_frame(cv2.imread(str(DATA / "astronaut.png"))))
     print(f"{os.cpu_count()} CPU cores, dlib engine, Chromium fake webcam 640x480 at 30 fps")
     print("load average before (1/5/15 min): %.2f %.2f %.2f" % os.getloadavg())  # others' work skews the numbers
-    with server_process(args.port) as _, sync_playwright() as playwright:
+    with throwaway_server(args.port) as _, sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=args.chromium,
             headless=True,

@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # server_process lives with the tests
 
-from server_process import cpu_seconds, server_process  # noqa: E402
+from server_process import cpu_seconds, throwaway_server  # noqa: E402
 
 from plasticvision.client import LiveConnection, StreamClient  # noqa: E402
 from plasticvision.netem import emulated_link  # noqa: E402
@@ -122,7 +122,7 @@ def main() -> None:
     print(f"{os.cpu_count()} CPU cores, {args.engine} engine, 640x480 frames offered at {args.fps:g} fps, {link}")
     print("load average before (1/5/15 min): %.2f %.2f %.2f" % os.getloadavg())  # others' work skews the numbers
     with ExitStack() as stack:
-        server = stack.enter_context(server_process(args.port, args.engine))
+        server = stack.enter_context(throwaway_server(args.port, args.engine))
         url = f"http://127.0.0.1:{args.port}"
         if args.rtt or args.mbps:
             url = stack.enter_context(emulated_link(url, args.rtt, args.mbps))

@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # server_process lives with the tests
 
-from server_process import server_process  # noqa: E402
+from server_process import throwaway_server  # noqa: E402
 from stream_bench import run_client  # noqa: E402
 
 SAMPLE_EVERY_S = 10.0
@@ -52,7 +52,7 @@ def main() -> None:
 
     print("load average before (1/5/15 min): %.2f %.2f %.2f" % os.getloadavg())
     samples: list[tuple[float, float]] = []
-    with server_process(args.port, "dlib") as server:
+    with throwaway_server(args.port) as server:
         sampler = threading.Thread(target=sample, args=(server.pid, args.duration, samples), daemon=True)
         sampler.start()
         result = run_client(f"http://127.0.0.1:{args.port}", "memory", args.fps, args.duration)

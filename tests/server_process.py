@@ -1,16 +1,27 @@
-"""`plasticvision serve` in a subprocess, for benchmarks and the network tests: the server gets its own
-process (and GIL), as in production, so the clients and the link proxy do not compete with it."""
+"""`plasticvision serve` as a real child process, for the fault and network tests and the benchmarks.
+
+A separate process can be killed with SIGKILL, starved of disk and measured (resident memory,
+open files) without the test's own allocations in the numbers; its log goes to a file that
+the tests read for 500s and tracebacks. The server gets its own process (and GIL), as in production,
+so clients and the link proxy do not compete with it.
+"""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from urllib import error, request
+
+import httpx
+
+from live_uvicorn import free_port
 
 START_TIMEOUT_S = 60
 
@@ -24,23 +35,108 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-@contextmanager
-def server_process(port: int, engine: str = "dlib", data_dir: Path | None = None) -> Iterator[subprocess.Popen]:
-    """A running server on 127.0.0.1:`port` (its data in `data_dir` when given), stopped afterwards."""
-    command = [str(Path(sys.executable).with_name("plasticvision")), "serve", "--engine", engine, "--port", str(port)]
-    env = os.environ | ({"PLASTICVISION_DATA_DIR": str(data_dir)} if data_dir else {})
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    deadline = time.monotonic() + START_TIMEOUT_S
-    try:
-        while True:
+@dataclass
+class ServerProcess:
+    process: subprocess.Popen
+    url: str
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def status_kib(self, field: str) -> int:
+        """A field of /proc/PID/status in KiB, e.g. VmRSS (resident now) or VmHWM (the peak)."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1])
+        raise KeyError(field)
+
+    def rss_mib(self) -> float:
+        return self.status_kib("VmRSS") / 1024
+
+    def peak_mib(self) -> float:
+        return self.status_kib("VmHWM") / 1024
+
+    def open_files(self) -> list[str]:
+        """What the process's descriptors point at (files, sockets, pipes)."""
+        folder = Path(f"/proc/{self.pid}/fd")
+        targets = []
+        for fd in folder.iterdir():
             try:
-                request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).close()
-                break
-            except (error.URLError, OSError):
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("the server did not start") from None
-                time.sleep(0.2)
+                targets.append(os.readlink(fd))
+            except OSError:  # closed while we looked
+                continue
+        return targets
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as when the machine loses power or the OOM killer strikes."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def wait_until_up(server: ServerProcess) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        try:
+            httpx.get(server.url + "/", timeout=2)
+            return
+        except httpx.TransportError:
+            if server.process.poll() is not None or time.monotonic() > deadline:
+                server.stop()
+                raise RuntimeError(f"the server did not start:\n{server.log()[-3000:]}")
+            time.sleep(0.2)
+
+
+@contextmanager
+def server_process(
+    data_dir: Path,
+    log_path: Path,
+    *,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+    preexec_fn: Callable[[], None] | None = None,
+    nice: int = 0,
+) -> Iterator[ServerProcess]:
+    """Run the server on `port` (a free one by default) with its data in `data_dir`; stopped at the end."""
+    port = port or free_port()
+    environment = {
+        **os.environ,
+        "PLASTICVISION_DATA_DIR": str(data_dir),
+        "PLASTICVISION_ENGINE": "dlib",
+        "PLASTICVISION_PORT": str(port),
+        **(env or {}),
+    }
+    command = [sys.executable, "-m", "plasticvision", "serve"]
+    if nice:
+        command = ["nice", "-n", str(nice), *command]
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            command, env=environment, stdout=log, stderr=subprocess.STDOUT, preexec_fn=preexec_fn
+        )
+    server = ServerProcess(process, f"http://127.0.0.1:{port}", log_path)
+    try:
+        wait_until_up(server)
         yield server
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        server.stop()
+
+
+@contextmanager
+def throwaway_server(port: int | None = None, engine: str = "dlib") -> Iterator[ServerProcess]:
+    """A server whose data and log live in a temporary folder, removed afterwards (benchmarks, network tests)."""
+    with tempfile.TemporaryDirectory(prefix="plasticvision-server-") as folder:
+        env = {"PLASTICVISION_ENGINE": engine}
+        with server_process(Path(folder) / "data", Path(folder) / "server.log", port=port, env=env) as server:
+            yield server

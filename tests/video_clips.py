@@ -63,6 +63,7 @@ def make_clip(
     variable_rate: bool = False,
     rotation: int = 0,  # 0, 90 or -90: the display rotation a phone would write
     keyframe_every: int | None = None,  # frames between keyframes (H.264 only); None: the encoder's choice
+    crf: int | None = None,  # H.264 quality (higher = smaller file); the codec's default if None
 ) -> Path:
     """Write a clip whose codecs follow the file extension (H.264/AAC MP4, VP9/Opus WebM, ...)."""
     image = load_face(face)
@@ -70,6 +71,8 @@ def make_clip(
     time_base = Fraction(1, 1000) if variable_rate else Fraction(1, fps)
     with av.open(str(path), "w") as container:
         options = {"x264-params": f"keyint={keyframe_every}:min-keyint={keyframe_every}:scenecut=0"} if keyframe_every else {}
+        if crf:
+            options["crf"] = str(crf)
         video = container.add_stream(VIDEO_CODECS[path.suffix], rate=fps, options=options)
         video.width, video.height = (size[1], size[0]) if rotation else size  # stored sideways
         video.pix_fmt = "yuv420p"

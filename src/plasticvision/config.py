@@ -37,6 +37,17 @@ class ServerConfig(BaseSettings):
     max_sessions: int = Field(256, ge=1)
     session_idle_s: float = Field(1800.0, gt=0)
     max_video_jobs: int = Field(1, ge=1)
+    max_video_mb: float = Field(2048.0, gt=0, description="per uploaded video, streamed to disk")
+    max_video_s: float = Field(3600.0, gt=0, description="declared duration; frames at most this x 120 fps")
+    max_video_pixels: int = Field(3840 * 2160, ge=10_000, description="declared pixels per frame (4K)")
+    result_ttl_s: float = Field(86400.0, gt=0, description="finished jobs and their results are deleted after this")
+    max_results_gb: float = Field(10.0, gt=0, description="results folder budget, oldest deleted first")
+    require_session: bool = False
+    rate_limit: str | None = Field(
+        None, pattern=r"^\d+/(second|minute|hour)$", description="uploads and swaps per client address: '30/minute'"
+    )
+    upload_min_kbps: float = Field(16.0, gt=0, description="slowest average body rate once the grace time is over")
+    upload_grace_s: float = Field(10.0, gt=0, description="seconds a body may take before its rate is checked")
     workers: int = Field(0, ge=0, description="frame-processing threads; 0 = one per CPU core")
     devices: str = Field("auto", description="engine replicas: 'auto' (every CUDA device, else one), '0,1', 'cpu:2'")
     ray_address: str | None = Field(None, description="run video chunks on this Ray cluster ('auto', 'ray://head:10001')")
@@ -54,10 +65,15 @@ class ServerConfig(BaseSettings):
     redis_url: str | None = Field(None, description="keep sessions in Redis (many replicas); none = in memory")
     metrics_token: str | None = Field(None, description="bearer token for GET /metrics; none = the API key")
     log_format: str = Field("text", pattern="^(text|json)$")
+    malloc_arenas: int = Field(2, ge=0, description="glibc malloc arenas for `serve`; 0 = glibc's default")
 
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def max_video_bytes(self) -> int:
+        return int(self.max_video_mb * 1024 * 1024)
 
     @property
     def max_ws_message_bytes(self) -> int:

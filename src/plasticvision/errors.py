@@ -25,6 +25,12 @@ class BadVideo(PlasticVisionError):
     status_code = 415
 
 
+class DiskFull(PlasticVisionError):
+    """Writing an output ran out of disk space (or hit a file-size limit); nothing partial is left."""
+
+    status_code = 507
+
+
 class NoFaceFound(PlasticVisionError):
     """A source image in which no face was detected."""
 

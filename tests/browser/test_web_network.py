@@ -11,21 +11,19 @@ from collections.abc import Iterator
 
 import pytest
 
-from live_uvicorn import free_port
 from network import measure_live
 from plasticvision.netem import emulated_link
-from server_process import server_process
+from server_process import throwaway_server
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def server_url(tmp_path_factory) -> Iterator[str]:
+def server_url() -> Iterator[str]:
     """`plasticvision serve` in its own process, as deployed: the link proxy and the test's own
     Python do not share its interpreter lock."""
-    port = free_port()
-    with server_process(port, data_dir=tmp_path_factory.mktemp("network-server")):
-        yield f"http://127.0.0.1:{port}"
+    with throwaway_server() as server:
+        yield server.url
 
 
 @pytest.fixture

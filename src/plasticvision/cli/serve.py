@@ -45,10 +45,12 @@ def run_serve(args: argparse.Namespace) -> int:
     from plasticvision.config import ServerConfig
     from plasticvision.server import create_app
     from plasticvision.server.logging_json import configure_logging
+    from plasticvision.server.memory import limit_malloc_arenas
     from plasticvision.server.serving import uvicorn_config
 
     config = ServerConfig(**flag_overrides(args))
     configure_logging(config.log_format, logging.DEBUG if args.verbose else logging.INFO)
+    limit_malloc_arenas(config.malloc_arenas)  # before the engine and the pools start their threads
     app = create_app(config)  # loads the engine and logs which one was chosen and why
     if not config.api_key and config.host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("listening on %s without an API key: anyone who can reach it can use it", config.host)

@@ -19,6 +19,7 @@ import av.error
 import cv2
 
 from plasticvision.errors import BadVideo
+from plasticvision.media.video_limits import VideoLimits
 from plasticvision.types import Frame
 
 log = logging.getLogger(__name__)
@@ -82,9 +83,10 @@ class VideoReader:
     before a job starts rather than halfway through.
     """
 
-    def __init__(self, path: str | Path, name: str | None = None) -> None:
+    def __init__(self, path: str | Path, name: str | None = None, limits: VideoLimits | None = None) -> None:
         self.path = Path(path)
         self.name = name or self.path.name  # what error messages call the file (the upload's own name)
+        self.limits = limits
         try:
             self.container = av.open(str(self.path), "r")
         except (av.error.FFmpegError, UnicodeDecodeError) as exc:
@@ -119,8 +121,10 @@ class VideoReader:
         fps = stream.average_rate or stream.guessed_rate or FALLBACK_FPS
         duration_s = self._duration_s()
         frames = stream.frames or int(round(duration_s * float(fps)))
-        rotation = normalise_rotation(self._rotation())
         width, height = stream.codec_context.width, stream.codec_context.height
+        if self.limits is not None:  # from the header, before the first frame is decoded
+            self.limits.check(self.name, width, height, duration_s, frames)
+        rotation = normalise_rotation(self._rotation())
         if abs(rotation) == 90:
             width, height = height, width
         audio = self.audio.codec_context.codec.canonical_name if self.audio is not None else None
@@ -211,9 +215,9 @@ class VideoReader:
         self.close()
 
 
-def probe(path: str | Path, name: str | None = None) -> VideoInfo:
-    """Check that a file is a decodable video and say what it holds; raises BadVideo otherwise."""
-    with VideoReader(path, name) as reader:
+def probe(path: str | Path, name: str | None = None, limits: VideoLimits | None = None) -> VideoInfo:
+    """Check that a file is a decodable video within `limits` and say what it holds; raises BadVideo otherwise."""
+    with VideoReader(path, name, limits) as reader:
         return reader.info
 
 

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from collections.abc import Callable
 
+from plasticvision.errors import DiskFull
+from plasticvision.media.disk_full import is_disk_full
 from plasticvision.media.video import VideoReader
 from plasticvision.media.video_writer import VideoWriter
 from plasticvision.media.video_metadata import append_xmp
@@ -99,8 +101,9 @@ def process_video(
 ) -> VideoProgress:
     """Write `transform(frame)` for every frame of `source` to `output` (H.264 MP4, audio kept).
 
-    Returns the final progress (stage "done"). Raises BadVideo for unreadable input and
-    Cancelled when `should_stop()` turns true; in every failure no output or temp file remains.
+    Returns the final progress (stage "done"). Raises BadVideo for unreadable input, DiskFull when
+    the disk fills up, and Cancelled when `should_stop()` turns true; in every failure no output
+    or temp file remains.
     """
     output = Path(output)
     temp = temporary_path(output, temp_dir)
@@ -121,11 +124,13 @@ def process_video(
             encoder.finish()
             append_xmp(temp)
             os.replace(temp, output)
-        except BaseException:
+        except BaseException as exc:
             decoder.close()
             encoder.close()
             writer.abort()
             temp.unlink(missing_ok=True)
+            if is_disk_full(exc):
+                raise DiskFull("disk full while writing the video; nothing partial was kept") from exc
             raise
         decoder.close()
     meter.frames_total = meter.frames_done

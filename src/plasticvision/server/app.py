@@ -21,8 +21,9 @@ from plasticvision.config import ServerConfig, get_settings
 from plasticvision.pipeline.timing import TimingStats
 from plasticvision.server import stream
 from plasticvision.server.errors import install_error_handlers
-from plasticvision.server.limits import BodyLimit, max_body_bytes
+from plasticvision.server.limits import BodyLimit
 from plasticvision.server.metrics import Metrics, Readings
+from plasticvision.server.ratelimit import RateLimit, RateLimiter
 from plasticvision.server.request_log import RequestLog
 from plasticvision.server.routes import faces, identities, metrics, settings, status, swap, video
 from plasticvision.server.security import install_cors
@@ -70,11 +71,13 @@ def create_app(config: ServerConfig | None = None, swapper: FaceSwapper | None =
         max_connections=config.max_ws_connections,
         max_connections_per_session=config.max_ws_per_session,
         store=store,
+        require_session=config.require_session,
     )
+    app.state.rate_limiter = RateLimiter(RateLimit.parse(config.rate_limit)) if config.rate_limit else None
     app.state.web_dir = WEB_DIR
     app.state.metrics = watch(app, store)
     install_error_handlers(app)
-    app.add_middleware(BodyLimit, max_bytes=max_body_bytes(config))
+    app.add_middleware(BodyLimit, config=config)
     install_cors(app, config)  # outermost but for the request log, so refusals carry CORS headers too
     app.add_middleware(RequestLog, metrics=app.state.metrics, access_log=config.log_format == "json")
     for module in (status, faces, identities, settings, swap, stream, video, metrics):

@@ -43,12 +43,12 @@ def ws_close_code(exc: PlasticVisionError) -> int:
     return WS_TRY_AGAIN_LATER if exc.status_code in (429, 503) else WS_POLICY_VIOLATION
 
 
-def error_response(status_code: int, detail: str) -> JSONResponse:
-    return JSONResponse({"detail": detail}, status_code=status_code)
+def error_response(status_code: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status_code, headers=headers)
 
 
 async def on_plasticvision_error(request: Request, exc: PlasticVisionError) -> JSONResponse:
-    return error_response(exc.status_code, str(exc))
+    return error_response(exc.status_code, str(exc), getattr(exc, "headers", None))  # e.g. Retry-After
 
 
 async def on_validation_error(request: Request, exc: RequestValidationError | ValidationError) -> JSONResponse:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from plasticvision.server.openapi import ErrorBody, Responses, binary_response, error_responses  # noqa: F401
 from plasticvision.settings import Settings
 
 
@@ -57,15 +58,10 @@ class SettingsResult(BaseModel):
     settings: Settings
 
 
-class ErrorBody(BaseModel):
-    detail: str
+ERROR_RESPONSES = error_responses(404, 409, 415, 503)  # what a plain JSON route may answer
 
 
-ERROR_RESPONSES: dict[int | str, dict] = {
-    code: {"model": ErrorBody} for code in (401, 403, 409, 413, 415, 422, 429)
-}
-
-
-def png_response(description: str) -> dict[int | str, dict]:
+def png_response(description: str) -> Responses:
     """OpenAPI for a route that answers with a PNG image."""
-    return {200: {"content": {"image/png": {}}, "description": description}}
+    return binary_response("image/png", description)
+

@@ -32,6 +32,12 @@ class BadSessionId(PlasticVisionError):
     status_code = 422
 
 
+class SessionRequired(PlasticVisionError):
+    """`PLASTICVISION_REQUIRE_SESSION`: on a shared server nobody may fall into the `default` session."""
+
+    status_code = 400
+
+
 class TooManySessions(PlasticVisionError):
     status_code = 429
 
@@ -52,6 +58,7 @@ class SessionRegistry:
         max_connections: int,
         max_connections_per_session: int,
         store: SessionStore | None = None,
+        require_session: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.swapper = swapper
@@ -59,6 +66,7 @@ class SessionRegistry:
         self.idle_s = idle_s
         self.max_connections = max_connections
         self.max_connections_per_session = max_connections_per_session
+        self.require_session = require_session
         self._clock = clock
         self._sessions: dict[str, SwapSession] = {}
         self._last_used: dict[str, float] = {}
@@ -88,7 +96,7 @@ class SessionRegistry:
 
     def get(self, session_id: str | None) -> SwapSession:
         """The session for this id, created (or restored from the store) on first use; refreshes its idle clock."""
-        session_id = check_session_id(session_id)
+        session_id = self._check(session_id)
         if session_id == DEFAULT_SESSION:
             session = self.swapper.default_session
         else:
@@ -114,7 +122,7 @@ class SessionRegistry:
     @contextmanager
     def connect(self, session_id: str | None) -> Iterator[SwapSession]:
         """Hold a session for a WebSocket's lifetime, within the connection limits."""
-        session_id = check_session_id(session_id)
+        session_id = self._check(session_id)
         with self._lock:
             if self.connections >= self.max_connections:
                 raise TooManyConnections(f"too many stream connections ({self.max_connections}); try again later")
@@ -133,6 +141,14 @@ class SessionRegistry:
                 if session_id in self._sessions:  # idle from now on (the default one never expires)
                     self._last_used[session_id] = self._clock()
             self.sync.touch([session_id])
+
+    def _check(self, session_id: str | None) -> str:
+        session_id = check_session_id(session_id)
+        if self.require_session and session_id == DEFAULT_SESSION:
+            raise SessionRequired(
+                "this server needs a session id of your own: send X-Session-Id (REST) or ?session= (WebSocket)"
+            )
+        return session_id
 
     def _expire_idle(self) -> None:
         cutoff = self._clock() - self.idle_s

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from plasticvision.errors import PlasticVisionError
+from plasticvision.media.disk_full import is_disk_full
 from plasticvision.media.video_process import Cancelled, VideoProgress
 from plasticvision.pipeline.session import SwapSession
 from plasticvision.server.jobs.chunked import SinglePass, VideoSwap
@@ -151,10 +152,12 @@ class VideoJobs:
             state, reason = (JobState.FAILED, INTERRUPTED) if self._stopping else (JobState.CANCELLED, "cancelled")
             self._finish(job_id, live, state, error=reason)
         except PlasticVisionError as exc:
+            log.warning("video job %s failed: %s", job_id, exc)
             self._finish(job_id, live, JobState.FAILED, error=str(exc))
-        except Exception as exc:  # a bug must not leave the job "running" forever
+        except Exception as exc:  # a bug (or a full disk under the job store) must not leave the job "running"
             log.exception("video job %s crashed", job_id)
-            self._finish(job_id, live, JobState.FAILED, error=f"internal error ({type(exc).__name__})")
+            reason = "disk full" if is_disk_full(exc) else f"internal error ({type(exc).__name__})"
+            self._finish(job_id, live, JobState.FAILED, error=reason)
         else:
             size = self.files.result(job_id).stat().st_size
             self._finish(job_id, live, JobState.DONE, result_bytes=size, **progress_columns(result.progress))

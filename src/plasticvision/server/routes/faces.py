@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from plasticvision.media.drawing import draw_faces
 from plasticvision.media.images import encode_png
 from plasticvision.server.deps import ApiKeyDep, ConfigDep, SessionDep, SwapperDep, WorkersDep
+from plasticvision.server.ratelimit import RateLimitDep
 from plasticvision.server.schemas import ERROR_RESPONSES, UploadResult, png_response
 from plasticvision.server.uploads import decode_upload, decode_uploads
 from plasticvision.types import Face, Frame
@@ -22,7 +23,7 @@ def annotated_png(image: Frame, faces: list[Face]) -> bytes:
     return encode_png(draw_faces(image, faces), synthetic=False)
 
 
-@router.post("/upload-source-faces", response_model=UploadResult)
+@router.post("/upload-source-faces", response_model=UploadResult, dependencies=[RateLimitDep])
 async def upload_source_faces(
     files: Annotated[list[UploadFile], File(description="1-10 photos of the source face (JPG, PNG, WebP, ...)")],
     session: SessionDep,
@@ -50,6 +51,7 @@ def wants_json(format: str | None, accept: str | None) -> bool:
     "/detect-faces",
     response_class=Response,
     responses={200: {**png_response("the image with the faces drawn")[200], **DETECT_JSON}},
+    dependencies=[RateLimitDep],
 )
 async def detect_faces(
     file: Annotated[UploadFile, File(description="an image to find faces in")],

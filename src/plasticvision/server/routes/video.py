@@ -19,19 +19,21 @@ from starlette.requests import HTTPConnection
 
 from plasticvision.errors import PlasticVisionError
 from plasticvision.media.video import probe
+from plasticvision.media.video_limits import VideoLimits
 from plasticvision.server.deps import ApiKeyDep, ConfigDep, SessionDep, SwapperDep, WorkersDep
 from plasticvision.server.jobs.chunked import video_swap_for
-from plasticvision.server.jobs.errors import JobNotFound, JobNotReady
-from plasticvision.server.jobs.feed import POLL_S, JobFeed
+from plasticvision.server.jobs.errors import JobNotReady
+from plasticvision.server.jobs.feed import JobFeed
+from plasticvision.server.jobs.retention import GB, Retention
 from plasticvision.server.jobs.runner import VideoJobs, check_job_id
 from plasticvision.server.jobs.store import JobRecord, JobState
-from plasticvision.server.schemas import ERROR_RESPONSES
+from plasticvision.server.openapi import binary_response, error_responses, event_stream_response
+from plasticvision.server.ratelimit import RateLimitDep
 from plasticvision.server.security import check_api_key
 from plasticvision.server.one_shot import SourceFiles, one_shot_session
 
-JOB_APPEAR_WAIT_S = 10.0  # a follower may connect while the upload that creates its job is still arriving
 CANCEL_WAIT_S = 10.0
-MP4 = {200: {"content": {"video/mp4": {}}, "description": "the swapped video (H.264 MP4, audio kept), labelled synthetic"}}
+MP4 = binary_response("video/mp4", "the swapped video (H.264 MP4, audio kept), labelled synthetic")
 
 
 class JobsUnavailable(PlasticVisionError):
@@ -48,13 +50,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     config = app.state.config
     swap = video_swap_for(config, app.state.swapper.pool, app.state.swapper.engine.name)
     jobs = app.state.video_jobs = VideoJobs(config.data_dir, config.max_video_jobs, swap)
+    retention = Retention(jobs.store, jobs.files, config.result_ttl_s, int(config.max_results_gb * GB))
+    retention.start()
     try:
         yield
     finally:
+        retention.stop()
         await asyncio.to_thread(jobs.shutdown)
 
 
-router = APIRouter(tags=["video"], responses=ERROR_RESPONSES, lifespan=lifespan)
+router = APIRouter(tags=["video"], responses=error_responses(404, 409, 415, 503, 507), lifespan=lifespan)
 
 
 def require_api_key_anywhere(
@@ -103,8 +108,8 @@ async def start_job(
     jobs.reserve(job_id, filename)
     try:
         one_shot = await one_shot_session(swapper, session, source_files, config, workers)
-        target = await workers.run(jobs.files.save_upload, job_id, target_file.file, filename, config.max_upload_bytes)
-        info = await workers.run(probe, target, filename)
+        target = await workers.run(jobs.files.save_upload, job_id, target_file.file, filename, config.max_video_bytes)
+        info = await workers.run(probe, target, filename, VideoLimits(config.max_video_pixels, config.max_video_s))
         one_shot.check_settings(settings)
     except BaseException as exc:
         jobs.reject(job_id, str(exc) if isinstance(exc, PlasticVisionError) else "the upload failed")
@@ -116,7 +121,7 @@ async def start_job(
 StartedJob = Annotated[str, Depends(start_job)]
 
 
-@router.post("/swap-video", response_class=FileResponse, responses=MP4, dependencies=[ApiKeyDep])
+@router.post("/swap-video", response_class=FileResponse, responses=MP4, dependencies=[ApiKeyDep, RateLimitDep])
 async def swap_video(job_id: StartedJob, jobs: JobsDep) -> FileResponse:
     """Waits for the swap and answers with the MP4; the job stays listed under `X-Job-Id`."""
     record = await jobs.wait(job_id)
@@ -125,7 +130,7 @@ async def swap_video(job_id: StartedJob, jobs: JobsDep) -> FileResponse:
     return result_response(jobs, record)
 
 
-@router.post("/jobs/video", status_code=202, response_model=JobRecord, dependencies=[ApiKeyDep])
+@router.post("/jobs/video", status_code=202, response_model=JobRecord, dependencies=[ApiKeyDep, RateLimitDep])
 async def create_video_job(job_id: StartedJob, jobs: JobsDep) -> JSONResponse:
     """Queues the swap and answers at once; follow `/jobs/{job_id}/events`, then fetch `/jobs/{job_id}/result`."""
     return JSONResponse(jobs.get(job_id).to_json(), status_code=202, headers={"Location": f"/jobs/{job_id}"})
@@ -143,18 +148,17 @@ def get_job(job_id: str, jobs: JobsDep) -> JobRecord:
 
 
 async def get_feed(job_id: str, jobs: JobsDep) -> JobFeed:
-    """The job's feed, waiting a little for a job whose upload has not finished arriving."""
-    deadline = asyncio.get_running_loop().time() + JOB_APPEAR_WAIT_S
-    while True:
-        try:
-            return jobs.feed(job_id)
-        except JobNotFound:
-            if asyncio.get_running_loop().time() >= deadline:
-                raise
-            await asyncio.sleep(POLL_S)
+    """The job's feed; an unknown id (its upload may still be arriving) is a 404 at once, never a wait,
+    so a fuzzer or a bad link cannot hold a connection open. Followers retry, as the web app does."""
+    return jobs.feed(job_id)
 
 
-@router.get("/jobs/{job_id}/events", response_class=EventSourceResponse, dependencies=[ApiKeyAnywhereDep])
+@router.get(
+    "/jobs/{job_id}/events",
+    response_class=EventSourceResponse,
+    responses=event_stream_response("the job's events, ending with its final state"),
+    dependencies=[ApiKeyAnywhereDep],
+)
 async def job_events(feed: Annotated[JobFeed, Depends(get_feed)]) -> AsyncIterator[ServerSentEvent]:
     """Server-Sent Events: `queued`, `progress` (frames done, total, fps, ETA, stage), then `done`,
     `failed` or `cancelled` as the last event. Each carries the job record; late followers get them all."""
@@ -170,7 +174,12 @@ def result_response(jobs: VideoJobs, record: JobRecord) -> FileResponse:
     return FileResponse(path, media_type="video/mp4", filename=name, headers={"X-Job-Id": record.job_id})
 
 
-@router.get("/jobs/{job_id}/result", response_class=FileResponse, responses=MP4, dependencies=[ApiKeyAnywhereDep])
+@router.get(
+    "/jobs/{job_id}/result",
+    response_class=FileResponse,
+    responses=binary_response("video/mp4", "the swapped video; 206 for a range request", 206),
+    dependencies=[ApiKeyAnywhereDep],
+)
 def job_result(job_id: str, jobs: JobsDep) -> FileResponse:
     """The finished MP4; range requests work, so a browser can seek in it."""
     return result_response(jobs, jobs.get(job_id))

@@ -24,9 +24,8 @@ function describeProgress({ stage, frames_done: done, frames_total: total, fps, 
 
 /**
  * Call onProgress(describeProgress(record)) for each event of the job until its final event or
- * until the returned stop function is called. The server waits a little for a job whose upload
- * is still arriving; should the stream close before the job exists, it is opened again, less and
- * less often.
+ * until the returned stop function is called. The server answers 404 at once for a job whose
+ * upload is still arriving; the stream is then opened again, less and less often.
  */
 export function followJob(connection, jobId, onProgress) {
   let source = null;
