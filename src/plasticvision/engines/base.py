@@ -57,12 +57,15 @@ class Rendered:
     `swapped` is the region with the source identity drawn in the target's pose; `mask` says
     where it is valid (1 inside the face, 0 outside; the pipeline feathers it).
     `face` is the target face in region coordinates, for the steps that need landmarks.
+    `detail` is how much real detail the render has relative to the target face (1 = as much;
+    a source photo smaller than the target face gives less), so sharpening can follow it.
     """
 
     region: Region
     swapped: Frame
     mask: Mask
     face: Face
+    detail: float = 1.0
     extras: dict[str, Any] = field(default_factory=dict)
 
 

@@ -124,7 +124,7 @@ class SwapSession:
                 with timer.stage("enhance"):
                     rendered = self.engine.enhance(rendered)
             region = rendered.region.slices
-            layer = FaceLayer(frame[region], rendered.swapped, rendered.mask, rendered.face)
+            layer = FaceLayer(frame[region], rendered.swapped, rendered.mask, rendered.face, rendered.detail)
             for name, step in STEPS:
                 with timer.stage(name):
                     layer = step(layer, settings)

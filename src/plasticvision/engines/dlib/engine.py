@@ -15,7 +15,9 @@ from plasticvision.engines.base import Region, Rendered, source_face
 from plasticvision.engines.dlib.landmarks import DlibLandmarker
 from plasticvision.engines.dlib.mesh import blend_shape, hull_order, triangulate, warp_mesh, with_forehead
 from plasticvision.engines.dlib.recognizer import DlibRecognizer
+from plasticvision.engines.dlib.visibility import visible_skin
 from plasticvision.errors import UnsupportedOption
+from plasticvision.pipeline.masks import face_outline
 from plasticvision.types import Embedding, Face, Frame, Points
 
 SOURCE_FACE_WIDTH = 320  # sources are stored at this face size: enough detail, small to keep
@@ -42,7 +44,8 @@ def mesh_region(mesh: Points, frame_shape: tuple[int, ...], pad: float) -> Regio
 
 @dataclass(frozen=True, eq=False)
 class DlibSource:
-    """A source face prepared once: its pixels at a standard size, mesh and pose."""
+    """A source face prepared once: its pixels at a standard size, mesh and pose, and which
+    of its pixels are visible skin (`visible`, None when none is covered)."""
 
     face: Face
     embedding: Embedding
@@ -51,6 +54,7 @@ class DlibSource:
     triangles: np.ndarray
     outline: np.ndarray  # mesh point indices around the mesh, in order
     pose: np.ndarray
+    visible: np.ndarray | None
 
 
 class DlibEngine:
@@ -85,14 +89,16 @@ class DlibEngine:
         offset = np.array([region.x0, region.y0], np.float32)
         points = (face.landmarks_68 - offset) * scale
         mesh_points = with_forehead(points)
+        outline = hull_order(mesh_points)
         return DlibSource(
             face=face,
             embedding=embedding,
             image=np.ascontiguousarray(crop),
             mesh_points=mesh_points,
             triangles=triangulate(mesh_points),
-            outline=hull_order(mesh_points),
+            outline=outline,
             pose=head_pose(points),
+            visible=visible_skin(crop, points, mesh_points, outline, max(scale, 1.0)),
         )
 
     def render(self, frame: Frame, target: Face, sources: Sequence[DlibSource]) -> Rendered:
@@ -103,10 +109,17 @@ class DlibEngine:
         mesh = with_forehead(blend_shape(source.mesh_points[:68], target.landmarks_68))
         region = mesh_region(mesh, frame.shape, REGION_PAD * max(target.width, target.height))
         offset = np.array([region.x0, region.y0], np.float32)
+        size = (region.width, region.height)
         warped, coverage = warp_mesh(
-            source.image, source.mesh_points, mesh - offset, source.triangles, source.outline, (region.width, region.height)
+            source.image, source.mesh_points, mesh - offset, source.triangles, source.outline, size, source.visible
         )
-        return Rendered(region, warped, coverage.astype(np.float32) / 255.0, face_in_region(target, region))
+        # The target's own outline bounds the mask: the source's wider jaw or higher forehead
+        # must not paint over the background beside a turned head.
+        outline = np.zeros_like(coverage)
+        cv2.fillPoly(outline, [np.round(face_outline(target.landmarks_68) - offset).astype(np.int32)], 255)
+        cv2.min(coverage, outline, dst=coverage)
+        detail = min(source.face.width / max(target.width, 1.0), 1.0)
+        return Rendered(region, warped, coverage.astype(np.float32) / 255.0, face_in_region(target, region), detail)
 
     def enhance(self, rendered: Rendered) -> Rendered:
         raise UnsupportedOption("enhance needs the inswapper engine (GFPGAN); the dlib engine has no enhancer")
