@@ -139,22 +139,26 @@ def ring_change(before: Frame, after: Frame, face: Face) -> float:
 
 
 def forehead_band(before: Frame, after: Frame, face: Face) -> float:
-    """How much darker the darkest band across the output forehead is than the target's own profile.
+    """How much darker the darkest band across the output forehead got than the face as a whole.
 
-    Row by row over the forehead (stopping short of the brows), each image's darkest row is
-    measured against its own median row; the score is how much deeper the output's dip is
-    than the target's (0 = no band beyond the target's own, e.g. its hair line; a dark brim
-    or fringe carried over shows as tens of grey levels). A uniform tone change scores 0.
+    Row by row over the forehead (stopping short of the brows), the output's median grey
+    level minus the target's; the score is how far the lowest row falls below the median
+    change over the middle of the face (eyes to mouth), which is the swap's overall tone
+    shift. 0 = no band (a forehead that got lighter, e.g. the target's own hair line
+    replaced by skin, also scores 0); a dark brim or fringe carried over shows as tens.
     """
     x0, y0, x1, y1 = forehead_box(face)
     y1 = max(y1 - int(0.04 * face.height), y0 + 3)
-
-    def dip(image: Frame) -> float:
-        rows = np.median(cv2.cvtColor(image[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY).astype(np.float32), axis=1)
-        smooth = np.convolve(rows, np.ones(3) / 3, mode="valid") if len(rows) >= 3 else rows
-        return float(np.median(smooth) - smooth.min())
-
-    return max(dip(after) - dip(before), 0.0)
+    grey_before = cv2.cvtColor(before, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    grey_after = cv2.cvtColor(after, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    change = grey_after - grey_before
+    rows = np.median(change[y0:y1, x0:x1], axis=1)
+    smooth = np.convolve(rows, np.ones(3) / 3, mode="valid") if len(rows) >= 3 else rows
+    points = face.landmarks_68
+    mx0, mx1 = int(points[36, 0]), int(points[45, 0])
+    my0, my1 = int(points[36:48, 1].max()), int(points[48:60, 1].min())
+    overall = float(np.median(change[my0:my1, mx0:mx1])) if my1 > my0 and mx1 > mx0 else 0.0
+    return max(overall - float(smooth.min()), 0.0)
 
 
 def dark_share(before: Frame, after: Frame, face: Face, level: int = 70) -> float:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Sequence
 
-from plasticvision.engines.base import Engine
+from plasticvision.engines.base import Engine, still_detector
 from plasticvision.engines.select import choose_engine
 from plasticvision.pipeline.session import SwapSession, check_frame
 from plasticvision.pipeline.timing import TimingStats
@@ -58,8 +58,9 @@ class FaceSwapper:
         return self.default_session.swap(frame, settings)
 
     def detect(self, frame: Frame) -> list[Face]:
-        """Every face in the frame with box, landmarks and score, largest first."""
-        faces = self.engine.detect(check_frame(frame))
+        """Every face in the frame with box, landmarks and score, largest first (a still image:
+        the engine's thorough detection where it has one)."""
+        faces = still_detector(self.engine)(check_frame(frame))
         return sorted(faces, key=lambda f: f.area, reverse=True)
 
     def info(self) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from plasticvision.engines.base import Engine, SourceFace
+from plasticvision.engines.base import Engine, SourceFace, still_detector
 from plasticvision.errors import BadImage, NoFaceFound, UnsupportedOption
 from plasticvision.pipeline.postprocess import STEPS, FaceLayer
 from plasticvision.pipeline.timing import StageTimer, TimingStats
@@ -104,7 +104,7 @@ class SwapSession:
         frame = check_frame(frame)
         timer = StageTimer()
         with timer.stage("detect"):
-            faces = (locate or self.engine.detect)(frame)
+            faces = (locate or still_detector(self.engine))(frame)
         report = self.compose(frame, faces, settings, timer)
         self.stats.add(timer.ms)
         return report

@@ -15,6 +15,7 @@ from plasticvision.engines.base import Region, Rendered, source_face
 from plasticvision.engines.dlib.landmarks import DlibLandmarker
 from plasticvision.engines.dlib.mesh import blend_shape, hull_order, triangulate, warp_mesh, with_forehead
 from plasticvision.engines.dlib.recognizer import DlibRecognizer
+from plasticvision.engines.dlib.still_detect import StillDetector
 from plasticvision.engines.dlib.visibility import visible_skin
 from plasticvision.errors import UnsupportedOption
 from plasticvision.pipeline.masks import face_outline
@@ -66,9 +67,14 @@ class DlibEngine:
     def __init__(self) -> None:
         self.landmarker = DlibLandmarker()
         self.recognizer = DlibRecognizer()
+        self.still_detector = StillDetector(self.landmarker)
 
     def detect(self, frame: Frame) -> list[Face]:
         return self.landmarker.detect(frame)
+
+    def detect_thorough(self, frame: Frame) -> list[Face]:
+        """Every face of a still image: more passes, turned searches, CNN-confirmed weak hits."""
+        return self.still_detector.detect(frame)
 
     def refine(self, frame: Frame, face: Face) -> Face | None:
         """Follow a tracked face with the landmark predictor alone (no detector)."""
@@ -78,7 +84,7 @@ class DlibEngine:
         return self.recognizer.embed(frame, face)
 
     def prepare_source(self, frame: Frame) -> DlibSource:
-        face = source_face(self.detect(frame))
+        face = source_face(self.detect_thorough(frame))
         embedding = self.embed(frame, face)
         scale = SOURCE_FACE_WIDTH / max(face.width, 1.0)
         region = Region.around(face, frame.shape, 0.8)

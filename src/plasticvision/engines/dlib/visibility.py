@@ -17,20 +17,21 @@ import numpy as np
 
 from plasticvision.types import Points
 
-CHEEK_LEFT_68 = (1, 2, 3, 31, 39, 40, 41, 36)  # image-left cheek: jaw side, nose wing, under the eye
-CHEEK_RIGHT_68 = (15, 14, 13, 35, 42, 47, 46, 45)
+CHEEKS_68 = ((3, 31), (13, 35))  # (jaw point, nose wing) of the image-left and image-right cheek
 NOSE_BRIDGE_68 = (27, 28, 29, 30)
+BROW_LINE_68 = (19, 24)
 FEATURES_68 = (slice(36, 42), slice(42, 48), slice(48, 60), slice(31, 36))  # eyes, lips, nostrils
 BROWS_68 = (slice(17, 22), slice(22, 27))
 
 MIN_SKIN_SAMPLES = 50
-CHEEK_SHRINK = 0.7  # keep the samples off the jaw line, where the background begins
+CHEEK_RADIUS = 0.3  # of the jaw-to-nose-wing distance
 CHROMA_FLOOR = 2.5  # a/b spread floor: a grey-scale or very even source still tolerates JPEG noise
 LIGHT_FLOOR = 7.0  # grey levels: the least lightness spread of skin
 CHROMA_LIMIT = 3.5  # Mahalanobis distance in a/b beyond which a pixel is not this person's skin
 DARKER_LIMIT = 3.5  # spreads darker than the darker cheek: shading passes, a brim does not
+FOREHEAD_DARKER = 40.0  # the forehead is held to the nose bridge, but never above the darker cheek + this
 MIN_COVER_AREA = 0.01  # of the mesh's area: smaller covered blobs are blemishes, not occluders
-EDGE_MARGIN = 0.08  # of the face width: how far past the mesh occluders are looked for
+EDGE_MARGIN = 0.08  # of the face width: how far above the mesh occluders are looked for
 
 
 def polygon_mask(shape: tuple[int, int], *polygons: np.ndarray) -> np.ndarray:
@@ -40,16 +41,18 @@ def polygon_mask(shape: tuple[int, int], *polygons: np.ndarray) -> np.ndarray:
     return mask
 
 
-def shrunk(polygon: np.ndarray, factor: float) -> np.ndarray:
-    centre = polygon.mean(axis=0)
-    return (polygon - centre) * factor + centre
-
-
 def skin_samples(lab: np.ndarray, points: Points) -> list[np.ndarray]:
     """LAB pixels (N x 3 float) of each cheek and of the nose bridge, kept apart: one side of
-    a face may be in shadow."""
+    a face may be in shadow. Each cheek is a disc halfway between the nose wing and the jaw,
+    well away from the face's edge, where the background begins."""
     h, w = lab.shape[:2]
-    parts = [polygon_mask((h, w), shrunk(points[list(part)], CHEEK_SHRINK)) for part in (CHEEK_LEFT_68, CHEEK_RIGHT_68)]
+    parts = []
+    for jaw, wing in CHEEKS_68:
+        disc = np.zeros((h, w), np.uint8)
+        centre = (points[jaw] + points[wing]) / 2
+        radius = max(int(CHEEK_RADIUS * np.linalg.norm(points[jaw] - points[wing])), 2)
+        cv2.circle(disc, (int(round(centre[0])), int(round(centre[1]))), radius, 1, -1)
+        parts.append(disc)
     bridge = np.zeros((h, w), np.uint8)
     width = max(int(np.linalg.norm(points[31] - points[35]) / 3), 2)
     cv2.polylines(bridge, [np.round(points[list(NOSE_BRIDGE_68)]).astype(np.int32)], False, 1, width)
@@ -65,22 +68,42 @@ def feature_mask(shape: tuple[int, int], points: Points, face_width: float) -> n
     return cv2.dilate(mask, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
 
 
-def skin_likeness(lab: np.ndarray, samples: list[np.ndarray]) -> np.ndarray:
+def lightness_floor(part: np.ndarray) -> tuple[float, float]:
+    """A skin part's median lightness and its spread below the median (at least LIGHT_FLOOR)."""
+    low, mid = np.percentile(part[:, 0], [16, 50])
+    return float(mid), max(float(mid - low), LIGHT_FLOOR)
+
+
+def above_brows(shape: tuple[int, int], points: Points) -> np.ndarray:
+    """True on the forehead's side of the line through both brows (the side away from the chin)."""
+    h, w = shape
+    a, b = points[BROW_LINE_68[0]], points[BROW_LINE_68[1]]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    side = (b[0] - a[0]) * (ys - a[1]) - (b[1] - a[1]) * (xs - a[0])
+    chin = (b[0] - a[0]) * (points[8, 1] - a[1]) - (b[1] - a[1]) * (points[8, 0] - a[0])
+    return np.sign(side) != np.sign(chin)
+
+
+def skin_likeness(lab: np.ndarray, samples: list[np.ndarray], points: Points) -> np.ndarray:
     """True where a pixel could be this person's skin: chroma near the model, and not much
-    darker than the darker of its cheeks and nose bridge (one side may be in shadow)."""
+    darker than its skin nearby. Below the brows that is the darker cheek (one side may be in
+    shadow); the forehead is held to the nose bridge, lit much as it is, so a dark brim or
+    fringe is told from a cheek's shadow even on a grey-scale photo."""
     every = np.concatenate(samples)
     centre = np.median(every, axis=0)
-    darker_part = min((part for part in samples if len(part)), key=lambda part: float(np.median(part[:, 0])))
-    low, mid = np.percentile(darker_part[:, 0], [16, 50])
-    light_spread = max(float(mid - low), LIGHT_FLOOR)
+    *cheeks, bridge = samples
+    cheek_mid, cheek_spread = min((lightness_floor(part) for part in cheeks if len(part)), key=lambda v: v[0])
+    bridge_mid, bridge_spread = lightness_floor(bridge) if len(bridge) else (cheek_mid, cheek_spread)
+    forehead = above_brows(lab.shape[:2], points)
+    mid = np.where(forehead, min(bridge_mid, cheek_mid + FOREHEAD_DARKER), cheek_mid)
+    spread = np.where(forehead, bridge_spread, cheek_spread)
     chroma = every[:, 1:] - centre[1:]
     covariance = np.cov(chroma.T) + np.eye(2) * CHROMA_FLOOR**2
     inverse = np.linalg.inv(covariance)
-    pixels = lab.reshape(-1, 3).astype(np.float32)
-    d = pixels[:, 1:] - centre[1:]
-    chroma_distance = np.sqrt(np.einsum("ni,ij,nj->n", d, inverse, d))
-    darker = (float(mid) - pixels[:, 0]) / light_spread
-    return ((chroma_distance < CHROMA_LIMIT) & (darker < DARKER_LIMIT)).reshape(lab.shape[:2])
+    d = lab[..., 1:].reshape(-1, 2).astype(np.float32) - centre[1:]
+    chroma_distance = np.sqrt(np.einsum("ni,ij,nj->n", d, inverse, d)).reshape(lab.shape[:2])
+    darker = (mid - lab[..., 0].astype(np.float32)) / spread
+    return (chroma_distance < CHROMA_LIMIT) & (darker < DARKER_LIMIT)
 
 
 def visible_skin(
@@ -100,11 +123,11 @@ def visible_skin(
     face_width = float(np.ptp(points_68[:, 0]))
     if sum(len(part) for part in samples) < MIN_SKIN_SAMPLES:
         return None
-    # Look a little past the mesh, so an occluder that only just reaches into it (a brim
-    # above the brows) is seen at its full size rather than as a thin sliver.
+    # Look a little above the mesh, so an occluder that only just reaches into it (a brim,
+    # a fringe) is seen at its full size rather than as a thin sliver.
     grow = max(int(face_width * EDGE_MARGIN), 1)
-    inside = cv2.dilate(mesh, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
-    kind = skin_likeness(lab, samples) | feature_mask((h, w), points_68, face_width).astype(bool)
+    inside = cv2.dilate(mesh, np.ones((2 * grow + 1, 1), np.uint8), anchor=(0, 2 * grow))
+    kind = skin_likeness(lab, samples, points_68) | feature_mask((h, w), points_68, face_width).astype(bool)
     kernel = np.ones((3, 3), np.uint8)
     covered = (inside.astype(bool) & ~kind).astype(np.uint8)
     covered = cv2.morphologyEx(covered, cv2.MORPH_OPEN, kernel, iterations=max(int(face_width / 200), 1))
