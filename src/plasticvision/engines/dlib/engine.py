@@ -43,10 +43,18 @@ def mesh_region(mesh: Points, frame_shape: tuple[int, ...], pad: float) -> Regio
     return Region(max(int(x0), 0), max(int(y0), 0), min(int(x1), w), min(int(y1), h))
 
 
+def with_alpha(image: Frame, visible: np.ndarray | None) -> np.ndarray:
+    """BGRA: `visible` (255 everywhere when None) as alpha, 0 on the one-pixel border."""
+    alpha = np.full(image.shape[:2], 255, np.uint8) if visible is None else visible.copy()
+    alpha[[0, -1], :] = 0
+    alpha[:, [0, -1]] = 0
+    return np.dstack([image, alpha])
+
+
 @dataclass(frozen=True, eq=False)
 class DlibSource:
-    """A source face prepared once: its pixels at a standard size, mesh and pose, and which
-    of its pixels are visible skin (`visible`, None when none is covered)."""
+    """A source face prepared once: its pixels at a standard size (BGRA: the alpha says which
+    are its visible face, 0 on covered parts and on the photo's border), mesh and pose."""
 
     face: Face
     embedding: Embedding
@@ -55,7 +63,6 @@ class DlibSource:
     triangles: np.ndarray
     outline: np.ndarray  # mesh point indices around the mesh, in order
     pose: np.ndarray
-    visible: np.ndarray | None
 
 
 class DlibEngine:
@@ -99,12 +106,11 @@ class DlibEngine:
         return DlibSource(
             face=face,
             embedding=embedding,
-            image=np.ascontiguousarray(crop),
+            image=with_alpha(crop, visible_skin(crop, points, mesh_points, outline, max(scale, 1.0))),
             mesh_points=mesh_points,
             triangles=triangulate(mesh_points),
             outline=outline,
             pose=head_pose(points),
-            visible=visible_skin(crop, points, mesh_points, outline, max(scale, 1.0)),
         )
 
     def render(self, frame: Frame, target: Face, sources: Sequence[DlibSource]) -> Rendered:
@@ -117,7 +123,7 @@ class DlibEngine:
         offset = np.array([region.x0, region.y0], np.float32)
         size = (region.width, region.height)
         warped, coverage = warp_mesh(
-            source.image, source.mesh_points, mesh - offset, source.triangles, source.outline, size, source.visible
+            source.image, source.mesh_points, mesh - offset, source.triangles, source.outline, size
         )
         # The target's own outline bounds the mask: the source's wider jaw or higher forehead
         # must not paint over the background beside a turned head.

@@ -111,9 +111,9 @@ def visible_skin(
 ) -> np.ndarray | None:
     """A uint8 mask (255 = visible face, 0 = covered) over `image`, or None when nothing is covered.
 
-    `mesh_points[outline]` is the mesh's hull; parts of it outside the image count as covered
-    (the warp would smear the photo's edge there). `enlarged` is how much the photo was
-    scaled up to `image`: its JPEG noise is smoothed at that scale before pixels are judged.
+    `mesh_points[outline]` is the mesh's hull (parts of it outside the photo are the caller's
+    to leave out). `enlarged` is how much the photo was scaled up to `image`: its JPEG noise
+    is smoothed at that scale before pixels are judged.
     """
     h, w = image.shape[:2]
     hull = np.round(mesh_points[outline]).astype(np.int32)
@@ -140,8 +140,7 @@ def visible_skin(
     core = cv2.erode(mesh, kernel, iterations=max(int(face_width / 25), 2))
     in_mesh = np.bincount(labels[core > 0], minlength=count)
     keep = [i for i in touching if i > 0 and in_mesh[i] >= min_area]
-    outside_photo = hull.min() < 0 or hull[:, 0].max() >= w or hull[:, 1].max() >= h
-    if not keep and not outside_photo:
+    if not keep:
         return None
     visible = np.full((h, w), 255, np.uint8)
     visible[np.isin(labels, keep)] = 0
