@@ -53,50 +53,52 @@ def transfer_lab_colour(layer: FaceLayer, settings: Settings) -> FaceLayer:
     inside = (layer.mask > 0.5).view(np.uint8)
     if cv2.countNonZero(inside) < MIN_STAT_PIXELS:
         return layer
-    src = cv2.cvtColor(layer.swapped, cv2.COLOR_BGR2LAB)
-    # Masked statistics in one pass each, without copying the face's pixels out; the target
-    # is only needed (and converted) where the mask is.
+    # Everything happens inside the mask's box (the rest of the region is blended at weight 0),
+    # with masked statistics in one pass each, without copying the face's pixels out.
     x, y, w, h = cv2.boundingRect(inside)
-    skin = inside & (1 - features_mask(layer.face, inside.shape))
+    box = (slice(y, y + h), slice(x, x + w))
+    face = layer.face.translated(-x, -y)
+    skin = cv2.subtract(inside[box], features_mask(face, (h, w)))
     if cv2.countNonZero(skin) < MIN_STAT_PIXELS:
-        skin = inside
-    dst = cv2.cvtColor(layer.target[y : y + h, x : x + w], cv2.COLOR_BGR2LAB)
+        skin = inside[box]
+    src = cv2.cvtColor(layer.swapped[box], cv2.COLOR_BGR2LAB)
+    dst = cv2.cvtColor(layer.target[box], cv2.COLOR_BGR2LAB)
     src_mean, src_std = (v.reshape(3) for v in cv2.meanStdDev(src, mask=skin))
-    dst_mean, dst_std = (v.reshape(3) for v in cv2.meanStdDev(dst, mask=skin[y : y + h, x : x + w]))
+    dst_mean, dst_std = (v.reshape(3) for v in cv2.meanStdDev(dst, mask=skin))
     luts = lab_luts(src_mean, src_std, dst_mean, dst_std)
-    recoloured = cv2.cvtColor(cv2.LUT(src, luts), cv2.COLOR_LAB2BGR)
-    recolour_eyes(layer, src, luts, recoloured)
+    recoloured = layer.swapped.copy()
+    recoloured[box] = cv2.cvtColor(cv2.LUT(src, luts), cv2.COLOR_LAB2BGR)
+    recolour_eyes(face, dst, src, luts, recoloured[box])
     return replace(layer, swapped=recoloured)
 
 
-def recolour_eyes(layer: FaceLayer, src: np.ndarray, skin_luts: np.ndarray, recoloured: Frame) -> None:
-    """Give each eye opening the target eye's colour, keeping a little of the source's own
+def recolour_eyes(face: Face, dst: np.ndarray, src: np.ndarray, skin_luts: np.ndarray, recoloured: Frame) -> None:
+    """Give the eye openings the target eyes' colour, keeping a little of the source's own
     iris-against-white contrast, so a light-blue source iris or warm whites do not tint the
     target's eyes; lightness follows the skin's transfer (the eyes' contrast is much of the
-    identity). Works in place on `recoloured`, in a window per eye."""
+    identity). `dst` and `src` are the target's and the swap's LAB pixels; works in place on
+    `recoloured`, in one window around both eyes."""
     h, w = recoloured.shape[:2]
-    for eye in eye_polygons(layer.face):
-        polygon = grown(eye, 1.2)
-        x, y, bw, bh = cv2.boundingRect(np.round(polygon).astype(np.int32))
-        pad = max(bh // 2, 2)
-        x0, y0, x1, y1 = max(x - pad, 0), max(y - pad, 0), min(x + bw + pad, w), min(y + bh + pad, h)
-        if x1 - x0 < 3 or y1 - y0 < 3:
-            continue
-        opening = np.zeros((y1 - y0, x1 - x0), np.uint8)
-        cv2.fillPoly(opening, [np.round(polygon - (x0, y0)).astype(np.int32)], 1)
-        if cv2.countNonZero(opening) < MIN_STAT_PIXELS:
-            continue
-        eye_src = src[y0:y1, x0:x1]
-        eye_dst = cv2.cvtColor(layer.target[y0:y1, x0:x1], cv2.COLOR_BGR2LAB)
-        src_mean, src_std = (v.reshape(3) for v in cv2.meanStdDev(eye_src, mask=opening))
-        dst_mean, dst_std = (v.reshape(3) for v in cv2.meanStdDev(eye_dst, mask=opening))
-        luts = lab_luts(src_mean, src_std, dst_mean, src_std * EYE_CHROMA_KEPT)
-        luts[:, :, 0] = skin_luts[:, :, 0]
-        eye_bgr = cv2.cvtColor(cv2.LUT(eye_src, luts), cv2.COLOR_LAB2BGR)
-        blur = max(pad // 2, 1) * 2 + 1
-        weight = cv2.GaussianBlur(opening.astype(np.float32), (blur, blur), 0)
-        window = recoloured[y0:y1, x0:x1]
-        window[:] = cv2.blendLinear(eye_bgr, window, weight, 1.0 - weight)
+    polygons = [np.round(grown(eye, 1.2)).astype(np.int32) for eye in eye_polygons(face)]
+    x, y, bw, bh = cv2.boundingRect(np.vstack(polygons))
+    pad = max(int(bh * 0.6), 2)
+    x0, y0, x1, y1 = max(x - pad, 0), max(y - pad, 0), min(x + bw + pad, w), min(y + bh + pad, h)
+    if x1 - x0 < 3 or y1 - y0 < 3:
+        return
+    openings = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillPoly(openings, [p - (x0, y0) for p in polygons], 1)
+    if cv2.countNonZero(openings) < MIN_STAT_PIXELS:
+        return
+    eye_src = src[y0:y1, x0:x1]
+    src_mean, src_std = (v.reshape(3) for v in cv2.meanStdDev(eye_src, mask=openings))
+    dst_mean = cv2.mean(dst[y0:y1, x0:x1], mask=openings)[:3]
+    luts = lab_luts(src_mean, src_std, np.array(dst_mean), src_std * EYE_CHROMA_KEPT)
+    luts[:, :, 0] = skin_luts[:, :, 0]
+    eye_bgr = cv2.cvtColor(cv2.LUT(eye_src, luts), cv2.COLOR_LAB2BGR)
+    blur = max(pad // 2, 1) * 2 + 1
+    weight = cv2.GaussianBlur(openings.astype(np.float32), (blur, blur), 0)
+    window = recoloured[y0:y1, x0:x1]
+    window[:] = cv2.blendLinear(eye_bgr, window, weight, 1.0 - weight)
 
 
 def sharpen(layer: FaceLayer, settings: Settings) -> FaceLayer:

@@ -91,7 +91,9 @@ class DlibEngine:
         return self.recognizer.embed(frame, face)
 
     def prepare_source(self, frame: Frame) -> DlibSource:
-        face = source_face(self.detect_thorough(frame))
+        # The fast detector first (its framing is what the predictor and the tracker see
+        # live); the thorough one only for a source photo it finds nothing in.
+        face = source_face(self.detect(frame) or self.detect_thorough(frame))
         embedding = self.embed(frame, face)
         scale = SOURCE_FACE_WIDTH / max(face.width, 1.0)
         region = Region.around(face, frame.shape, 0.8)
