@@ -92,7 +92,7 @@ def test_blue_source_irises_do_not_tint_the_target_eyes(swapper, astronaut, hank
     for eye in (face.landmarks_68[36:42], face.landmarks_68[42:48]):
         opening = np.zeros(out.shape[:2], np.uint8)
         cv2.fillPoly(opening, [np.round(eye).astype(np.int32)], 1)
-        assert lab[..., 2][opening > 0].min() > 105  # no blue pixel left in the eye (128 = neutral)
+        assert lab[..., 2][opening > 0].min() > 110  # no blue pixel left in the eye (128 = neutral; carried over: 91)
 
 
 def high_frequency(image, face) -> float:

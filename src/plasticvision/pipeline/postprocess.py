@@ -32,6 +32,7 @@ Step = Callable[[FaceLayer, Settings], FaceLayer]
 
 EYE_CHROMA_KEPT = 0.3  # how much of the source eyes' own colour contrast stays (iris against white)
 MIN_STAT_PIXELS = 16
+EYE_GROWTH = 1.3  # the openings grown about their centres: the swap's eyes sit where the source's proportions put them
 SMOOTH_BELOW_DETAIL = 0.5  # renders from sources under half the target face's size get smoothed
 SMOOTH_SIGMA = 0.35  # in source pixels (divided by the detail: in target pixels)
 
@@ -79,7 +80,7 @@ def recolour_eyes(face: Face, dst: np.ndarray, src: np.ndarray, skin_luts: np.nd
     identity). `dst` and `src` are the target's and the swap's LAB pixels; works in place on
     `recoloured`, in one window around both eyes."""
     h, w = recoloured.shape[:2]
-    polygons = [np.round(grown(eye, 1.2)).astype(np.int32) for eye in eye_polygons(face)]
+    polygons = [np.round(grown(eye, EYE_GROWTH)).astype(np.int32) for eye in eye_polygons(face)]
     x, y, bw, bh = cv2.boundingRect(np.vstack(polygons))
     pad = max(int(bh * 0.6), 2)
     x0, y0, x1, y1 = max(x - pad, 0), max(y - pad, 0), min(x + bw + pad, w), min(y + bh + pad, h)
