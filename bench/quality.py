@@ -10,7 +10,7 @@ own profile), and how much bluer the eye regions got. The grid has source, targe
 and zoomed target/output faces per row; with `--before DIR` (outputs saved by an earlier run
 with `--save DIR`, e.g. from an older checkout) a "before" column sits beside the output.
 
-    python bench/quality.py [--grid docs/quality.png] [--save DIR] [--before DIR]
+    python bench/quality.py [--grid docs/quality.jpg] [--save DIR] [--before DIR] [--only NAME]
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def build_pairs(swapper: FaceSwapper) -> dict[str, tuple[Frame, Frame]]:
         "astronaut > turned hanks": (astronaut, hc.turned(hanks_frame, 0.3)),
         "hanks > off-centre astronaut": (hanks, hc.offset(astronaut, 150)),
         "blue irises > astronaut": (hc.with_blue_irises(hanks_frame, face(hanks_frame)), astronaut),
-        "tiny source > astronaut": (hc.small(astronaut[:, ::-1], face(astronaut[:, ::-1].copy()), 64), hanks_frame),
+        "tiny source > hanks": (hc.small(astronaut[:, ::-1], face(astronaut[:, ::-1].copy()), 64), hanks_frame),
         "hanks > group (swap_all)": (hanks, group),
     }
 
@@ -118,7 +118,7 @@ def measure(swapper: FaceSwapper, source: Frame, target: Frame, output: Frame, c
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--grid", default="quality.png", help="grid PNG to write")
+    parser.add_argument("--grid", default="quality.jpg", help="grid image to write (.jpg or .png)")
     parser.add_argument("--save", help="folder to save each pair's output in (for a later --before)")
     parser.add_argument("--before", help="folder of outputs from an earlier --save run, shown beside these")
     parser.add_argument("--only", help="only pairs whose name contains this")
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(np.hstack(cells))
     width = max(r.shape[1] for r in rows)
     grid = np.vstack([np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows])
-    cv2.imwrite(args.grid, grid)
+    cv2.imwrite(args.grid, grid, [cv2.IMWRITE_JPEG_QUALITY, 85])  # ignored for PNG
     print(f"{'pair':30s} {'faces':>5s} {'swapped':>7s} {'to src':>7s} {'to tgt':>7s} {'ring':>6s} {'band':>6s} {'eyes b*':>7s} {'ms':>6s}")
     for name, n in table:
         print(

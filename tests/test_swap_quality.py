@@ -16,18 +16,10 @@ from plasticvision import Settings
 
 
 @pytest.fixture(scope="module")
-def astronaut(read_test_image):
-    return read_test_image("astronaut.png")
-
-
-@pytest.fixture(scope="module")
-def hanks(read_test_image):
-    return read_test_image("Tom_Hanks_54745.png")
-
-
-@pytest.fixture(scope="module")
-def hanks_frame(hanks):
-    return on_canvas(hanks, 300, (170, 90))
+def photos(read_test_image) -> dict[str, np.ndarray]:
+    """The two portraits, and Hanks' crop placed in a webcam-sized frame."""
+    astronaut, hanks = read_test_image("astronaut.png"), read_test_image("Tom_Hanks_54745.png")
+    return {"astronaut": astronaut, "hanks": hanks, "hanks_frame": on_canvas(hanks, 300, (170, 90))}
 
 
 def swapped(swapper, source, target, **settings):
@@ -39,7 +31,8 @@ def swapped(swapper, source, target, **settings):
 
 
 @pytest.mark.parametrize("occluder", [hc.with_hat_brim, hc.with_fringe], ids=["hat-brim", "fringe"])
-def test_an_occluder_on_the_source_forehead_stays_off_the_output(swapper, astronaut, hanks_frame, occluder):
+def test_an_occluder_on_the_source_forehead_stays_off_the_output(swapper, photos, occluder):
+    astronaut, hanks_frame = photos["astronaut"], photos["hanks_frame"]
     source = occluder(astronaut, largest_face(swapper, astronaut))
     face = largest_face(swapper, hanks_frame)
     x0, y0, x1, y1 = hc.forehead_box(largest_face(swapper, source))
@@ -59,8 +52,9 @@ def test_an_occluder_on_the_source_forehead_stays_off_the_output(swapper, astron
     assert with_cover.mask[band].mean() < without.mask[band].mean() - 0.3
 
 
-def test_a_clean_source_keeps_its_whole_face(swapper, astronaut, hanks_frame):
+def test_a_clean_source_keeps_its_whole_face(swapper, photos):
     """The skin model must not eat into a face with nothing on it: cheeks, nose, eyes and mouth stay."""
+    hanks_frame = photos["hanks_frame"]
     prepared = swapper.engine.prepare_source(hanks_frame)
     points, alpha = prepared.mesh_points, prepared.image[..., 3]
     inner = np.zeros(alpha.shape, np.uint8)
@@ -69,7 +63,8 @@ def test_a_clean_source_keeps_its_whole_face(swapper, astronaut, hanks_frame):
 
 
 @pytest.mark.parametrize("target_name", ["turned astronaut", "off-centre astronaut", "turned hanks"])
-def test_nothing_changes_outside_the_target_outline(swapper, astronaut, hanks, hanks_frame, target_name):
+def test_nothing_changes_outside_the_target_outline(swapper, photos, target_name):
+    astronaut, hanks, hanks_frame = photos["astronaut"], photos["hanks"], photos["hanks_frame"]
     target, source = {
         "turned astronaut": (hc.turned(astronaut), hanks),
         "off-centre astronaut": (hc.offset(astronaut, 150), hanks),
@@ -83,7 +78,8 @@ def test_nothing_changes_outside_the_target_outline(swapper, astronaut, hanks, h
     )
 
 
-def test_blue_source_irises_do_not_tint_the_target_eyes(swapper, astronaut, hanks_frame):
+def test_blue_source_irises_do_not_tint_the_target_eyes(swapper, photos):
+    astronaut, hanks_frame = photos["astronaut"], photos["hanks_frame"]
     source = hc.with_blue_irises(hanks_frame, largest_face(swapper, hanks_frame))
     face = largest_face(swapper, astronaut)
     out = swapped(swapper, source, astronaut)
@@ -103,7 +99,8 @@ def high_frequency(image, face) -> float:
     return float(cv2.Laplacian(crop.astype(np.float32), cv2.CV_32F).std())
 
 
-def test_a_tiny_source_comes_out_smooth_not_speckled(swapper, astronaut, hanks_frame):
+def test_a_tiny_source_comes_out_smooth_not_speckled(swapper, photos):
+    astronaut, hanks_frame = photos["astronaut"], photos["hanks_frame"]
     mirrored = np.ascontiguousarray(astronaut[:, ::-1])
     tiny = hc.small(mirrored, largest_face(swapper, mirrored), 64)
     face = largest_face(swapper, hanks_frame)
@@ -114,9 +111,10 @@ def test_a_tiny_source_comes_out_smooth_not_speckled(swapper, astronaut, hanks_f
     assert distance(out, identity(swapper, tiny)) < distance(out, identity(swapper, hanks_frame))
 
 
-def test_every_face_of_a_composed_group_is_swapped(swapper, astronaut, hanks):
+def test_every_face_of_a_composed_group_is_swapped(swapper, photos):
     """Six people (two identities at many sizes and angles): swap_all changes every face. The
     group holds both photos' people, so each face is checked with the other person as source."""
+    astronaut, hanks = photos["astronaut"], photos["hanks"]
     group, people = hc.group(astronaut, hanks)
     faces = swapper.detect(group)
     assert len(faces) == people
@@ -133,9 +131,10 @@ def test_every_face_of_a_composed_group_is_swapped(swapper, astronaut, hanks):
         assert change > 6, f"face at {face.box.astype(int).tolist()} changed by only {change:.1f}"
 
 
-def test_still_detection_finds_faces_the_live_detector_misses(swapper, read_test_image, astronaut):
+def test_still_detection_finds_faces_the_live_detector_misses(swapper, read_test_image, photos):
     """The cameraman (small, looking down) and a face tilted 35 degrees: found on stills; the
     live path's detector is unchanged (it still misses them, and costs what it did)."""
+    astronaut = photos["astronaut"]
     for image in (read_test_image("camera.png"), hc.rotated(astronaut, 35)):
         assert len(swapper.detect(image)) == 1
     assert swapper.engine.detect(read_test_image("camera.png")) == []
