@@ -1,5 +1,5 @@
 """Which parts of a source face are its own visible skin, and which are covered (hat brims,
-fringes, hands, hair) or missing (outside the photo).
+fringes, hands, hair).
 
 A skin model is learned from the source's own cheeks and nose bridge (LAB: a full covariance
 on the chroma a/b, and a one-sided limit on lightness, since occluders are mostly darker or
@@ -126,14 +126,14 @@ def visible_skin(
     # Look a little above the mesh, so an occluder that only just reaches into it (a brim,
     # a fringe) is seen at its full size rather than as a thin sliver.
     grow = max(int(face_width * EDGE_MARGIN), 1)
-    inside = cv2.dilate(mesh, np.ones((2 * grow + 1, 1), np.uint8), anchor=(0, 2 * grow))
+    inside = cv2.dilate(mesh, np.ones((grow + 1, 1), np.uint8), anchor=(0, 0))  # upwards only
     kind = skin_likeness(lab, samples, points_68) | feature_mask((h, w), points_68, face_width).astype(bool)
     kernel = np.ones((3, 3), np.uint8)
     covered = (inside.astype(bool) & ~kind).astype(np.uint8)
     covered = cv2.morphologyEx(covered, cv2.MORPH_OPEN, kernel, iterations=max(int(face_width / 200), 1))
     covered = cv2.morphologyEx(covered, cv2.MORPH_CLOSE, kernel, iterations=max(int(face_width / 60), 1))
     edge = inside - cv2.erode(inside, kernel, iterations=max(int(face_width / 50), 2))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(covered, connectivity=8)
+    count, labels = cv2.connectedComponents(covered, connectivity=8)
     # Big enough well inside the mesh: the background just past the face's edge is not an occluder.
     min_area = MIN_COVER_AREA * max(int(mesh.sum()), 1)
     touching = np.unique(labels[(edge > 0) & (covered > 0)])
