@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Sequence
 
-from plasticvision.engines.base import Engine
+from plasticvision.engines.base import Engine, still_detector
 from plasticvision.engines.devices import Device, chosen_devices
 from plasticvision.engines.pool import EnginePool, Replica
 from plasticvision.pipeline.live import DEFAULT_FPS, LiveStream
@@ -80,9 +80,10 @@ class FaceSwapper:
         return self.default_session.stream(settings, fps=fps)
 
     def detect(self, frame: Frame) -> list[Face]:
-        """Every face in the frame with box, landmarks and score, largest first (on the least busy device)."""
+        """Every face in the frame with box, landmarks and score, largest first (on the least busy device;
+        a still image: the engine's thorough detection where it has one)."""
         frame = check_frame(frame)
-        faces = self.pool.run(lambda engine: engine.detect(frame))
+        faces = self.pool.run(lambda engine: still_detector(engine)(frame))
         return sorted(faces, key=lambda f: f.area, reverse=True)
 
     def swap_on_pool(self, session: SwapSession, frame: Frame, settings: Settings | None = None) -> SwapReport:

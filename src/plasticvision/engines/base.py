@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from plasticvision.errors import NoFaceFound
 from plasticvision.types import Embedding, Face, Frame, Mask
@@ -57,12 +57,15 @@ class Rendered:
     `swapped` is the region with the source identity drawn in the target's pose; `mask` says
     where it is valid (1 inside the face, 0 outside; the pipeline feathers it).
     `face` is the target face in region coordinates, for the steps that need landmarks.
+    `detail` is how much real detail the render has relative to the target face (1 = as much;
+    a source photo smaller than the target face gives less), so sharpening can follow it.
     """
 
     region: Region
     swapped: Frame
     mask: Mask
     face: Face
+    detail: float = 1.0
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -120,6 +123,22 @@ class Refiner(Protocol):
     def refine(self, frame: Frame, face: Face) -> Face | None:
         """The face near where `face` was, in this frame; None when it is lost."""
         ...
+
+
+@runtime_checkable
+class ThoroughDetector(Protocol):
+    """An optional engine capability: a slower detection that misses fewer faces (small, tilted,
+    partly turned), for still images and `detect-faces`. Streams and videos keep `detect`
+    (through the tracker), so the live path never pays for it."""
+
+    def detect_thorough(self, frame: Frame) -> list[Face]:
+        """Every face of a still image."""
+        ...
+
+
+def still_detector(engine: Engine) -> Callable[[Frame], list[Face]]:
+    """How to find the faces of a still image with this engine: thoroughly where it can."""
+    return engine.detect_thorough if isinstance(engine, ThoroughDetector) else engine.detect
 
 
 def source_face(faces: Sequence[Face]) -> Face:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 
 import cv2
 
-from plasticvision.engines.base import Engine, Region, SourceFace
+from plasticvision.engines.base import Engine, Region, SourceFace, still_detector
 from plasticvision.errors import NoFaceFound, PlasticVisionError
 from plasticvision.media.images import encode_jpeg
 from plasticvision.pipeline.facemap import FaceMapState, MappedPerson
@@ -135,7 +135,7 @@ class FaceMapper:
         """
         self.state.identity(identity)  # an unknown name fails before the detector runs
         reference = check_frame(reference)
-        faces = sorted(self.engine.detect(reference), key=lambda f: f.area, reverse=True)
+        faces = sorted(still_detector(self.engine)(reference), key=lambda f: f.area, reverse=True)
         if not faces:
             raise NoFaceFound("no face found in the reference image")
         if face_number is None and len(faces) > 1:
@@ -180,7 +180,7 @@ class FaceMapper:
     def detect(self, frame: Frame) -> list[SeenFace]:
         """Every face, largest first, each embedded and remembered under an id that `map_face` takes."""
         frame = check_frame(frame)
-        faces = sorted(self.engine.detect(frame), key=lambda f: f.area, reverse=True)
+        faces = sorted(still_detector(self.engine)(frame), key=lambda f: f.area, reverse=True)
         seen = [
             SeenFace(f"f-{uuid.uuid4().hex[:10]}", face, self.engine.embed(frame, face), thumbnail(frame, face))
             for face in faces

@@ -1,4 +1,4 @@
-"""Face-region masks built from landmarks: where the mouth is, and how to soften edges."""
+"""Face-region masks built from landmarks: the face outline, eyes, mouth and other non-skin parts, and soft edges."""
 
 from __future__ import annotations
 
@@ -7,9 +7,27 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from plasticvision.types import Face, Mask
+from plasticvision.types import Face, Mask, Points
 
 LIPS_OUTER_68 = slice(48, 60)
+JAW_68 = slice(0, 17)
+BROWS_68 = slice(17, 27)
+CHIN_68 = 8
+EYES_68 = (slice(36, 42), slice(42, 48))
+BROWS_EACH_68 = (slice(17, 22), slice(22, 27))
+FOREHEAD_FROM_BROWS = (17, 19, 21, 22, 24, 26)
+FOREHEAD_LIFT = np.array([0.16, 0.26, 0.30, 0.30, 0.26, 0.16], np.float32)  # of the brows-to-chin height
+
+
+def forehead_points(points_68: Points) -> Points:
+    """Six points above the brows, left to right, where a forehead ends (68 landmarks stop at the brows)."""
+    up = points_68[BROWS_68].mean(axis=0) - points_68[CHIN_68]
+    return (points_68[list(FOREHEAD_FROM_BROWS)] + FOREHEAD_LIFT[:, None] * up[None, :]).astype(np.float32)
+
+
+def face_outline(points_68: Points) -> Points:
+    """The face's own outline in order: the jaw line, then the forehead arc back from right to left."""
+    return np.vstack([points_68[JAW_68], forehead_points(points_68)[::-1]]).astype(np.float32)
 
 
 def mouth_polygon(face: Face) -> np.ndarray:
@@ -29,6 +47,39 @@ def mouth_polygon(face: Face) -> np.ndarray:
     return cv2.ellipse2Poly(
         (int(centre[0]), int(centre[1])), (int(width * 0.65), int(width * 0.38)), int(angle), 0, 360, 15
     )
+
+
+def eye_polygons(face: Face) -> list[np.ndarray]:
+    """Both eyes' openings (whites and irises) as float polygons, from 68 landmarks, else circles
+    around the 5-point eye centres sized by the eye distance."""
+    if face.landmarks_68 is not None:
+        return [face.landmarks_68[part].astype(np.float32) for part in EYES_68]
+    left, right = face.landmarks_5[0], face.landmarks_5[1]
+    radius = 0.16 * float(np.linalg.norm(right - left))
+    circle = np.stack([np.cos(np.linspace(0, 2 * np.pi, 12)), 0.55 * np.sin(np.linspace(0, 2 * np.pi, 12))], 1)
+    return [(centre + radius * circle).astype(np.float32) for centre in (left, right)]
+
+
+def grown(polygon: np.ndarray, factor: float) -> np.ndarray:
+    """A polygon scaled about its centre."""
+    centre = polygon.mean(axis=0)
+    return (polygon - centre) * factor + centre
+
+
+def features_mask(face: Face, shape: tuple[int, ...]) -> np.ndarray:
+    """A uint8 mask (1) of the parts of a face that are not skin: eyes, brows, lips (a little grown)."""
+    mask = np.zeros(shape[:2], np.uint8)
+    polygons = [grown(eye, 1.5) for eye in eye_polygons(face)] + [mouth_polygon(face).astype(np.float32)]
+    cv2.fillPoly(mask, [np.round(p).astype(np.int32) for p in polygons], 1)
+    if face.landmarks_68 is not None:
+        thickness = max(int(face_size(face) / 14), 2)
+        for brow in BROWS_EACH_68:
+            cv2.polylines(mask, [np.round(face.landmarks_68[brow]).astype(np.int32)], False, 1, thickness)
+    return mask
+
+
+def face_size(face: Face) -> float:
+    return max(face.width, face.height, 1.0)
 
 
 @dataclass(frozen=True)

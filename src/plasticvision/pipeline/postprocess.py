@@ -12,7 +12,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from plasticvision.pipeline.masks import feather, mouth_polygon, mouth_window
+from plasticvision.pipeline.masks import eye_polygons, face_size, feather, features_mask, grown, mouth_polygon, mouth_window
 from plasticvision.settings import Settings
 from plasticvision.types import Face, Frame, Mask
 
@@ -25,42 +25,99 @@ class FaceLayer:
     swapped: Frame  # the engine's render of the source identity there
     mask: Mask  # how much of `swapped` shows, 0..1
     face: Face  # the target face, in region coordinates
+    detail: float = 1.0  # the render's real detail relative to the target face (see `Rendered`)
 
 
 Step = Callable[[FaceLayer, Settings], FaceLayer]
 
+EYE_CHROMA_KEPT = 0.3  # how much of the source eyes' own colour contrast stays (iris against white)
+MIN_STAT_PIXELS = 16
+EYE_GROWTH = 1.3  # the openings grown about their centres: the swap's eyes sit where the source's proportions put them
+SMOOTH_BELOW_DETAIL = 0.5  # renders from sources under half the target face's size get smoothed
+SMOOTH_SIGMA = 0.35  # in source pixels (divided by the detail: in target pixels)
 
-def face_size(face: Face) -> float:
-    return max(face.width, face.height, 1.0)
+
+def lab_luts(src_mean: np.ndarray, src_std: np.ndarray, dst_mean: np.ndarray, dst_std: np.ndarray) -> np.ndarray:
+    """Per-channel lookup tables moving a mean and spread onto another (one `cv2.LUT` call)."""
+    gain = np.clip((dst_std + 1e-3) / (src_std + 1e-3), 0.5, 3.0)
+    levels = np.arange(256, dtype=np.float32)[:, None]
+    return np.clip((levels - src_mean) * gain + dst_mean, 0, 255).astype(np.uint8).reshape(256, 1, 3)
 
 
 def transfer_lab_colour(layer: FaceLayer, settings: Settings) -> FaceLayer:
-    """Match the swapped skin's LAB mean and spread to the target's, so lighting and tone agree."""
+    """Match the swapped skin's LAB mean and spread to the target's, so lighting and tone agree.
+
+    The statistics come from skin only (eyes, brows and lips left out on both sides), so a
+    source's blue irises or dark brows do not shift its skin tone; the eyes themselves get
+    their own transfer (`recolour_eyes`), so their whites are not pulled towards skin tone.
+    """
     inside = (layer.mask > 0.5).view(np.uint8)
-    if cv2.countNonZero(inside) < 16:
+    if cv2.countNonZero(inside) < MIN_STAT_PIXELS:
         return layer
-    src = cv2.cvtColor(layer.swapped, cv2.COLOR_BGR2LAB)
-    # Masked statistics in one pass each, without copying the face's pixels out; the target
-    # is only needed (and converted) where the mask is.
+    # Everything happens inside the mask's box (the rest of the region is blended at weight 0),
+    # with masked statistics in one pass each, without copying the face's pixels out.
     x, y, w, h = cv2.boundingRect(inside)
-    dst = cv2.cvtColor(layer.target[y : y + h, x : x + w], cv2.COLOR_BGR2LAB)
-    src_mean, src_std = (v.reshape(3) for v in cv2.meanStdDev(src, mask=inside))
-    dst_mean, dst_std = (v.reshape(3) for v in cv2.meanStdDev(dst, mask=inside[y : y + h, x : x + w]))
-    gain = np.clip((dst_std + 1e-3) / (src_std + 1e-3), 0.5, 3.0)
-    # One lookup table per channel, applied in one call: cheaper than float maths over every pixel.
-    levels = np.arange(256, dtype=np.float32)[:, None]
-    luts = np.clip((levels - src_mean) * gain + dst_mean, 0, 255).astype(np.uint8)
-    recoloured = cv2.cvtColor(cv2.LUT(src, luts.reshape(256, 1, 3)), cv2.COLOR_LAB2BGR)
+    box = (slice(y, y + h), slice(x, x + w))
+    face = layer.face.translated(-x, -y)
+    skin = cv2.subtract(inside[box], features_mask(face, (h, w)))
+    if cv2.countNonZero(skin) < MIN_STAT_PIXELS:
+        skin = inside[box]
+    src = cv2.cvtColor(layer.swapped[box], cv2.COLOR_BGR2LAB)
+    dst = cv2.cvtColor(layer.target[box], cv2.COLOR_BGR2LAB)
+    src_mean, src_std = (v.reshape(3) for v in cv2.meanStdDev(src, mask=skin))
+    dst_mean, dst_std = (v.reshape(3) for v in cv2.meanStdDev(dst, mask=skin))
+    luts = lab_luts(src_mean, src_std, dst_mean, dst_std)
+    recoloured = layer.swapped.copy()
+    recoloured[box] = cv2.cvtColor(cv2.LUT(src, luts), cv2.COLOR_LAB2BGR)
+    recolour_eyes(face, dst, src, luts, recoloured[box])
     return replace(layer, swapped=recoloured)
 
 
+def recolour_eyes(face: Face, dst: np.ndarray, src: np.ndarray, skin_luts: np.ndarray, recoloured: Frame) -> None:
+    """Give the eye openings the target eyes' colour, keeping a little of the source's own
+    iris-against-white contrast, so a light-blue source iris or warm whites do not tint the
+    target's eyes; lightness follows the skin's transfer (the eyes' contrast is much of the
+    identity). `dst` and `src` are the target's and the swap's LAB pixels; works in place on
+    `recoloured`, in one window around both eyes."""
+    h, w = recoloured.shape[:2]
+    polygons = [np.round(grown(eye, EYE_GROWTH)).astype(np.int32) for eye in eye_polygons(face)]
+    x, y, bw, bh = cv2.boundingRect(np.vstack(polygons))
+    pad = max(int(bh * 0.6), 2)
+    x0, y0, x1, y1 = max(x - pad, 0), max(y - pad, 0), min(x + bw + pad, w), min(y + bh + pad, h)
+    if x1 - x0 < 3 or y1 - y0 < 3:
+        return
+    openings = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillPoly(openings, [p - (x0, y0) for p in polygons], 1)
+    if cv2.countNonZero(openings) < MIN_STAT_PIXELS:
+        return
+    eye_src = src[y0:y1, x0:x1]
+    src_mean, src_std = (v.reshape(3) for v in cv2.meanStdDev(eye_src, mask=openings))
+    dst_mean = cv2.mean(dst[y0:y1, x0:x1], mask=openings)[:3]
+    luts = lab_luts(src_mean, src_std, np.array(dst_mean), src_std * EYE_CHROMA_KEPT)
+    luts[:, :, 0] = skin_luts[:, :, 0]
+    eye_bgr = cv2.cvtColor(cv2.LUT(eye_src, luts), cv2.COLOR_LAB2BGR)
+    blur = max(pad // 2, 1) * 2 + 1
+    weight = cv2.GaussianBlur(openings.astype(np.float32), (blur, blur), 0)
+    window = recoloured[y0:y1, x0:x1]
+    window[:] = cv2.blendLinear(eye_bgr, window, weight, 1.0 - weight)
+
+
 def sharpen(layer: FaceLayer, settings: Settings) -> FaceLayer:
-    """Unsharp mask: 0 = untouched, 1 = strong. Warping blurs; this brings the edges back."""
+    """Unsharp mask: 0 = untouched, 1 = strong. Warping blurs; this brings the edges back.
+
+    Only as much as the render has real detail: a source photo much smaller than the target
+    face was enlarged, and sharpening it would turn its JPEG noise into speckles, so such a
+    render is sharpened less and, well below the target's resolution, smoothed at the scale
+    of its own pixels instead (there is no finer detail in it to lose).
+    """
+    detail = min(max(layer.detail, 0.05), 1.0)
+    if detail < SMOOTH_BELOW_DETAIL:
+        layer = replace(layer, swapped=cv2.GaussianBlur(layer.swapped, (0, 0), SMOOTH_SIGMA / detail))
     if settings.sharpness <= 0:
         return layer
     sigma = max(face_size(layer.face) / 160.0, 0.8)
     blurred = cv2.GaussianBlur(layer.swapped, (0, 0), sigma)
-    amount = 1.5 * settings.sharpness
+    amount = 1.5 * settings.sharpness * detail**2
     sharp = cv2.addWeighted(layer.swapped, 1 + amount, blurred, -amount, 0)
     return replace(layer, swapped=sharp)
 

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from plasticvision.engines.base import Engine, SourceFace
+from plasticvision.engines.base import Engine, SourceFace, still_detector
 from plasticvision.errors import UnsupportedOption
 from plasticvision.pipeline.frames import check_frame
 from plasticvision.pipeline.live import DEFAULT_FPS, LiveStream
@@ -135,7 +135,7 @@ class SwapSession:
         frame = check_frame(frame)
         timer = StageTimer()
         with timer.stage("detect"):
-            faces = (locate or engine.detect)(frame)
+            faces = (locate or still_detector(engine))(frame)
         with timer.stage("identify"):
             casts = self.face_map.cast(frame, faces, settings.swap_all, self._sources) if settings.opacity else []
         report = self.compose(frame, faces, casts, settings, timer, engine)
@@ -164,7 +164,7 @@ class SwapSession:
                 with timer.stage("enhance"):
                     rendered = engine.enhance(rendered)
             region = rendered.region.slices
-            layer = FaceLayer(frame[region], rendered.swapped, rendered.mask, rendered.face)
+            layer = FaceLayer(frame[region], rendered.swapped, rendered.mask, rendered.face, rendered.detail)
             for name, step in STEPS:
                 with timer.stage(name):
                     layer = step(layer, settings)

@@ -15,7 +15,10 @@ from plasticvision.engines.base import Region, Rendered, source_face
 from plasticvision.engines.dlib.landmarks import DlibLandmarker
 from plasticvision.engines.dlib.mesh import blend_shape, hull_order, triangulate, warp_mesh, with_forehead
 from plasticvision.engines.dlib.recognizer import DlibRecognizer
+from plasticvision.engines.dlib.still_detect import StillDetector
+from plasticvision.engines.dlib.visibility import visible_skin
 from plasticvision.errors import UnsupportedOption
+from plasticvision.pipeline.masks import face_outline
 from plasticvision.types import Embedding, Face, Frame, Points
 
 SOURCE_FACE_WIDTH = 320  # sources are stored at this face size: enough detail, small to keep
@@ -40,9 +43,18 @@ def mesh_region(mesh: Points, frame_shape: tuple[int, ...], pad: float) -> Regio
     return Region(max(int(x0), 0), max(int(y0), 0), min(int(x1), w), min(int(y1), h))
 
 
+def with_alpha(image: Frame, visible: np.ndarray | None) -> np.ndarray:
+    """BGRA: `visible` (255 everywhere when None) as alpha, 0 on the one-pixel border."""
+    alpha = np.full(image.shape[:2], 255, np.uint8) if visible is None else visible.copy()
+    alpha[[0, -1], :] = 0
+    alpha[:, [0, -1]] = 0
+    return np.dstack([image, alpha])
+
+
 @dataclass(frozen=True, eq=False)
 class DlibSource:
-    """A source face prepared once: its pixels at a standard size, mesh and pose."""
+    """A source face prepared once: its pixels at a standard size (BGRA: the alpha says which
+    are its visible face, 0 on covered parts and on the photo's border), mesh and pose."""
 
     face: Face
     embedding: Embedding
@@ -62,9 +74,14 @@ class DlibEngine:
     def __init__(self) -> None:
         self.landmarker = DlibLandmarker()
         self.recognizer = DlibRecognizer()
+        self.still_detector = StillDetector(self.landmarker)
 
     def detect(self, frame: Frame) -> list[Face]:
         return self.landmarker.detect(frame)
+
+    def detect_thorough(self, frame: Frame) -> list[Face]:
+        """Every face of a still image: more passes, turned searches, CNN-confirmed weak hits."""
+        return self.still_detector.detect(frame)
 
     def refine(self, frame: Frame, face: Face) -> Face | None:
         """Follow a tracked face with the landmark predictor alone (no detector)."""
@@ -74,7 +91,9 @@ class DlibEngine:
         return self.recognizer.embed(frame, face)
 
     def prepare_source(self, frame: Frame) -> DlibSource:
-        face = source_face(self.detect(frame))
+        # The fast detector first (its framing is what the predictor and the tracker see
+        # live); the thorough one only for a source photo it finds nothing in.
+        face = source_face(self.detect(frame) or self.detect_thorough(frame))
         embedding = self.embed(frame, face)
         scale = SOURCE_FACE_WIDTH / max(face.width, 1.0)
         region = Region.around(face, frame.shape, 0.8)
@@ -85,13 +104,14 @@ class DlibEngine:
         offset = np.array([region.x0, region.y0], np.float32)
         points = (face.landmarks_68 - offset) * scale
         mesh_points = with_forehead(points)
+        outline = hull_order(mesh_points)
         return DlibSource(
             face=face,
             embedding=embedding,
-            image=np.ascontiguousarray(crop),
+            image=with_alpha(crop, visible_skin(crop, points, mesh_points, outline, max(scale, 1.0))),
             mesh_points=mesh_points,
             triangles=triangulate(mesh_points),
-            outline=hull_order(mesh_points),
+            outline=outline,
             pose=head_pose(points),
         )
 
@@ -103,10 +123,17 @@ class DlibEngine:
         mesh = with_forehead(blend_shape(source.mesh_points[:68], target.landmarks_68))
         region = mesh_region(mesh, frame.shape, REGION_PAD * max(target.width, target.height))
         offset = np.array([region.x0, region.y0], np.float32)
+        size = (region.width, region.height)
         warped, coverage = warp_mesh(
-            source.image, source.mesh_points, mesh - offset, source.triangles, source.outline, (region.width, region.height)
+            source.image, source.mesh_points, mesh - offset, source.triangles, source.outline, size
         )
-        return Rendered(region, warped, coverage.astype(np.float32) / 255.0, face_in_region(target, region))
+        # The target's own outline bounds the mask: the source's wider jaw or higher forehead
+        # must not paint over the background beside a turned head.
+        outline = np.zeros_like(coverage)
+        cv2.fillPoly(outline, [np.round(face_outline(target.landmarks_68) - offset).astype(np.int32)], 255)
+        cv2.min(coverage, outline, dst=coverage)
+        detail = min(source.face.width / max(target.width, 1.0), 1.0)
+        return Rendered(region, warped, coverage.astype(np.float32) / 255.0, face_in_region(target, region), detail)
 
     def enhance(self, rendered: Rendered) -> Rendered:
         raise UnsupportedOption("enhance needs the inswapper engine (GFPGAN); the dlib engine has no enhancer")

@@ -70,14 +70,15 @@ class DlibLandmarker:
 
     def detect(self, frame: Frame) -> list[Face]:
         gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-        for scale, upsample in self._passes(gray.shape):
-            boxes = self._detect_boxes(gray, scale, upsample)
+        for scale, upsample in self.passes(gray.shape):
+            boxes = self.detect_boxes(gray, scale, upsample)
             if boxes:
                 return [self.landmarks(gray, box, score) for box, score in boxes]
         return []
 
     @staticmethod
-    def _passes(shape: tuple[int, ...]) -> list[tuple[float, int]]:
+    def passes(shape: tuple[int, ...]) -> list[tuple[float, int]]:
+        """(scale, up-samplings) to try, cheapest first: big faces are found at a fraction of the cost."""
         long_side = max(shape[:2])
         fast = min(1.0, DETECT_LONG_SIDE / long_side)
         passes = [(fast, 0)]
@@ -86,9 +87,12 @@ class DlibLandmarker:
         passes.append((min(1.0, 1000 / long_side), 1))
         return passes
 
-    def _detect_boxes(self, gray: np.ndarray, scale: float, upsample: int) -> list[tuple[np.ndarray, float]]:
+    def detect_boxes(
+        self, gray: np.ndarray, scale: float, upsample: int, margin: float = HOG_MIN_MARGIN
+    ) -> list[tuple[np.ndarray, float]]:
+        """HOG boxes (in `gray`'s pixels) and 0..1 scores, searched at `scale` with `upsample`."""
         small = gray if scale == 1.0 else cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        rects, scores, _ = self.detector.run(small, upsample, HOG_MIN_MARGIN)
+        rects, scores, _ = self.detector.run(small, upsample, margin)
         return [
             (np.array([r.left(), r.top(), r.right(), r.bottom()], np.float32) / scale, score_from_hog(s))
             for r, s in zip(rects, scores)
@@ -96,10 +100,11 @@ class DlibLandmarker:
 
     def landmarks(self, gray: np.ndarray, box: np.ndarray, score: float) -> Face:
         """68 landmarks inside a detector box."""
-        points = self._predict(gray, box)
+        points = self.predict(gray, box)
         return Face(box=box.astype(np.float32), landmarks_5=five_from_68(points), score=score, landmarks_68=points)
 
-    def _predict(self, gray: np.ndarray, box: np.ndarray) -> Points:
+    def predict(self, gray: np.ndarray, box: np.ndarray) -> Points:
+        """The 68 landmarks the shape predictor finds from a detector box."""
         rect = dlib.rectangle(*(int(round(v)) for v in box))
         shape = self.predictor(gray, rect)
         return np.array([(p.x, p.y) for p in shape.parts()], np.float32)
@@ -124,10 +129,10 @@ class DlibLandmarker:
             return None
         gray = cv2.cvtColor(frame[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
         offset = np.tile(np.array([x0, y0], np.float32), 2)
-        points = self._predict(gray, face.box - offset)
+        points = self.predict(gray, face.box - offset)
         new = points_box(points) + offset
         if float(np.abs(new - last).max()) > REFINE_SECOND_PASS * face.width:
-            points = self._predict(gray, reframe(face.box, last, new) - offset)
+            points = self.predict(gray, reframe(face.box, last, new) - offset)
             new = points_box(points) + offset
         points += offset[:2]
         scale = (new[2] - new[0]) / max(float(last[2] - last[0]), 1.0)

@@ -10,15 +10,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from plasticvision.pipeline.masks import JAW_68, forehead_points
 from plasticvision.types import Points
 
-JAW_68 = slice(0, 17)
-BROWS_68 = slice(17, 27)
 INNER_68 = slice(17, 48)  # brows, nose, eyes
 MOUTH_68 = slice(48, 68)
-CHIN_68 = 8
-FOREHEAD_FROM_BROWS = (17, 19, 21, 22, 24, 26)
-FOREHEAD_LIFT = np.array([0.16, 0.26, 0.30, 0.30, 0.26, 0.16], np.float32)
 
 SHAPE_WEIGHT_INNER = 1.0  # brows, eyes and nose take the source's proportions
 SHAPE_WEIGHT_MOUTH = 0.6  # the mouth less: the target's own lips are kept by the mouth mask
@@ -27,10 +23,7 @@ SHAPE_WEIGHT_JAW = 1.0  # the outline too: a face's width and chin are much of i
 
 def with_forehead(points_68: Points) -> Points:
     """68 landmarks plus six forehead points above the brows, so the swap covers the forehead."""
-    brows = points_68[BROWS_68].mean(axis=0)
-    up = brows - points_68[CHIN_68]
-    lifted = points_68[list(FOREHEAD_FROM_BROWS)] + FOREHEAD_LIFT[:, None] * up[None, :]
-    return np.vstack([points_68, lifted]).astype(np.float32)
+    return np.vstack([points_68, forehead_points(points_68)]).astype(np.float32)
 
 
 def triangulate(points: Points) -> np.ndarray:
@@ -107,12 +100,15 @@ def warp_mesh(
     outline: np.ndarray,
     size: tuple[int, int],
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Warp `source` so its mesh lands on `dst_points` in an image of `size` (w, h).
+    """Warp `source` (BGRA) so its mesh lands on `dst_points` in an image of `size` (w, h).
 
     Every pixel gets its own triangle's map at full resolution: maps worked out on a coarser
     grid and upsampled were measurably worse for identity (about +0.006 dlib distance: the
     lips and eyes fold, and a fold is where interpolated maps go wrong). Returns the warped
-    image and a uint8 coverage mask (255 inside the mesh, `outline` being its hull in order).
+    BGR image and a uint8 coverage mask: 255 inside the mesh (`outline` being its hull in
+    order), times the source's alpha (0 where its face is covered, and on its border, so
+    out-of-photo pixels, which the border replicates, are not covered either). One 4-channel
+    remap costs less than a 3-channel one (OpenCV vectorises 4 channels), alpha included.
     """
     width, height = size
     if len(triangles) > 255:
@@ -132,4 +128,5 @@ def warp_mesh(
     warped = cv2.remap(source, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     mask = np.zeros((height, width), np.uint8)
     cv2.fillPoly(mask, [dst_int[outline]], 255)
-    return warped, mask
+    cv2.min(mask, cv2.extractChannel(warped, 3), dst=mask)
+    return cv2.cvtColor(warped, cv2.COLOR_BGRA2BGR), mask
