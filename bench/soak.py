@@ -29,6 +29,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import cv2
 import httpx
 from websockets.asyncio.client import connect
 
@@ -36,8 +37,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "bench"), str(ROOT / "tests")]
 
 from server_process import ServerProcess, server_process  # noqa: E402
-from stream_bench import make_frames, percentile, read_stamp  # noqa: E402
+from stream_bench import camera_frame, percentile  # noqa: E402
 from video_clips import make_clip  # noqa: E402
+
+from plasticvision.protocol import KIND_FRAME, decode_reply, encode_frame  # noqa: E402
 
 SOURCE = ROOT / "tests" / "data" / "Tom_Hanks_54745.png"
 TARGET = ROOT / "tests" / "data" / "astronaut.png"
@@ -76,20 +79,23 @@ class SoakResult:
     load_before: tuple[float, float, float]
 
 
-async def stream_client(url: str, frames: list[bytes], fps: float, until: float, stats: ClientStats) -> None:
-    """One frame in flight: send, wait for its reply (or give up after REPLY_TIMEOUT_S), pace to `fps`."""
-    async with connect(url, compression=None, max_size=None) as ws:
-        await ws.recv()  # {"status": "connected"}
+async def stream_client(url: str, jpeg: bytes, fps: float, until: float, stats: ClientStats) -> None:
+    """One frame in flight (protocol 2, so each reply says which frame it answers): send, wait for its
+    reply (or give up after REPLY_TIMEOUT_S), pace to `fps`. A reply to another frame is an error."""
+    async with connect(f"{url}&protocol=2", compression=None, max_size=None) as ws:
+        await ws.recv()  # {"status": "connected", "protocol": 2, ...}
         number = 0
         while time.monotonic() < until:
             started = time.perf_counter()
-            await ws.send(frames[number % len(frames)])
+            await ws.send(encode_frame(number, started * 1000, jpeg))
             try:
                 reply = await asyncio.wait_for(ws.recv(), REPLY_TIMEOUT_S)
             except TimeoutError:
                 stats.errors += 1
+                number += 1  # the next frame gets a new number: the server refuses one going backwards
                 continue
-            if not isinstance(reply, bytes) or read_stamp(reply) != number % len(frames):
+            header = decode_reply(reply)[0] if isinstance(reply, bytes) else None
+            if header is None or header.kind != KIND_FRAME or header.seq != number:
                 stats.errors += 1
             else:
                 stats.frames += 1
@@ -154,7 +160,7 @@ def growth_percent(samples: list[float]) -> float:
 
 
 async def soak(server: ServerProcess, args: argparse.Namespace, clip: Path) -> SoakResult:
-    frames = make_frames(30, 70)
+    jpeg = cv2.imencode(".jpg", camera_frame(), [cv2.IMWRITE_JPEG_QUALITY, 70])[1].tobytes()
     trickle = TrickleStats()
     async with httpx.AsyncClient(base_url=server.url, timeout=120) as client:
         sessions = [f"soak-{index}" for index in range(args.clients)]
@@ -169,7 +175,7 @@ async def soak(server: ServerProcess, args: argparse.Namespace, clip: Path) -> S
         rss: list[float] = []
         await asyncio.gather(
             *(
-                stream_client(f"{ws_base}/ws/stream?session={session}", frames, args.fps, until, client_stats)
+                stream_client(f"{ws_base}/ws/stream?session={session}", jpeg, args.fps, until, client_stats)
                 for session, client_stats in zip(sessions, stats)
             ),
             every(args.image_every, until, lambda: swap_image(client, trickle)),

@@ -8,12 +8,10 @@ nginx's pid, logs and temp files in the test's folder. Every process is stopped 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -24,9 +22,10 @@ import httpx
 from live_uvicorn import free_port
 from optional_parts import need_binary
 from redis_server import RedisServer
+from server_process import ServerProcess, start_server, wait_until_up
 
 SITE_CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "nginx" / "plasticvision.conf"
-START_TIMEOUT_S = 90  # a replica imports the app and loads dlib's models; CI machines are slow
+REPLICA_START_TIMEOUT_S = 90  # a replica imports the app and loads dlib's models; CI machines are slow
 
 MAIN_CONFIG = """
 {user}
@@ -45,67 +44,11 @@ http {{
 """
 
 
-class Replica:
-    """One `plasticvision serve --log-format json` process; its log is read back to see what it served."""
-
-    def __init__(self, folder: Path, redis_url: str) -> None:
-        self.port = free_port()
-        self.log_path = folder / f"replica-{self.port}.log"
-        env = os.environ | {
-            "PLASTICVISION_REDIS_URL": redis_url,
-            "PLASTICVISION_DATA_DIR": str(folder / f"data-{self.port}"),
-            "PLASTICVISION_WORKERS": "1",
-        }
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "plasticvision", "serve", "--engine", "dlib", "--port", str(self.port),
-                 "--log-format", "json"],
-                stdout=log, stderr=subprocess.STDOUT, env=env,
-            )
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"replica on {self.port} exited: {self.log_path.read_text()[-2000:]}")
-            try:
-                if httpx.get(self.url + "/", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"replica on {self.port} did not start: {self.log_path.read_text()[-2000:]}")
-            time.sleep(0.2)
-
-    def request_log(self) -> list[dict]:
-        """The replica's JSON request lines (route, status, request_id, session)."""
-        lines = []
-        for text in self.log_path.read_text(errors="replace").splitlines():
-            try:
-                line = json.loads(text)
-            except ValueError:
-                continue
-            if line.get("logger") == "plasticvision.access":
-                lines.append(line)
-        return lines
-
-    def kill(self) -> None:
-        """SIGKILL: no goodbye to anyone, as when a host dies."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+def start_replica(folder: Path, redis_url: str) -> ServerProcess:
+    """One `plasticvision serve --log-format json` process on Redis; its log says what it served."""
+    port = free_port()
+    env = {"PLASTICVISION_REDIS_URL": redis_url, "PLASTICVISION_WORKERS": "1", "PLASTICVISION_LOG_FORMAT": "json"}
+    return start_server(folder / f"data-{port}", folder / f"replica-{port}.log", port=port, env=env)
 
 
 def site_config(ports: list[int], listen: int, folder: Path) -> str:
@@ -159,15 +102,15 @@ class Nginx:
 
 
 @contextmanager
-def fleet(folder: Path, replicas: int = 2) -> Iterator[tuple[Nginx, list[Replica]]]:
+def fleet(folder: Path, replicas: int = 2) -> Iterator[tuple[Nginx, list[ServerProcess]]]:
     """Redis, the replicas (started together) and nginx in front of them; all stopped afterwards."""
     with ExitStack() as running:
         redis_server = running.enter_context(RedisServer(folder))
-        started = [Replica(folder, redis_server.url) for _ in range(replicas)]
+        started = [start_replica(folder, redis_server.url) for _ in range(replicas)]
         for replica in started:
             running.callback(replica.stop)
         for replica in started:
-            replica.wait_ready()
+            wait_until_up(replica, REPLICA_START_TIMEOUT_S)
         nginx = Nginx(folder, [replica.port for replica in started])
         running.callback(nginx.stop)
         yield nginx, started

@@ -8,6 +8,7 @@ so clients and the link proxy do not compete with it.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -44,6 +46,10 @@ class ServerProcess:
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
 
     def status_kib(self, field: str) -> int:
         """A field of /proc/PID/status in KiB, e.g. VmRSS (resident now) or VmHWM (the peak)."""
@@ -72,6 +78,18 @@ class ServerProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def request_log(self) -> list[dict]:
+        """The JSON access lines (`--log-format json`: route, status, request_id, session) it has written."""
+        lines = []
+        for text in self.log().splitlines():
+            try:
+                line = json.loads(text)
+            except ValueError:
+                continue
+            if isinstance(line, dict) and line.get("logger") == "plasticvision.access":
+                lines.append(line)
+        return lines
+
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as when the machine loses power or the OOM killer strikes."""
         self.process.send_signal(signal.SIGKILL)
@@ -86,8 +104,8 @@ class ServerProcess:
                 self.kill()
 
 
-def wait_until_up(server: ServerProcess) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
+def wait_until_up(server: ServerProcess, timeout_s: float = START_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout_s
     while True:
         try:
             httpx.get(server.url + "/", timeout=2)
@@ -99,8 +117,7 @@ def wait_until_up(server: ServerProcess) -> None:
             time.sleep(0.2)
 
 
-@contextmanager
-def server_process(
+def start_server(
     data_dir: Path,
     log_path: Path,
     *,
@@ -108,8 +125,8 @@ def server_process(
     env: dict[str, str] | None = None,
     preexec_fn: Callable[[], None] | None = None,
     nice: int = 0,
-) -> Iterator[ServerProcess]:
-    """Run the server on `port` (a free one by default) with its data in `data_dir`; stopped at the end."""
+) -> ServerProcess:
+    """Start the server on `port` (a free one by default) with its data in `data_dir`; not waited for."""
     port = port or free_port()
     environment = {
         **os.environ,
@@ -125,7 +142,13 @@ def server_process(
         process = subprocess.Popen(
             command, env=environment, stdout=log, stderr=subprocess.STDOUT, preexec_fn=preexec_fn
         )
-    server = ServerProcess(process, f"http://127.0.0.1:{port}", log_path)
+    return ServerProcess(process, f"http://127.0.0.1:{port}", log_path)
+
+
+@contextmanager
+def server_process(data_dir: Path, log_path: Path, **options: Any) -> Iterator[ServerProcess]:
+    """A started server (`start_server`'s options), up and answering; stopped at the end."""
+    server = start_server(data_dir, log_path, **options)
     try:
         wait_until_up(server)
         yield server

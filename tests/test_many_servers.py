@@ -21,7 +21,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 
 from faces import distance, identity
-from fleet import Replica, fleet
+from fleet import fleet
+from server_process import ServerProcess
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +30,7 @@ FACE = "Tom_Hanks_54745.png"
 RECONNECT_LIMIT_S = 20
 
 
-def served_by(replicas: list[Replica], request_ids: set[str]) -> set[int]:
+def served_by(replicas: list[ServerProcess], request_ids: set[str]) -> set[int]:
     """The ports of the replicas whose logs show these requests (a line is written just after its answer)."""
     deadline = time.monotonic() + 5
     while True:

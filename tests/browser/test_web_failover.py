@@ -10,13 +10,14 @@ import pytest
 from playwright.sync_api import expect
 
 from faces import distance, identity, on_canvas
-from fleet import Replica, fleet
+from fleet import fleet
+from server_process import ServerProcess
 from session_state import session_status, wait_for_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def replica_of(replicas: list[Replica], session_id: str) -> Replica:
+def replica_of(replicas: list[ServerProcess], session_id: str) -> ServerProcess:
     """The replica whose JSON log shows this session's stream."""
     deadline = time.monotonic() + 5
     while True:
