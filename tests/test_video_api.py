@@ -245,3 +245,40 @@ def test_a_follower_that_leaves_does_not_stop_the_job(client, clip):
         next(line for line in response.iter_lines() if line.startswith("event:"))
     wait_until(lambda: client.get(f"/jobs/{job_id}").json()["state"] == "done")
     assert client.get(f"/jobs/{job_id}/result").status_code == 200
+
+
+def test_jobs_are_private_to_the_session_that_started_them(client, clip, data_dir):
+    """On a shared server, another user's jobs are neither listed nor reachable by id (404, as unknown)."""
+    alice, bob = {"X-Session-Id": "alice"}, {"X-Session-Id": "bob"}
+    job_id = client.post("/jobs/video", files=uploads(clip), headers=alice).json()["job_id"]
+    with client.stream("GET", f"/jobs/{job_id}/events?session=alice") as response:
+        assert "event: done" in "\n".join(response.iter_lines())
+    assert [job["job_id"] for job in client.get("/jobs", headers=alice).json()] == [job_id]
+    for headers in (bob, {}):  # another session, or the shared default one
+        assert client.get("/jobs", headers=headers).json() == []
+        for method, path in [("GET", f"/jobs/{job_id}"), ("GET", f"/jobs/{job_id}/result"),
+                             ("GET", f"/jobs/{job_id}/events"), ("DELETE", f"/jobs/{job_id}")]:
+            assert client.request(method, path, headers=headers).status_code == 404, (headers, path)
+    assert client.get(f"/jobs/{job_id}/result?session=alice").status_code == 200
+    assert client.delete(f"/jobs/{job_id}", headers=alice).status_code == 200
+    assert not (data_dir / "results" / f"{job_id}.mp4").exists()
+
+
+def test_a_data_dir_from_before_job_owners_is_upgraded(data_dir, swapper):
+    """Job records written before jobs had owners belong to the default session."""
+    import sqlite3
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(data_dir / "jobs.sqlite3") as db:
+        db.execute(
+            "CREATE TABLE jobs (job_id TEXT PRIMARY KEY, state TEXT NOT NULL, stage TEXT NOT NULL, created_at REAL NOT NULL,"
+            " updated_at REAL NOT NULL, filename TEXT NOT NULL, frames_done INTEGER NOT NULL DEFAULT 0,"
+            " frames_total INTEGER NOT NULL DEFAULT 0, fps REAL NOT NULL DEFAULT 0, eta_s REAL, error TEXT,"
+            " result_bytes INTEGER)"
+        )
+        now = time.time()  # recent, so the results retention keeps it
+        db.execute("INSERT INTO jobs (job_id, state, stage, created_at, updated_at, filename) VALUES"
+                   " ('old', 'cancelled', 'cancelled', ?, ?, 'old.mp4')", (now, now))
+    with start_client(data_dir, swapper) as client:
+        assert [job["job_id"] for job in client.get("/jobs").json()] == ["old"]
+        assert client.get("/jobs", headers={"X-Session-Id": "someone"}).json() == []

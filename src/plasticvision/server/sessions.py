@@ -96,7 +96,7 @@ class SessionRegistry:
 
     def get(self, session_id: str | None) -> SwapSession:
         """The session for this id, created (or restored from the store) on first use; refreshes its idle clock."""
-        session_id = self._check(session_id)
+        session_id = self.check_id(session_id)
         if session_id == DEFAULT_SESSION:
             session = self.swapper.default_session
         else:
@@ -122,7 +122,7 @@ class SessionRegistry:
     @contextmanager
     def connect(self, session_id: str | None) -> Iterator[SwapSession]:
         """Hold a session for a WebSocket's lifetime, within the connection limits."""
-        session_id = self._check(session_id)
+        session_id = self.check_id(session_id)
         with self._lock:
             if self.connections >= self.max_connections:
                 raise TooManyConnections(f"too many stream connections ({self.max_connections}); try again later")
@@ -142,7 +142,8 @@ class SessionRegistry:
                     self._last_used[session_id] = self._clock()
             self.sync.touch([session_id])
 
-    def _check(self, session_id: str | None) -> str:
+    def check_id(self, session_id: str | None) -> str:
+        """The session id to use for this request (`default` for none), refused when malformed or required."""
         session_id = check_session_id(session_id)
         if self.require_session and session_id == DEFAULT_SESSION:
             raise SessionRequired(

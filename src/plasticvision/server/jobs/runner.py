@@ -69,9 +69,10 @@ class VideoJobs:
         done = {record.job_id for record in self.store.all() if record.state is JobState.DONE}
         self.files.discard_orphans(keep=done)
 
-    def reserve(self, job_id: str, filename: str) -> Path:
-        """Claim the id (a queued record) before the upload is written; returns the upload folder."""
-        self.store.create(job_id, filename, frames_total=0)
+    def reserve(self, job_id: str, filename: str, owner: str = "default") -> Path:
+        """Claim the id (a queued record of the `owner` session) before the upload is written; returns the
+        upload folder."""
+        self.store.create(job_id, filename, frames_total=0, owner=owner)
         live = self._live[job_id] = LiveJob()
         self.files.prepare(job_id)
         live.feed.publish(JobState.QUEUED.value, self.get(job_id).to_json())
@@ -85,21 +86,22 @@ class VideoJobs:
         """A reserved job whose upload was refused: kept as failed, so a follower learns why."""
         self._finish(job_id, self._live[job_id], JobState.FAILED, error=reason)
 
-    def get(self, job_id: str) -> JobRecord:
-        record = self.store.get(job_id)
+    def get(self, job_id: str, owner: str | None = None) -> JobRecord:
+        """The job; with `owner`, only that session's (another session's job is as unknown as a missing one)."""
+        record = self.store.get(job_id, owner)
         if record is None:
             raise JobNotFound(f"no video job {job_id}")
         return record
 
-    def all(self) -> list[JobRecord]:
-        return self.store.all()
+    def all(self, owner: str | None = None) -> list[JobRecord]:
+        return self.store.all(owner)
 
-    def feed(self, job_id: str) -> JobFeed:
+    def feed(self, job_id: str, owner: str | None = None) -> JobFeed:
         """The live feed, or for a job of an earlier process a closed one holding its final state."""
+        record = self.get(job_id, owner)
         live = self._live.get(job_id)
         if live is not None:
             return live.feed
-        record = self.get(job_id)
         feed = JobFeed()
         feed.publish(record.state.value, record.to_json(), final=True)
         return feed
@@ -117,11 +119,11 @@ class VideoJobs:
             await asyncio.sleep(POLL_S)
         return self.get(job_id)
 
-    def cancel(self, job_id: str) -> JobRecord:
+    def cancel(self, job_id: str, owner: str | None = None) -> JobRecord:
         """Stop a queued or running job (its record stays, cancelled); delete a finished one and its result."""
+        record = self.get(job_id, owner)
         live = self._live.get(job_id)
         if live is None:
-            record = self.get(job_id)
             self.files.discard_all(job_id)
             self.store.delete(job_id)
             return record

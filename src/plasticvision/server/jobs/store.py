@@ -65,10 +65,12 @@ CREATE TABLE IF NOT EXISTS jobs (
     fps REAL NOT NULL DEFAULT 0,
     eta_s REAL,
     error TEXT,
-    result_bytes INTEGER
+    result_bytes INTEGER,
+    owner TEXT NOT NULL DEFAULT 'default'
 )
 """
 COLUMNS = tuple(JobRecord.model_fields)
+OWNER_COLUMN = "ALTER TABLE jobs ADD COLUMN owner TEXT NOT NULL DEFAULT 'default'"  # data dirs made before owners
 
 
 class JobStore:
@@ -76,6 +78,8 @@ class JobStore:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._execute(SCHEMA)
+        if "owner" not in {row["name"] for row in self._execute("PRAGMA table_info(jobs)")}:
+            self._execute(OWNER_COLUMN)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)  # autocommit
@@ -86,7 +90,8 @@ class JobStore:
         with closing(self._connect()) as db:
             return db.execute(sql, params).fetchall()
 
-    def create(self, job_id: str, filename: str, frames_total: int) -> JobRecord:
+    def create(self, job_id: str, filename: str, frames_total: int, owner: str = "default") -> JobRecord:
+        """A queued record; `owner` is the session that started the job, the only one that sees it."""
         now = time.time()
         record = JobRecord(
             job_id=job_id, state=JobState.QUEUED, stage="queued", created_at=now, updated_at=now,
@@ -94,8 +99,8 @@ class JobStore:
         )
         try:
             self._execute(
-                f"INSERT INTO jobs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
-                tuple(self._value(getattr(record, name)) for name in COLUMNS),
+                f"INSERT INTO jobs ({', '.join(COLUMNS)}, owner) VALUES ({', '.join('?' * (len(COLUMNS) + 1))})",
+                (*(self._value(getattr(record, name)) for name in COLUMNS), owner),
             )
         except sqlite3.IntegrityError as exc:
             raise JobExists(f"job {job_id} already exists; choose another job_id") from exc
@@ -110,12 +115,20 @@ class JobStore:
         )
         return self.get(job_id)
 
-    def get(self, job_id: str) -> JobRecord | None:
+    def get(self, job_id: str, owner: str | None = None) -> JobRecord | None:
+        """The job, if it exists (and, with `owner`, belongs to that session)."""
         rows = self._execute("SELECT * FROM jobs WHERE job_id = ?", (job_id,))
-        return self._record(rows[0]) if rows else None
+        if not rows or (owner is not None and rows[0]["owner"] != owner):
+            return None
+        return self._record(rows[0])
 
-    def all(self) -> list[JobRecord]:
-        return [self._record(row) for row in self._execute("SELECT * FROM jobs ORDER BY created_at DESC")]
+    def all(self, owner: str | None = None) -> list[JobRecord]:
+        """Every job, newest first (with `owner`, that session's only)."""
+        if owner is None:
+            rows = self._execute("SELECT * FROM jobs ORDER BY created_at DESC")
+        else:
+            rows = self._execute("SELECT * FROM jobs WHERE owner = ? ORDER BY created_at DESC", (owner,))
+        return [self._record(row) for row in rows]
 
     def delete(self, job_id: str) -> None:
         self._execute("DELETE FROM jobs WHERE job_id = ?", (job_id,))
@@ -136,4 +149,4 @@ class JobStore:
 
     @staticmethod
     def _record(row: sqlite3.Row) -> JobRecord:
-        return JobRecord.model_validate(dict(row))
+        return JobRecord.model_validate({name: row[name] for name in COLUMNS})

@@ -20,7 +20,15 @@ from starlette.requests import HTTPConnection
 from plasticvision.errors import PlasticVisionError
 from plasticvision.media.video import probe
 from plasticvision.media.video_limits import VideoLimits
-from plasticvision.server.deps import ApiKeyDep, ConfigDep, SessionDep, SwapperDep, WorkersDep
+from plasticvision.server.deps import (
+    ApiKeyDep,
+    ConfigDep,
+    RegistryDep,
+    SessionDep,
+    SessionIdHeader,
+    SwapperDep,
+    WorkersDep,
+)
 from plasticvision.server.jobs.chunked import video_swap_for
 from plasticvision.server.jobs.errors import JobNotReady
 from plasticvision.server.jobs.feed import JobFeed
@@ -82,6 +90,18 @@ def get_jobs(connection: HTTPConnection) -> VideoJobs:
 
 
 JobsDep = Annotated[VideoJobs, Depends(get_jobs)]
+
+
+def get_job_owner(
+    registry: RegistryDep,
+    header: SessionIdHeader = None,
+    session: Annotated[str | None, Query(description="your session id, for clients that cannot send headers")] = None,
+) -> str:
+    """The session whose jobs a request may see: jobs are private to the session that started them."""
+    return registry.check_id(header or session)
+
+
+OwnerDep = Annotated[str, Depends(get_job_owner)]
 TargetFile = Annotated[UploadFile, File(description="the video (MP4, MOV, WebM, MKV, AVI, ...)")]
 JobIdForm = Annotated[str | None, Form(description="your id for the job, to follow its events")]
 JobIdHeader = Annotated[str | None, Header(alias="X-Job-Id", description="same as the job_id field")]
@@ -90,6 +110,7 @@ JobIdHeader = Annotated[str | None, Header(alias="X-Job-Id", description="same a
 async def start_job(
     target_file: TargetFile,
     session: SessionDep,
+    owner: OwnerDep,
     swapper: SwapperDep,
     jobs: JobsDep,
     config: ConfigDep,
@@ -105,7 +126,7 @@ async def start_job(
     job_id = check_job_id(job_id or x_job_id)
     filename = target_file.filename or "video"
     settings = session.settings
-    jobs.reserve(job_id, filename)
+    jobs.reserve(job_id, filename, owner)
     try:
         one_shot = await one_shot_session(swapper, session, source_files, config, workers)
         target = await workers.run(jobs.files.save_upload, job_id, target_file.file, filename, config.max_video_bytes)
@@ -137,20 +158,20 @@ async def create_video_job(job_id: StartedJob, jobs: JobsDep) -> JSONResponse:
 
 
 @router.get("/jobs", response_model=list[JobRecord], dependencies=[ApiKeyDep])
-def list_jobs(jobs: JobsDep) -> list[JobRecord]:
-    """Every job this data dir knows, newest first, finished ones from earlier runs included."""
-    return jobs.all()
+def list_jobs(jobs: JobsDep, owner: OwnerDep) -> list[JobRecord]:
+    """Your session's jobs, newest first, finished ones from earlier runs included."""
+    return jobs.all(owner)
 
 
 @router.get("/jobs/{job_id}", response_model=JobRecord, dependencies=[ApiKeyDep])
-def get_job(job_id: str, jobs: JobsDep) -> JobRecord:
-    return jobs.get(job_id)
+def get_job(job_id: str, jobs: JobsDep, owner: OwnerDep) -> JobRecord:
+    return jobs.get(job_id, owner)
 
 
-async def get_feed(job_id: str, jobs: JobsDep) -> JobFeed:
+async def get_feed(job_id: str, jobs: JobsDep, owner: OwnerDep) -> JobFeed:
     """The job's feed; an unknown id (its upload may still be arriving) is a 404 at once, never a wait,
     so a fuzzer or a bad link cannot hold a connection open. Followers retry, as the web app does."""
-    return jobs.feed(job_id)
+    return jobs.feed(job_id, owner)
 
 
 @router.get(
@@ -180,15 +201,15 @@ def result_response(jobs: VideoJobs, record: JobRecord) -> FileResponse:
     responses=binary_response("video/mp4", "the swapped video; 206 for a range request", 206),
     dependencies=[ApiKeyAnywhereDep],
 )
-def job_result(job_id: str, jobs: JobsDep) -> FileResponse:
+def job_result(job_id: str, jobs: JobsDep, owner: OwnerDep) -> FileResponse:
     """The finished MP4; range requests work, so a browser can seek in it."""
-    return result_response(jobs, jobs.get(job_id))
+    return result_response(jobs, jobs.get(job_id, owner))
 
 
 @router.delete("/jobs/{job_id}", response_model=JobRecord, dependencies=[ApiKeyDep])
-async def delete_job(job_id: str, jobs: JobsDep) -> JobRecord:
+async def delete_job(job_id: str, jobs: JobsDep, owner: OwnerDep) -> JobRecord:
     """Cancels a queued or running job (kept, as cancelled); deletes a finished one and its result."""
-    record = jobs.cancel(job_id)
+    record = jobs.cancel(job_id, owner)
     if record.state.finished:
         return record
     return await jobs.wait(job_id, timeout=CANCEL_WAIT_S)
