@@ -82,13 +82,14 @@ def test_the_stream_is_steadier_than_swapping_each_frame(swapper, session, pan_c
 def test_the_stream_detects_rarely(swapper, session, moving_clip, monkeypatch):
     engine = swapper.engine
     calls = []
-    detect = engine.detect
-    monkeypatch.setattr(engine, "detect", lambda frame: calls.append(1) or detect(frame))
+    for name in ("detect", "detect_thorough"):  # the tracker's detector, and the still images' one
+        detector = getattr(engine, name)
+        monkeypatch.setattr(engine, name, lambda frame, detector=detector, name=name: calls.append(name) or detector(frame))
     stream = session.stream()
     assert all(stream.swap(frame).faces_swapped for frame in moving_clip)
-    assert len(calls) == 1  # the first frame; the tracker follows the face through the other eleven
+    assert calls == ["detect"]  # the first frame; the tracker follows the face through the other eleven
     session.swap(moving_clip[0])
-    assert len(calls) == 2  # the still-image path detects every time
+    assert calls == ["detect", "detect_thorough"]  # the still-image path detects every time
 
 
 def test_without_settings_the_stream_follows_the_session(swapper, hanks, moving_clip):

@@ -330,3 +330,15 @@ def test_a_store_that_is_down_refuses_at_once_until_it_is_back(tmp_path):
         time.sleep(0.35)
         assert store.load("s").fields == {"settings.opacity": b"1.0"}
         store.close()
+
+
+def test_a_prepared_source_with_a_visibility_mask_round_trips_with_its_mask_exact(swapper, read_test_image):
+    """The dlib engine's prepared pixels are BGRA (alpha: which parts of the source are visible face):
+    colour as JPEG, the mask losslessly, so what is left out stays left out on another replica."""
+    session = swapper.new_session()
+    session.set_sources([read_test_image("astronaut.png")])
+    (prepared,) = session.sources
+    assert prepared.image.shape[2] == 4
+    restored = decode_sources(encode_sources(SourceUpload((), session.sources)), session)
+    assert np.array_equal(restored[0].image[:, :, 3], prepared.image[:, :, 3])
+    assert np.abs(restored[0].image[:, :, :3].astype(int) - prepared.image[:, :, :3]).mean() < 2

@@ -71,8 +71,12 @@ class TreeWriter:
         if isinstance(value, np.ndarray):
             name = f"a{len(self.arrays)}"
             if is_picture(value):
-                self.arrays[name] = encode_jpeg(value, PICTURE_QUALITY)
-                return {"jpeg": name}
+                self.arrays[name] = encode_jpeg(value[:, :, :3], PICTURE_QUALITY)
+                if value.shape[2] == 3:
+                    return {"jpeg": name}
+                alpha = f"a{len(self.arrays)}"  # a mask (which pixels count): kept exactly, as PNG
+                self.arrays[alpha] = encode_png(value[:, :, 3])
+                return {"jpeg": name, "alpha": alpha}
             self.arrays[name] = value
             return {"array": name}
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -104,9 +108,10 @@ def read_node(node: Any, arrays: Mapping[str, np.ndarray]) -> Any:
         return arrays[node["bytes"]].tobytes()
     if isinstance(node, dict) and "jpeg" in node:
         picture = cv2.imdecode(arrays[node["jpeg"]], cv2.IMREAD_COLOR)
-        if picture is None:
+        alpha = cv2.imdecode(arrays[node["alpha"]], cv2.IMREAD_GRAYSCALE) if "alpha" in node else None
+        if picture is None or ("alpha" in node and (alpha is None or alpha.shape != picture.shape[:2])):
             raise BadStoredData("a stored picture does not decode")
-        return picture
+        return picture if alpha is None else np.dstack([picture, alpha])
     if isinstance(node, dict) and "type" in node:
         path = KNOWN_TYPES.get(node["type"])
         if path is None:
@@ -118,12 +123,22 @@ def read_node(node: Any, arrays: Mapping[str, np.ndarray]) -> Any:
 
 
 def is_picture(array: np.ndarray) -> bool:
-    return array.dtype == np.uint8 and array.ndim == 3 and array.shape[2] == 3 and array.shape[0] * array.shape[1] >= 4096
+    """A BGR or BGRA image big enough for JPEG to pay."""
+    return array.dtype == np.uint8 and array.ndim == 3 and array.shape[2] in (3, 4) and array.shape[0] * array.shape[1] >= 4096
 
 
 def encode_jpeg(picture: np.ndarray, quality: int) -> np.ndarray:
     """JPEG bytes as a flat uint8 array, the form the archive stores."""
-    ok, data = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return encoded(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, quality])
+
+
+def encode_png(mask: np.ndarray) -> np.ndarray:
+    """Lossless PNG bytes of a one-channel mask, as a flat uint8 array."""
+    return encoded(".png", mask, [])
+
+
+def encoded(extension: str, picture: np.ndarray, params: list[int]) -> np.ndarray:
+    ok, data = cv2.imencode(extension, picture, params)
     if not ok:
-        raise BadStoredData("could not encode a picture for the session store")
+        raise BadStoredData(f"could not encode a {extension} picture for the session store")
     return data.reshape(-1)
