@@ -157,9 +157,11 @@ def server_process(data_dir: Path, log_path: Path, **options: Any) -> Iterator[S
 
 
 @contextmanager
-def throwaway_server(port: int | None = None, engine: str = "dlib") -> Iterator[ServerProcess]:
+def throwaway_server(
+    port: int | None = None, engine: str = "dlib", env: dict[str, str] | None = None
+) -> Iterator[ServerProcess]:
     """A server whose data and log live in a temporary folder, removed afterwards (benchmarks, network tests)."""
     with tempfile.TemporaryDirectory(prefix="plasticvision-server-") as folder:
-        env = {"PLASTICVISION_ENGINE": engine}
+        env = {"PLASTICVISION_ENGINE": engine, **(env or {})}
         with server_process(Path(folder) / "data", Path(folder) / "server.log", port=port, env=env) as server:
             yield server

@@ -49,6 +49,7 @@ class ServerConfig(BaseSettings):
     upload_min_kbps: float = Field(16.0, gt=0, description="slowest average body rate once the grace time is over")
     upload_grace_s: float = Field(10.0, gt=0, description="seconds a body may take before its rate is checked")
     workers: int = Field(0, ge=0, description="frame-processing threads; 0 = one per CPU core")
+    stream_parallel_frames: int = Field(2, ge=1, le=8, description="frames of one stream swapped at once")
     devices: str = Field("auto", description="engine replicas: 'auto' (every CUDA device, else one), '0,1', 'cpu:2'")
     ray_address: str | None = Field(None, description="run video chunks on this Ray cluster ('auto', 'ray://head:10001')")
     video_chunk_s: float = Field(4.0, gt=0, description="shortest video chunk, in seconds, when a job is split")

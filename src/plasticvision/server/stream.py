@@ -51,7 +51,6 @@ from plasticvision.server.security import check_api_key, check_origin
 from plasticvision.server.workers import Workers
 
 JPEG_QUALITY = 80
-MAX_PARALLEL_FRAMES = 2  # per connection: enough to keep two cores busy on one stream
 MAX_BAD_IN_A_ROW = 20
 MAX_CLOSE_REASON = 120  # bytes; RFC 6455 allows 123
 
@@ -104,6 +103,7 @@ class FrameStream:
         self.metrics: Metrics = websocket.app.state.metrics
         self.session = session
         self.workers = workers
+        self.parallel_frames = config.stream_parallel_frames  # 2 keeps two cores (or CPU + GPU) busy on one stream
         self.max_bytes = config.max_ws_message_bytes
         self.max_pixels = config.max_image_pixels
         self.protocol = protocol
@@ -121,7 +121,7 @@ class FrameStream:
         """Until the client disconnects; the first failure of any task ends the connection and is raised."""
         try:
             async with anyio.create_task_group() as group:
-                for _ in range(min(MAX_PARALLEL_FRAMES, self.workers.size)):
+                for _ in range(min(self.parallel_frames, self.workers.size)):
                     group.start_soon(self.process_frames)
                 await self.receive_messages()
                 group.cancel_scope.cancel()
