@@ -95,9 +95,9 @@ class FrameStream:
         session: SwapSession,
         workers: Workers,
         config: ServerConfig,
+        replica: Replica,
         protocol: int = PROTOCOL_SEED,
         stats: TimingStats | None = None,
-        replica: Replica | None = None,
     ):
         self.websocket = websocket
         self.metrics: Metrics = websocket.app.state.metrics
@@ -109,8 +109,7 @@ class FrameStream:
         self.protocol = protocol
         self.stats = stats
         self.replica = replica  # the device this stream stays on
-        engine = replica.engine if replica is not None else None
-        self.live = session.stream(engine=engine)  # one tracker per connection: detect rarely, follow in between
+        self.live = session.stream(engine=replica.engine)  # one tracker per connection: detect rarely, follow in between
         self.latest: Incoming | None = None
         self.frame_ready = asyncio.Event()
         self.send_lock = asyncio.Lock()
@@ -226,8 +225,6 @@ class FrameStream:
         quality = quality or JPEG_QUALITY
         if not self.session.can_swap:
             return encode_jpeg(draw_notice(frame, NO_SOURCE_NOTICE), quality)
-        if self.replica is None:
-            return encode_jpeg(self.live.swap(frame).frame, quality)
         with self.replica.work():
             swapped = self.live.swap(frame).frame
         return encode_jpeg(swapped, quality)
@@ -281,7 +278,7 @@ async def stream(
             hello = connected_message(version, max_frame_bytes=config.max_ws_message_bytes, jpeg_quality=JPEG_QUALITY)
             await websocket.send_text(json.dumps(hello))
             stats = websocket.app.state.stream_stats
-            await FrameStream(websocket, swap_session, workers, config, version, stats, replica).run()
+            await FrameStream(websocket, swap_session, workers, config, replica, version, stats).run()
     except PlasticVisionError as exc:
         log.info("stream closed: %s", exc)
         reason = str(exc).encode()[:MAX_CLOSE_REASON].decode(errors="ignore")
