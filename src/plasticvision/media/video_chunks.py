@@ -26,7 +26,7 @@ from plasticvision.media.video_threads import RunAhead, RunBehind
 from plasticvision.media.video_writer import VideoWriter
 from plasticvision.pipeline.facemap import FaceMapState
 from plasticvision.pipeline.session import SwapSession
-from plasticvision.pipeline.tracking import DETECT_EVERY, FaceTracker
+from plasticvision.pipeline.tracking import DETECT_EVERY
 from plasticvision.settings import Settings
 
 WARMUP_FRAMES = DETECT_EVERY  # at least this many frames run through the tracker before a chunk
@@ -130,7 +130,7 @@ def run_chunk(
     session.use_prepared(job.sources)
     if job.face_map is not None:
         session.face_map.restore(job.face_map)
-    tracker = FaceTracker(replica.engine, fps=job.fps)
+    stream = session.stream(job.settings, fps=job.fps, engine=replica.engine)
     written = swapped = warmed = 0
     with VideoReader(job.source) as reader:
         if chunk.seek_pts is not None:
@@ -147,12 +147,12 @@ def run_chunk(
                     continue
                 if chunk.stop_pts is not None and pts >= chunk.stop_pts:
                     break
-                with replica.work() as engine:
+                with replica.work():
                     if pts < chunk.start_pts:
-                        tracker.locate(frame.image)  # what a single pass does with this frame, minus the swap
+                        stream.follow(frame.image)  # what a single pass does with this frame, minus the swap
                         warmed += 1
                         continue
-                    report = session.swap(frame.image, job.settings, locate=tracker.locate, engine=engine)
+                    report = stream.swap(frame.image)
                 encoder.submit(writer.write, report.frame, frame.pts, frame.time_base)
                 written += 1
                 swapped += not report.unchanged

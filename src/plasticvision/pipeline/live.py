@@ -57,6 +57,11 @@ class LiveStream:
         """The frame with the source identity swapped into its tracked face(s)."""
         return self.session.swap(frame, settings or self.settings, locate=self._locate, engine=self.engine)
 
+    def follow(self, frame: Frame) -> list[Face]:
+        """Track the frame's faces without swapping them: a video chunk's warm-up frames, which only
+        bring the tracker and smoother to where a single pass would be."""
+        return self._locate(frame)
+
     def reset(self) -> None:
         """Forget the tracked faces (a cut, a new scene): the next frame detects afresh."""
         with self._tracker_lock:
