@@ -23,6 +23,7 @@ from plasticvision.server import stream
 from plasticvision.server.errors import install_error_handlers
 from plasticvision.server.limits import BodyLimit
 from plasticvision.server.metrics import Metrics, Readings
+from plasticvision.server.openapi import install_openapi
 from plasticvision.server.ratelimit import RateLimit, RateLimiter
 from plasticvision.server.request_log import RequestLog
 from plasticvision.server.routes import faces, identities, metrics, settings, status, swap, video
@@ -77,6 +78,7 @@ def create_app(config: ServerConfig | None = None, swapper: FaceSwapper | None =
     app.state.web_dir = WEB_DIR
     app.state.metrics = watch(app, store)
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(BodyLimit, config=config)
     install_cors(app, config)  # outermost but for the request log, so refusals carry CORS headers too
     app.add_middleware(RequestLog, metrics=app.state.metrics, access_log=config.log_format == "json")
