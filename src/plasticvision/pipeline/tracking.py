@@ -28,8 +28,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from plasticvision.boxes import box_iou
 from plasticvision.engines.base import Engine, Refiner
+from plasticvision.geometry.boxes import box_iou
 from plasticvision.pipeline.motion import FaceSnapshot
 from plasticvision.pipeline.smoothing import OneEuroFilter
 from plasticvision.types import Face, Frame
