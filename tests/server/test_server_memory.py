@@ -1,4 +1,4 @@
-"""The malloc arena cap that keeps the server's memory flat (its effect is measured by tests/test_soak.py)."""
+"""The malloc arena cap that keeps the server's memory flat (its effect is measured by tests/server/test_soak.py)."""
 
 from __future__ import annotations
 

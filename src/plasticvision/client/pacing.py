@@ -1,7 +1,7 @@
 """How many frames a live client keeps in flight, and at what JPEG quality and size it sends them.
 
 The same rules run in the Python client (`plasticvision.client`) and the page
-(`web/js/pacing.js`); `tests/test_pacing.py` checks both against the same scenarios.
+(`web/js/pacing.js`); `tests/client/test_pacing.py` checks both against the same scenarios.
 
 * **Frames in flight**: enough to cover the path's round trip and the server's time at the rate
   frames can be had, `ceil((base network ms + server ms) / interval) + 1`, between 3 and the cap.

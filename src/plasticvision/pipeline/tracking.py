@@ -3,7 +3,7 @@
 Full detection is the most expensive step of a frame, and running it on every frame makes
 the landmarks jitter. A `FaceTracker` belongs to one stream or one video (never shared, so
 users never see each other's tracks) and replaces detection through `locate`; a
-`LiveStream` (`session.stream()`, pipeline/live.py) pairs one with a session:
+`LiveStream` (`session.stream()`, pipeline/stream.py) pairs one with a session:
 
     tracker = FaceTracker(engine)
     report = session.swap(frame, settings, locate=tracker.locate)

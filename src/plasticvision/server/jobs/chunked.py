@@ -1,10 +1,10 @@
 """Video jobs split into chunks that run in parallel, then joined: on the local device pool or on Ray.
 
 `ChunkedVideoSwap` has `swap_video`'s signature, so the job runner does not care which it
-calls: it plans keyframe-aligned chunks (`media.video_chunks`), hands them to an executor
+calls: it plans keyframe-aligned chunks (`video.chunks`), hands them to an executor
 (`PoolChunks` here, one chunk per device at a time; `ray_runner.RayChunks` on a cluster),
 counts progress over all chunks, and joins the chunk files without re-encoding
-(`media.video_join`). Which worker runs which chunk, and the retries when one fails, are
+(`video.join`). Which worker runs which chunk, and the retries when one fails, are
 `chunk_queue`'s; cancellation stops every chunk between two frames.
 A video too short to split runs as a single pass.
 """

@@ -8,7 +8,7 @@ so a node fetches them once and no chunk re-uploads them; each actor keeps its l
 the video for the job's other chunks. A chunk is a streaming call: the actor yields frame
 counts as it goes (the job's progress) and finally the encoded chunk. A chunk whose actor
 died or whose device failed goes back to the queue for the next free actor (`chunk_queue`),
-and a lost actor is replaced. The chunk work itself is `media.video_chunks.run_chunk`, as on the local pool.
+and a lost actor is replaced. The chunk work itself is `video.chunks.run_chunk`, as on the local pool.
 """
 
 from __future__ import annotations

@@ -82,7 +82,7 @@ class TreeWriter:
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             kind = type(value).__name__
             if kind not in KNOWN_TYPES:
-                raise BadStoredData(f"{kind} cannot be stored: add it to session_codec.KNOWN_TYPES")
+                raise BadStoredData(f"{kind} cannot be stored: add it to sessions.codec.KNOWN_TYPES")
             fields = {f.name: self.node(getattr(value, f.name)) for f in dataclasses.fields(value)}
             return {"type": kind, "fields": fields}
         if isinstance(value, (tuple, list)):
