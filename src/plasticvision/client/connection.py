@@ -21,14 +21,7 @@ import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from plasticvision.client.errors import (
-    ApiKeyRefused,
-    BadSession,
-    ClientError,
-    ServerRefused,
-    ServerUnreachable,
-    StreamClosed,
-)
+from plasticvision.client.errors import ApiKeyRefused, BadSession, ClientError, ServerRefused, ServerUnreachable, StreamClosed
 from plasticvision.client.codec import decode_reply_frame, encode_frame_jpeg
 from plasticvision.client.pacing import Pacer, describe
 from plasticvision.protocol import (

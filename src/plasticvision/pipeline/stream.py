@@ -26,6 +26,7 @@ from plasticvision.settings import Settings
 from plasticvision.types import Face, Frame, SwapReport
 
 DEFAULT_FPS = 30.0
+Locate = Callable[[Frame], list[Face]]  # a tracker's `locate`: the faces of the next frame
 
 
 class FrameSwapper(Protocol):
@@ -37,12 +38,7 @@ class FrameSwapper(Protocol):
     def check_settings(self, settings: Settings) -> None: ...
 
     def swap(
-        self,
-        frame: Frame,
-        settings: Settings | None = None,
-        *,
-        locate: Callable[[Frame], list[Face]] | None = None,
-        engine: Engine | None = None,
+        self, frame: Frame, settings: Settings | None = None, *, locate: Locate | None = None, engine: Engine | None = None
     ) -> SwapReport: ...
 
 
