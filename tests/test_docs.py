@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from optional_parts import need_module
+from tests.support.optional_parts import need_module
 
 ROOT = Path(__file__).resolve().parent.parent
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")

@@ -15,7 +15,7 @@ import dlib
 import face_recognition_models
 import numpy as np
 
-from plasticvision.boxes import box_iou, points_box, reframe
+from plasticvision.geometry.boxes import box_iou, points_box, reframe
 from plasticvision.types import Face, Frame, Points
 
 DETECT_LONG_SIDE = 400

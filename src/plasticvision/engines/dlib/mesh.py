@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from plasticvision.pipeline.masks import JAW_68, forehead_points
+from plasticvision.geometry.outlines import JAW_68, forehead_points
 from plasticvision.types import Points
 
 INNER_68 = slice(17, 48)  # brows, nose, eyes

@@ -18,8 +18,8 @@ import dlib
 import face_recognition_models
 import numpy as np
 
-from plasticvision.boxes import box_iou, points_box, reframe
 from plasticvision.engines.dlib.landmarks import HOG_MIN_MARGIN, DlibLandmarker, five_from_68, score_from_hog
+from plasticvision.geometry.boxes import box_iou, points_box, reframe
 from plasticvision.types import Face, Frame
 
 ROTATIONS = (-30.0, 30.0)  # degrees; HOG's own sub-detectors cover about +-15, these the next 30

@@ -18,8 +18,8 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.requests import HTTPConnection
 
 from plasticvision.errors import PlasticVisionError
-from plasticvision.media.video import probe
-from plasticvision.media.video_limits import VideoLimits
+from plasticvision.video.limits import VideoLimits
+from plasticvision.video.reader import probe
 from plasticvision.server.deps import (
     ApiKeyDep,
     ConfigDep,
@@ -35,6 +35,8 @@ from plasticvision.server.jobs.feed import JobFeed
 from plasticvision.server.jobs.retention import GB, Retention
 from plasticvision.server.jobs.runner import JOB_ID, VideoJobs, check_job_id
 from plasticvision.server.jobs.store import JobRecord, JobState
+from plasticvision.server.middleware.ratelimit import RateLimitDep
+from plasticvision.server.middleware.security import check_api_key
 from plasticvision.server.openapi import (
     IMAGE_TYPES,
     VIDEO_TYPES,
@@ -43,9 +45,7 @@ from plasticvision.server.openapi import (
     event_stream_response,
     upload_fields,
 )
-from plasticvision.server.ratelimit import RateLimitDep
-from plasticvision.server.security import check_api_key
-from plasticvision.server.sessions import SESSION_ID
+from plasticvision.server.sessions.registry import SESSION_ID
 from plasticvision.server.one_shot import SourceFiles, one_shot_session
 
 CANCEL_WAIT_S = 10.0
