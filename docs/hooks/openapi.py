@@ -3,8 +3,9 @@
 The server builds its document from the routes' code, so a page made from it cannot drift from
 what the server does; the fuzz test (`tests/test_fuzz_api.py`) holds the server to the same document.
 At build time this hook creates the app (dlib engine, a throw-away data dir, nothing served),
-writes the document to the site as `openapi.json`, and replaces the marker below in
-`http-api.md` with one section per operation and one per schema. Plain Markdown, no script
+writes the document to the site as `openapi.json`, and replaces the markers below in
+`http-api.md` with one section per operation and one per schema, and with the table of error
+types from `plasticvision.server.errors`. Plain Markdown, no script
 and no CDN, so the page reads the same offline.
 """
 
@@ -21,6 +22,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 MARKER = "<!-- openapi: operations -->"
+TYPES_MARKER = "<!-- errors: types -->"
 PAGE = "http-api.md"
 METHODS = ("get", "post", "put", "patch", "delete")
 log = logging.getLogger("mkdocs.hooks.openapi")
@@ -47,10 +49,18 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
     if page.file.src_uri != PAGE:
         return markdown
-    if MARKER not in markdown:
-        log.warning("%s lost its marker %s: the operations are not rendered", PAGE, MARKER)
-        return markdown
-    return markdown.replace(MARKER, render(openapi_document()))
+    for marker in (MARKER, TYPES_MARKER):
+        if marker not in markdown:
+            log.warning("%s lost its marker %s: that part is not rendered", PAGE, marker)
+    return markdown.replace(MARKER, render(openapi_document())).replace(TYPES_MARKER, error_types_table())
+
+
+def error_types_table() -> str:
+    """The error types, their HTTP status and stream close code, from the server's one map."""
+    from plasticvision.server.errors import ERROR_TYPES
+
+    rows = [f"| `{name}` | {kind.status} | {kind.close_code} | {cell(kind.meaning)} |" for name, kind in ERROR_TYPES.items()]
+    return "\n".join(["| type | HTTP status | stream close code | meaning |", "|---|---|---|---|", *rows])
 
 
 def render(document: Schema) -> str:

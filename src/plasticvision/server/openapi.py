@@ -13,15 +13,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from plasticvision.server.errors import ERROR_TYPES
 
 Responses = dict[int | str, dict[str, Any]]
 
 
 class ErrorBody(BaseModel):
-    """Every error's body."""
+    """Every error's body: a sentence for people and a stable word for programs."""
 
     detail: str
+    type: str = Field(description="stable and documented (`server.errors.ERROR_TYPES`): branch on it, not on `detail`")
 
 
 ERROR_CODES: dict[int, str] = {
@@ -39,7 +42,6 @@ ERROR_CODES: dict[int, str] = {
     507: "the server's disk is full",
 }
 COMMON_CODES = (400, 401, 403, 408, 413, 422, 429)  # middleware and dependencies every route passes through
-JSON_ERROR = {"application/json": {"schema": ErrorBody.model_json_schema()}}  # inline: JSON whatever the route's class
 BINARY = {"type": "string", "format": "binary"}
 
 
@@ -92,8 +94,20 @@ def mark_file_fields(node: Any) -> None:
 
 
 def error_responses(*codes: int) -> Responses:
-    """`{"detail": "..."}` JSON for the common codes plus `codes`, as a route's or router's `responses=`."""
-    return {code: {"description": ERROR_CODES[code], "content": JSON_ERROR} for code in sorted({*COMMON_CODES, *codes})}
+    """`{"detail": "...", "type": "..."}` JSON for the common codes plus `codes`, as a route's or router's
+    `responses=`; each status lists the types it can carry, so the fuzz test holds the server to them."""
+    return {
+        code: {"description": ERROR_CODES[code], "content": error_content(code)}
+        for code in sorted({*COMMON_CODES, *codes})
+    }
+
+
+def error_content(status: int) -> dict[str, Any]:
+    """The error body's schema (inline: JSON whatever the route's response class), its `type` one of the status's."""
+    schema = ErrorBody.model_json_schema()
+    types = [name for name, kind in ERROR_TYPES.items() if kind.status == status]
+    schema["properties"]["type"] = {**schema["properties"]["type"], "enum": types}
+    return {"application/json": {"schema": schema}}
 
 
 def binary_response(media_type: str, description: str, *codes: int) -> Responses:

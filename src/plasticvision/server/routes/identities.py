@@ -22,12 +22,11 @@ from plasticvision.server.openapi import IMAGE_TYPES, upload_fields
 from plasticvision.server.schemas import ERROR_RESPONSES
 from plasticvision.server.uploads import decode_upload, decode_uploads
 
-RESPONSES = {**ERROR_RESPONSES, 404: ERROR_RESPONSES[422]}  # unknown identity, person or face id
-router = APIRouter(tags=["face map"], dependencies=[ApiKeyDep], responses=RESPONSES)
+router = APIRouter(tags=["face map"], dependencies=[ApiKeyDep], responses=ERROR_RESPONSES)  # 404: an unknown name or id
 
 
 class OneReference(PlasticVisionError):
-    status_code = 422
+    type = "invalid_request"
 
 
 class IdentityInfo(BaseModel):

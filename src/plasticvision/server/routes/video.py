@@ -61,11 +61,11 @@ MP4 = binary_response("video/mp4", "the swapped video (H.264 MP4, audio kept), l
 
 
 class JobsUnavailable(PlasticVisionError):
-    status_code = 503
+    type = "jobs_unavailable"
 
 
 class JobFailed(PlasticVisionError):
-    status_code = 422
+    type = "job_failed"
 
 
 @asynccontextmanager
