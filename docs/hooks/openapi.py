@@ -28,6 +28,7 @@ METHODS = ("get", "post", "put", "patch", "delete")
 log = logging.getLogger("mkdocs.hooks.openapi")
 
 Schema = dict[str, Any]
+BOUNDS = (("minimum", "≥"), ("exclusiveMinimum", ">"), ("maximum", "≤"), ("exclusiveMaximum", "<"))
 
 
 @cache
@@ -59,7 +60,9 @@ def error_types_table() -> str:
     """The error types, their HTTP status and stream close code, from the server's one map."""
     from plasticvision.server.errors import ERROR_TYPES
 
-    rows = [f"| `{name}` | {kind.status} | {kind.close_code} | {cell(kind.meaning)} |" for name, kind in ERROR_TYPES.items()]
+    rows = [
+        f"| `{name}` | {kind.status} | {kind.close_code} | {cell(kind.meaning)} |" for name, kind in ERROR_TYPES.items()
+    ]
     return "\n".join(["| type | HTTP status | stream close code | meaning |", "|---|---|---|---|", *rows])
 
 
@@ -140,7 +143,8 @@ def events_list(item: Schema) -> list[str]:
         name = properties.get("event", {}).get("const", "message")
         data = properties.get("data", {})
         shape = type_of(data.get("contentSchema", data))
-        lines.append(f"- `{name}`: {shape}{' — ' + cell(variant['description']) if variant.get('description') else ''}")
+        meaning = f" — {cell(variant['description'])}" if variant.get("description") else ""
+        lines.append(f"- `{name}`: {shape}{meaning}")
     return lines
 
 
@@ -180,7 +184,7 @@ def type_of(schema: Schema) -> str:
         kind = " or ".join(kind)
     bounds = [
         f"{symbol} {schema[key]}"
-        for key, symbol in (("minimum", "≥"), ("exclusiveMinimum", ">"), ("maximum", "≤"), ("exclusiveMaximum", "<"))
+        for key, symbol in BOUNDS
         if key in schema
     ]
     if "maxLength" in schema:

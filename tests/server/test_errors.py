@@ -120,7 +120,8 @@ def test_the_document_lists_for_each_status_the_types_it_carries(make_app):
 
 @pytest.fixture(scope="module")
 def client(make_app) -> Iterator[TestClient]:
-    with TestClient(make_app(max_upload_mb=0.05, max_files=2, max_image_pixels=200_000, max_ws_message_mb=0.05)) as client:
+    limits = {"max_upload_mb": 0.05, "max_files": 2, "max_image_pixels": 200_000, "max_ws_message_mb": 0.05}
+    with TestClient(make_app(**limits)) as client:
         yield client
 
 
@@ -154,13 +155,15 @@ def test_http_refusals_name_their_type(client, face, data_dir):
     refused(client.post("/detect-faces", files={"file": image("big.png", big)}), "file_too_large")
     three = [("files", image(f"{i}.png", face)) for i in range(3)]
     refused(client.post("/upload-source-faces", files=three), "too_many_files")
-    refused(client.post("/upload-source-faces", content=b"\0" * 2_000_000, headers={"Content-Type": "image/png"}), "too_large")
+    huge = client.post("/upload-source-faces", content=b"\0" * 2_000_000, headers={"Content-Type": "image/png"})
+    refused(huge, "too_large")
     refused(client.post("/swap-image", files={"target_file": image("t.png", face)}), "missing_sources")
     refused(client.get("/jobs/nope", headers=session), "unknown_job")
     refused(client.delete("/identities/nobody", headers=session), "unknown_identity")
     refused(client.delete("/face-map/nobody", headers=session), "unknown_person")
-    refused(client.post("/identities", data={"name": "!!"}, files={"files": image("f.png", face)}, headers=session), "bad_name")
-    assert client.post("/identities", data={"name": "me"}, files={"files": image("f.png", face)}, headers=session).status_code == 201
+    photo = {"files": image("f.png", face)}
+    refused(client.post("/identities", data={"name": "!!"}, files=photo, headers=session), "bad_name")
+    assert client.post("/identities", data={"name": "me"}, files=photo, headers=session).status_code == 201
     refused(client.post("/face-map", data={"identity": "me", "face_id": "f-none"}, headers=session), "unknown_face")
     refused(client.post("/face-map", data={"identity": "me"}, headers=session), "invalid_request")
     video = [("source_files", image("f.png", face)), ("target_file", ("v.mp4", b"not a video", "video/mp4"))]
@@ -196,7 +199,8 @@ def test_session_api_key_and_rate_refusals_are_typed(make_app, face):
 def test_an_unreachable_session_store_is_typed(make_app):
     need_module("redis", "redis")
     with TestClient(make_app(redis_url=f"redis://127.0.0.1:{free_port()}/0")) as client:
-        refused(client.post("/settings", json={"opacity": 0.5}, headers={"X-Session-Id": "stored"}), "store_unavailable")
+        change = client.post("/settings", json={"opacity": 0.5}, headers={"X-Session-Id": "stored"})
+        refused(change, "store_unavailable")
 
 
 # --- the stream: in-band errors and close reasons ------------------------------------------------

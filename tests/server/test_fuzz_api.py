@@ -34,13 +34,12 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.support.live_uvicorn import serving
-from tests.support.video_clips import load_face, make_clip
+from tests.support.video_clips import DATA, load_face, make_clip
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES = int(os.environ.get("PLASTICVISION_FUZZ_EXAMPLES", "12"))
 CAP_PER_OPERATION_S = 20.0  # the fuzzer stops generating for an operation after this (CI has 2 cores)
 MIN_CASES = 100  # fewer means operations went missing from the run
-DATA = Path(__file__).parent / "data"
 # operations that take files: their valid cases (real images and clips) must reach a success sometimes
 UPLOADS = (
     "POST /upload-source-faces",
