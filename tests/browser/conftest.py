@@ -14,9 +14,9 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from fake_webcam import webcam_frame, write_y4m
-from live_uvicorn import serving
-from optional_parts import unavailable
+from tests.browser.fake_webcam import webcam_frame, write_y4m
+from tests.support.live_uvicorn import serving
+from tests.support.optional_parts import unavailable
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -91,7 +91,7 @@ def chromium(chromium_path, camera_clip):
 @pytest.fixture
 def open_app(chromium) -> Iterator:
     """Opens the app at a URL in a fresh context (its own localStorage, so its own session)."""
-    from browser_app import AppPage  # needs playwright, which the chromium fixture checked
+    from tests.browser.browser_app import AppPage  # needs playwright, which the chromium fixture checked
 
     contexts = []
 

@@ -14,8 +14,8 @@ import cv2
 import dlib
 import numpy as np
 
-from plasticvision.boxes import box_iou, points_box, reframe
 from plasticvision.engines.dlib.model_files import LANDMARKS_68, model_file
+from plasticvision.geometry.boxes import box_iou, points_box, reframe
 from plasticvision.types import Face, Frame, Points
 
 DETECT_LONG_SIDE = 400

@@ -10,8 +10,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from plasticvision.align import estimate_similarity, transform_points
-from plasticvision.pipeline.masks import JAW_68, forehead_points
+from plasticvision.geometry.align import estimate_similarity, transform_points
+from plasticvision.geometry.outlines import JAW_68, forehead_points
 from plasticvision.types import Points
 
 INNER_68 = slice(17, 48)  # brows, nose, eyes

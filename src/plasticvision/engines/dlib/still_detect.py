@@ -17,9 +17,9 @@ import cv2
 import dlib
 import numpy as np
 
-from plasticvision.boxes import box_iou, points_box, reframe
 from plasticvision.engines.dlib.landmarks import HOG_MIN_MARGIN, DlibLandmarker, five_from_68, score_from_hog
 from plasticvision.engines.dlib.model_files import CNN_DETECTOR, model_file
+from plasticvision.geometry.boxes import box_iou, points_box, reframe
 from plasticvision.types import Face, Frame
 
 ROTATIONS = (-30.0, 30.0)  # degrees; HOG's own sub-detectors cover about +-15, these the next 30
