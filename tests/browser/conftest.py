@@ -29,6 +29,18 @@ CHROMIUM_FLAGS = [
     "--use-fake-ui-for-media-stream",
 ]
 VIEWPORT = {"width": 1280, "height": 900}
+EXPECT_TIMEOUT_MS = 15_000  # what a page waits for (an upload, a result) is a function of load, not a timing check
+
+
+@pytest.fixture(scope="session", autouse=True)
+def patient_expectations() -> None:
+    """Playwright's assertions retry for 5 s by default: too short for work on a busy 2-core machine.
+    Timing checks state their own bounds (and live in bench/)."""
+    try:
+        from playwright.sync_api import expect
+    except ImportError:
+        return
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
 
 @pytest.fixture(scope="session")

@@ -2,13 +2,24 @@
 
 The bounds, measured on the test clip with the dlib engine (see README, "Multi-GPU"):
 - frame count, every frame's timestamp, the duration and the audio packets are identical;
-- with a lossless encoder, frames outside the first SETTLE_FRAMES after a join are bit-identical,
-  and inside them no pixel differs by more than JOIN_MAX_LEVELS (measured: 3) and no frame's
+- with a lossless encoder, frames outside the first SETTLE_FRAMES after a join are identical but
+  for rounding flips (at most ROUNDING_FLIP_PIXELS pixels, one level each; measured: none), and
+  inside them no pixel differs by more than JOIN_MAX_LEVELS (measured: 4) and no frame's
   mean by more than JOIN_MEAN_LEVELS; with the default lossy encoder (each chunk's encoder starts
   its own GOP) every frame's mean difference stays under LOSSY_MEAN_LEVELS (measured: 1.5);
 - the face (mean of the 68 landmarks found in the output) is within LANDMARK_PX of where it is in
   the single pass around every join (measured: 0.06 px lossless, 0.65 px lossy), and its step
   across a join is no larger than the largest step between the frames around it.
+
+Why not bit-identical everywhere: a chunk's tracker starts its smoothing filter fresh at the
+warm-up, and the filter's state reaches the single pass's only exponentially, to within float32
+rounding (1 ulp, ~3e-5 px, about 15 frames after the join on the test clip) and bit-identically
+later (~30 frames). The render is deterministic (closed-form geometry, fixed-point warps at
+1/32 px), so a 1-ulp landmark difference almost always gives the same pixels, but it can move one
+rounding across a boundary: one level on a few pixels. Anything real (a wrong state, a face in
+the wrong place) moves many pixels by many levels. (OpenCV 5.1 made such flips visible through
+the LMedS similarity estimator, whose random sampling the dlib mesh used; it now uses the
+closed-form least-squares similarity, and OpenCV 5.0 and 5.1 give the same frames.)
 """
 
 from __future__ import annotations
@@ -31,6 +42,7 @@ SETTLE_FRAMES = 8
 JOIN_CONTEXT = 4  # frames before a join whose landmarks are compared too
 JOIN_MAX_LEVELS = 12
 JOIN_MEAN_LEVELS = 0.1
+ROUNDING_FLIP_PIXELS = 16  # channel values of one frame that may differ by one level outside the joins (see above)
 LOSSY_MEAN_LEVELS = 2.5
 LANDMARK_PX = 1.5
 LOSSLESS_X264 = {"preset": "ultrafast", "qp": "0"}
@@ -96,7 +108,10 @@ def assert_differs_only_near_joins(chunked: Path, single: Path, joins: list[int]
         elif index in near:
             assert difference.max() <= JOIN_MAX_LEVELS and difference.mean() <= JOIN_MEAN_LEVELS, f"frame {index}"
         else:
-            assert difference.max() == 0, f"frame {index} is {difference.max()} levels off, {index} is not near a join"
+            flips = int(np.count_nonzero(difference))
+            assert difference.max() <= 1 and flips <= ROUNDING_FLIP_PIXELS, (
+                f"frame {index} is {difference.max()} levels off on {flips} values, {index} is not near a join"
+            )
 
 
 def assert_no_jump_at_joins(swapper: FaceSwapper, chunked: Path, single: Path, joins: list[int]) -> None:
