@@ -95,7 +95,7 @@ HTTP_TYPES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 4
 
 
 def error_type(exc: PlasticVisionError) -> ErrorType:
-    """The failure's status; an unknown type (a bug: the suite checks every class) is a 400."""
+    """How a failure is answered, by its type; an unknown type (a bug: the suite checks every class) is a 400."""
     return ERROR_TYPES.get(exc.type, ERROR_TYPES["bad_request"])
 
 
