@@ -11,7 +11,7 @@ import dlib
 import numpy as np
 
 from plasticvision.align import face_in_region
-from plasticvision.engines.base import Region, Rendered, source_face
+from plasticvision.engines.base import Region, Rendered, RenderOptions, source_face
 from plasticvision.engines.dlib.landmarks import DlibLandmarker
 from plasticvision.engines.dlib.mesh import blend_shape, hull_order, triangulate, warp_mesh, with_forehead
 from plasticvision.engines.dlib.recognizer import DlibRecognizer
@@ -115,7 +115,9 @@ class DlibEngine:
             pose=head_pose(points),
         )
 
-    def render(self, frame: Frame, target: Face, sources: Sequence[DlibSource]) -> Rendered:
+    def render(
+        self, frame: Frame, target: Face, sources: Sequence[DlibSource], options: RenderOptions | None = None
+    ) -> Rendered:
         if target.landmarks_68 is None:
             raise ValueError("the dlib engine needs 68 landmarks on the target face")
         pose = head_pose(target.landmarks_68)
@@ -135,7 +137,7 @@ class DlibEngine:
         detail = min(source.face.width / max(target.width, 1.0), 1.0)
         return Rendered(region, warped, coverage.astype(np.float32) / 255.0, face_in_region(target, region), detail)
 
-    def enhance(self, rendered: Rendered) -> Rendered:
+    def enhance(self, rendered: Rendered, enhancer: str | None = None) -> Rendered:
         raise UnsupportedOption("enhance needs the inswapper engine (GFPGAN); the dlib engine has no enhancer")
 
     def info(self) -> dict[str, Any]:

@@ -1,0 +1,42 @@
+"""The session's model choices handed to the engine, and the occlusion mask for engines that cannot make it themselves.
+
+A neural engine makes the `box`, `occlusion` and `region` masks in its crop space, FaceFusion's
+way, and says which it made (`Rendered.masked`); for any mask it did not make, an engine's
+own `Occluder` (the dlib engine's, weight-free) fills in `occlusion`, combined by minimum.
+"""
+
+from __future__ import annotations
+
+import cv2
+
+from plasticvision.engines.base import ChoosesModels, Engine, OccludingEngine, Rendered, RenderOptions
+from plasticvision.errors import UnsupportedOption
+from plasticvision.settings import Settings
+from plasticvision.types import Frame, Mask
+
+
+def render_options(settings: Settings) -> RenderOptions:
+    return RenderOptions(settings.swapper, settings.face_masks, settings.mask_regions)
+
+
+def check_model_choices(engine: Engine, settings: Settings) -> None:
+    """A 422 for model choices the engine cannot honour: a model not on this server, or any model on dlib."""
+    if isinstance(engine, ChoosesModels):
+        engine.check_options(settings.swapper, settings.enhancer if settings.enhance else None, settings.face_masks)
+        return
+    chosen = [name for name in ("swapper", "enhancer") if getattr(settings, name) is not None]
+    if "region" in settings.face_masks:
+        chosen.append("face_masks region")
+    if chosen:
+        raise UnsupportedOption(
+            f"{', '.join(chosen)} needs the neural engine (--engine inswapper); the running engine is '{engine.name}'"
+        )
+
+
+def finish_masks(engine: Engine, target: Frame, rendered: Rendered, settings: Settings) -> Mask | None:
+    """The rendered face mask, with the engine's own occlusion mask where the render did not make one."""
+    face_mask = rendered.face_mask
+    if "occlusion" in settings.face_masks and "occlusion" not in rendered.masked and isinstance(engine, OccludingEngine):
+        visible = engine.occluder.visible(target, rendered.face)
+        face_mask = visible if face_mask is None else cv2.min(face_mask, visible)
+    return face_mask
