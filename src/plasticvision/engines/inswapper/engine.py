@@ -91,8 +91,9 @@ class InswapperEngine:
     @classmethod
     def from_store(cls, store: ModelStore, **options: Any) -> InswapperEngine:
         detector, recognizer = store.require(catalog.REQUIRED)
+        required = {spec.name for spec in catalog.REQUIRED}
         for spec in catalog.CATALOG:
-            problem = store.problem(spec)
+            problem = None if spec.name in required else store.problem(spec)
             if problem and not problem.startswith("missing"):
                 log.warning("%s %s; it cannot be chosen until it is replaced", store.path(spec), problem)
         engine = cls(detector, recognizer, store=store, **options)
