@@ -117,13 +117,23 @@ class InswapperEngine:
         return InswapperSource(face, (raw / max(float(np.linalg.norm(raw)), 1e-12)).astype(np.float32), raw)
 
     def check_options(self, swapper: str | None, enhancer: str | None, face_masks: Sequence[str]) -> None:
-        """Raise a 422 for a model choice this server cannot run (naming the ones it can)."""
+        """Raise a 422 for a model choice this server cannot run (naming the ones it can).
+
+        A chosen model is loaded here, on its first choice, so a damaged or mismatched file is
+        refused when the setting is made, not on every frame after it.
+        """
         if swapper is not None:
             self.models.check_choice(swapper, "swapper")
+            self.models.swapper(swapper)
         if enhancer is not None:
             self.models.check_choice(enhancer, "enhancer")
-        if "region" in face_masks and self.parser_name is None:
-            self.models.check_choice(catalog.PARSER_PREFERENCE[0], "parser")
+            self.models.enhancer(enhancer)
+        if "region" in face_masks:
+            if self.parser_name is None:
+                self.models.check_choice(catalog.PARSER_PREFERENCE[0], "parser")
+            self.models.parser(self.parser_name or "")
+        if "occlusion" in face_masks and self.occluder_name is not None:
+            self.models.occluder(self.occluder_name)
 
     def render(
         self, frame: Frame, target: Face, sources: Sequence[InswapperSource], options: RenderOptions | None = None
