@@ -15,7 +15,7 @@ import logging
 import os
 import zlib
 from pathlib import Path
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.error import URLError
 
 from plasticvision.errors import ModelChecksumMismatch, ModelMissing
@@ -160,13 +160,33 @@ class ModelStore:
 
 
 def sha256_of(path: Path) -> str:
-    """The file's SHA-256, remembered in a `<file>.sha256` stamp keyed by size and mtime.
+    """The file's SHA-256 (remembered in a `<file>.sha256` stamp, see `remembered`)."""
+    def digest() -> str:
+        with path.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
 
-    Hashing 1 GB of weights takes seconds; the stamp makes every later start free, and any change
-    to the file (size or modification time) invalidates it.
+    return remembered(path, stamp_of(path), digest)
+
+
+def crc32_of(path: Path) -> str:
+    """FaceFusion's `create_hash`: the CRC32 of the whole file as 8 lower-case hex digits (in a `.crc32` stamp)."""
+    def digest() -> str:
+        value = 0
+        with path.open("rb") as handle:
+            while block := handle.read(1 << 24):
+                value = zlib.crc32(block, value)
+        return format(value, "08x")
+
+    return remembered(path, path.with_name(path.name + ".crc32"), digest)
+
+
+def remembered(path: Path, stamp: Path, compute: Callable[[], str]) -> str:
+    """A digest of `path` remembered in `stamp`, keyed by size and mtime.
+
+    Hashing 1 GB of weights takes seconds; the stamp makes every later start (and `GET /models`)
+    free, and any change to the file (size or modification time) invalidates it.
     """
     stat = path.stat()
-    stamp = stamp_of(path)
     key = f"{stat.st_size} {stat.st_mtime_ns}"
     try:
         digest, saved_key = stamp.read_text().split(" ", 1)
@@ -174,22 +194,12 @@ def sha256_of(path: Path) -> str:
             return digest
     except (OSError, ValueError):
         pass
-    with path.open("rb") as handle:
-        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    digest = compute()
     try:
         stamp.write_text(f"{digest} {key}\n")
     except OSError:
         pass  # a read-only models dir only costs the re-hash next time
     return digest
-
-
-def crc32_of(path: Path) -> str:
-    """FaceFusion's `create_hash`: the CRC32 of the whole file as 8 lower-case hex digits (read in 16 MB blocks)."""
-    value = 0
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 24):
-            value = zlib.crc32(block, value)
-    return format(value, "08x")
 
 
 def stamp_of(path: Path) -> Path:
