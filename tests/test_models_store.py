@@ -291,7 +291,7 @@ def test_auto_picks_inswapper_when_its_weights_are_present(
     finally:
         get_settings.cache_clear()
     assert engine.name == "inswapper"
-    assert reason == "inswapper weights present; running on CPUExecutionProvider"
+    assert reason == "inswapper weights present; running on CPUExecutionProvider; default swapper inswapper_128"
 
 
 def test_models_cli_lists_downloads_and_verifies(

@@ -173,3 +173,26 @@ def test_a_live_stream_with_masks_swaps_like_a_still(green: FaceSwapper) -> None
         out = stream.swap(frame).frame
     inner = (slice(rows.start + 4, rows.stop - 4), slice(cols.start + 12, cols.stop - 12))
     assert np.abs(out[inner].astype(int) - frame[inner]).max() <= 2
+
+
+def test_models_route_and_status_list_every_model_by_role(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from plasticvision.config import get_settings
+    from plasticvision.models.catalog import CATALOG
+
+    fakes.build_catalog_dir(tmp_path, [FACE], swappers=("hyperswap_1b_256",))
+    monkeypatch.setenv("PLASTICVISION_MODEL_CHECKSUMS", "off")
+    get_settings.cache_clear()
+    try:
+        engine = InswapperEngine.from_store(ModelStore(tmp_path, checksums=False), providers=CPU)
+        config = ServerConfig(engine="inswapper", models_dir=tmp_path, data_dir=tmp_path / "data")
+        with TestClient(create_app(config, FaceSwapper(engine=engine))) as client:
+            listing = client.get("/models").json()
+            status = client.get("/status").json()
+    finally:
+        get_settings.cache_clear()
+    assert sum(len(models) for models in listing["roles"].values()) == len(CATALOG)
+    swappers = {entry["name"]: entry for entry in listing["roles"]["swapper"]}
+    assert swappers["hyperswap_1b_256"]["status"] == "present" and swappers["inswapper_128"]["status"] == "missing"
+    assert swappers["simswap_256"]["commercial"] is False and "CRC32" in swappers["hyperswap_1a_256"]["checksum"]
+    assert listing["choices"]["swappers"] == ["hyperswap_1b_256"]
+    assert status["models"]["default_swapper"] == "hyperswap_1b_256" and status["models"]["occluder"] == "xseg_1"

@@ -34,28 +34,32 @@ def on_device(device: Device | None) -> dict[str, Any]:
 
 
 def choose_auto(models_dir: str | Path | None, device: Device | None = None) -> tuple[Engine, str]:
-    """inswapper when its weights are here (or fetchable on a GPU host), else dlib with the reason.
+    """The neural engine when its detector, recognizer and a swapper are here (or fetchable on a GPU host),
+    else dlib with the reason.
 
     Weights are only downloaded automatically where a GPU provider exists: on a CPU-only laptop
-    inswapper is too slow to be the better default, so 700 MB are not fetched behind the user's back.
+    the neural engine is too slow to be the better default, so 700 MB are not fetched behind the user's back.
     """
     try:
         from plasticvision.engines.inswapper.engine import InswapperEngine
         from plasticvision.engines.inswapper.providers import gpu_provider_available
-        from plasticvision.models.catalog import REQUIRED
+        from plasticvision.models.catalog import REQUIRED, SWAPPER_PREFERENCE, spec_named
         from plasticvision.models.store import ModelStore
 
         store = ModelStore.from_config(models_dir)
+        swappers = [spec_named(name) for name in SWAPPER_PREFERENCE]
         missing = store.missing(REQUIRED)
+        if len(store.missing(swappers)) == len(swappers):
+            missing.append(swappers[0])
         if missing and not gpu_provider_available():
             names = ", ".join(spec.name for spec in missing)
             return load_dlib(), (
-                f"inswapper weights missing or damaged in {store.root} ({names}) and onnxruntime has no GPU "
+                f"neural engine weights missing or damaged in {store.root} ({names}) and onnxruntime has no GPU "
                 "provider, so they were not downloaded; using the offline dlib engine. Fetch them with "
-                "`plasticvision models download` to use inswapper"
+                "`plasticvision models download --recommended` to use the neural engine"
             )
         for spec in missing:
-            log.info("downloading %s for the inswapper engine (GPU provider available)", spec.name)
+            log.info("downloading %s for the neural engine (GPU provider available)", spec.name)
             store.download(spec)
         engine = InswapperEngine.from_store(store, **on_device(device))
     except Exception as exc:  # auto must always start an engine: any inswapper failure means dlib, said aloud
@@ -64,7 +68,10 @@ def choose_auto(models_dir: str | Path | None, device: Device | None = None) -> 
         return load_dlib(), reason
     fetched = " (weights downloaded now)" if missing else ""
     enhance = "" if engine.supports_enhance else "; enhance off until `plasticvision models download gfpgan_1.4`"
-    return engine, f"inswapper weights present{fetched}; running on {engine.report.providers[0]}{enhance}"
+    return engine, (
+        f"inswapper weights present{fetched}; running on {engine.report.providers[0]}; "
+        f"default swapper {engine.default_swapper}{enhance}"
+    )
 
 
 def load_dlib() -> Engine:
