@@ -24,7 +24,8 @@ from plasticvision.media.images import SYNTHETIC_NOTE, encode_jpeg
 from plasticvision.server.overlay import BAND_COLOUR
 from plasticvision.settings import Settings
 
-SETTINGS_FIELDS = {"mouth_mask", "sharpness", "enhance", "opacity", "swap_all"}
+SETTINGS_FIELDS = {"mouth_mask", "sharpness", "enhance", "opacity", "swap_all", "swapper", "enhancer", "face_masks",
+                   "mask_regions"}
 
 
 @pytest.fixture(scope="module")

@@ -196,3 +196,29 @@ def test_models_route_and_status_list_every_model_by_role(tmp_path: Path, monkey
     assert swappers["simswap_256"]["commercial"] is False and "CRC32" in swappers["hyperswap_1a_256"]["checksum"]
     assert listing["choices"]["swappers"] == ["hyperswap_1b_256"]
     assert status["models"]["default_swapper"] == "hyperswap_1b_256" and status["models"]["occluder"] == "xseg_1"
+
+
+def test_xseg_serves_the_dlib_engine_through_the_occluder_seam(tmp_path: Path, read_test_image) -> None:
+    from plasticvision.engines.base import OccludingEngine
+    from plasticvision.engines.dlib.engine import DlibEngine
+    from plasticvision.engines.inswapper.catalog_models import OccluderModel
+    from plasticvision.engines.inswapper.occluder import NeuralOccluder
+    from plasticvision.models.catalog import spec_named
+
+    engine = DlibEngine()
+    engine.occluder = NeuralOccluder(  # type: ignore[attr-defined]  # what `load_dlib` does when XSeg is there
+        OccluderModel(spec_named("xseg_1"), fakes.build_xseg(tmp_path / "xseg_1.onnx"), CPU))
+    assert isinstance(engine, OccludingEngine)
+    swapper = FaceSwapper(engine=engine)
+    swapper.set_sources([read_test_image("Tom_Hanks_54745.png")])
+    target = read_test_image("astronaut.png")
+    face = engine.detect(target)[0]
+    x0, y0, x1, y1 = (int(v) for v in face.box)
+    bar = (slice((y0 + y1) // 2 - 6, (y0 + y1) // 2 + 6), slice(x0 + (x1 - x0) // 4, x1 - (x1 - x0) // 4))
+    target[bar] = 8
+    inner = (slice(bar[0].start + 3, bar[0].stop - 3), slice(bar[1].start + 6, bar[1].stop - 6))
+    plain = swapper.swap(target, Settings(**PLAIN))
+    assert np.abs(plain[inner].astype(int) - target[inner]).mean() > 15
+    kept = swapper.swap(target, Settings(face_masks=["occlusion"], **PLAIN))
+    assert np.abs(kept[inner].astype(int) - target[inner]).max() <= 3
+    assert np.abs(kept.astype(int) - target).sum(axis=2).max() > 60  # the rest of the face is still swapped

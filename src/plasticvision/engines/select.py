@@ -20,7 +20,7 @@ def choose_engine(name: str, models_dir: str | Path | None = None, device: Devic
     if name not in ENGINE_NAMES:
         raise ValueError(f"unknown engine '{name}'; choose one of {', '.join(ENGINE_NAMES)}")
     if name == "dlib":
-        return load_dlib(), "dlib engine requested"
+        return load_dlib(models_dir), "dlib engine requested"
     if name == "inswapper":
         from plasticvision.engines.inswapper.engine import InswapperEngine
 
@@ -53,7 +53,7 @@ def choose_auto(models_dir: str | Path | None, device: Device | None = None) -> 
             missing.append(swappers[0])
         if missing and not gpu_provider_available():
             names = ", ".join(spec.name for spec in missing)
-            return load_dlib(), (
+            return load_dlib(models_dir), (
                 f"neural engine weights missing or damaged in {store.root} ({names}) and onnxruntime has no GPU "
                 "provider, so they were not downloaded; using the offline dlib engine. Fetch them with "
                 "`plasticvision models download --recommended` to use the neural engine"
@@ -65,7 +65,7 @@ def choose_auto(models_dir: str | Path | None, device: Device | None = None) -> 
     except Exception as exc:  # auto must always start an engine: any inswapper failure means dlib, said aloud
         reason = f"inswapper engine unavailable ({type(exc).__name__}: {exc}); using the offline dlib engine"
         log.warning("%s", reason)
-        return load_dlib(), reason
+        return load_dlib(models_dir), reason
     fetched = " (weights downloaded now)" if missing else ""
     enhance = "" if engine.supports_enhance else "; enhance off until `plasticvision models download gfpgan_1.4`"
     return engine, (
@@ -74,7 +74,29 @@ def choose_auto(models_dir: str | Path | None, device: Device | None = None) -> 
     )
 
 
-def load_dlib() -> Engine:
+def load_dlib(models_dir: str | Path | None = None) -> Engine:
+    """The dlib engine; with XSeg weights in the models dir, its occlusion mask comes from XSeg."""
     from plasticvision.engines.dlib.engine import DlibEngine
 
-    return DlibEngine()
+    engine = DlibEngine()
+    occluder = neural_occluder(models_dir)
+    if occluder is not None:
+        engine.occluder = occluder  # type: ignore[attr-defined]  # the neural one wins over the engine's own
+    return engine
+
+
+def neural_occluder(models_dir: str | Path | None) -> Any:
+    """An XSeg `Occluder` when a usable XSeg file is in the models dir (and onnxruntime runs it), else None."""
+    try:
+        from plasticvision.engines.inswapper.loader import ModelLoader
+        from plasticvision.engines.inswapper.occluder import NeuralOccluder
+        from plasticvision.engines.inswapper.providers import choose_providers
+        from plasticvision.models.catalog import OCCLUDER_PREFERENCE
+        from plasticvision.models.store import ModelStore
+
+        loader = ModelLoader(ModelStore.from_config(models_dir), choose_providers())
+        name = loader.first_available(OCCLUDER_PREFERENCE)
+        return None if name is None else NeuralOccluder(loader.occluder(name))
+    except Exception as exc:  # the occlusion mask is optional: the engine starts without it, said aloud
+        log.warning("no neural occlusion mask for the dlib engine (%s: %s)", type(exc).__name__, exc)
+        return None
