@@ -27,6 +27,7 @@ from plasticvision.models.catalog import ModelSpec
 from plasticvision.types import Crop, Embedding
 
 ENHANCER_WEIGHT = 0.5  # FaceFusion's default `face_enhancer_weight` (CodeFormer's fidelity input)
+SOURCE_CACHE = 32  # prepared source inputs remembered per swapper (sessions x identities in use)
 
 
 class CatalogModel:
@@ -64,10 +65,20 @@ class SwapperModel(CatalogModel):
         super().__init__(spec, path, providers)
         self.converter = converter
         self.emap = read_emap(spec, path) if spec.identity == "emap" else None
+        self._sources: dict[bytes, np.ndarray] = {}
 
     def source_input(self, raw_embeddings: Sequence[Embedding]) -> np.ndarray:
-        convert = None if self.converter is None else (lambda e: self.converter.run({"input": e})[0])  # type: ignore[union-attr]
-        return prepare_source_embedding(raw_embeddings, self.spec, emap=self.emap, convert=convert)
+        """The `source` input for these sources, prepared once and then remembered (keyed by their values,
+        so a live stream pays for the projection or the converter once, not per frame)."""
+        key = b"".join(np.asarray(raw, np.float32).tobytes() for raw in raw_embeddings)
+        prepared = self._sources.get(key)
+        if prepared is None:
+            convert = None if self.converter is None else (lambda e: self.converter.run({"input": e})[0])  # type: ignore[union-attr]
+            prepared = prepare_source_embedding(raw_embeddings, self.spec, emap=self.emap, convert=convert)
+            if len(self._sources) >= SOURCE_CACHE:
+                self._sources.clear()
+            self._sources[key] = prepared
+        return prepared
 
     def swap(self, crop: Crop, source: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """The swapped crop (float32 BGR, 0..255) and the model's own face mask (crop-sized) if it has one."""

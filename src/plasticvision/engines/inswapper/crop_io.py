@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import cv2
 import numpy as np
 
-from plasticvision.engines.inswapper.blob import bgr_image, rgb_blob
+from plasticvision.engines.inswapper.blob import RGB_FROM_BGR, bgr_image, rgb_blob
 from plasticvision.models.catalog import ModelSpec
 from plasticvision.types import Crop, Embedding
 
@@ -29,12 +30,15 @@ def normalize_crop_frame(output: np.ndarray, spec: ModelSpec) -> np.ndarray:
 
     Only models trained on normalised targets (`denormalise`: hyperswap) are mapped back by
     `* std + mean`; inswapper and simswap already answer in [0, 1]. Kept as floats, as FaceFusion
-    keeps them until the paste-back, so the parser sees the same values.
+    keeps them until the paste-back, so the parser sees the same values. `clip(0, 1) * 255` is
+    done as one scale per plane and a clip to [0, 255] (OpenCV; a third of NumPy's cost).
     """
-    crop = np.asarray(output, np.float32).transpose(1, 2, 0)
-    if spec.denormalise:
-        crop = crop * np.float32(spec.std) + np.float32(spec.mean)
-    return np.ascontiguousarray(crop.clip(0, 1)[:, :, ::-1] * np.float32(255))
+    scale = 255 * np.asarray(spec.std if spec.denormalise else (1.0, 1.0, 1.0))
+    shift = 255 * np.asarray(spec.mean if spec.denormalise else (0.0, 0.0, 0.0))
+    planes = [cv2.addWeighted(output[c], float(scale[c]), output[c], 0.0, float(shift[c]), dtype=cv2.CV_32F)
+              for c in RGB_FROM_BGR]
+    crop = cv2.merge(planes)
+    return np.clip(crop, 0, 255, out=crop)
 
 
 def normalize_enhanced_frame(output: np.ndarray) -> Crop:
