@@ -24,7 +24,8 @@ def choose_engine(name: str, models_dir: str | Path | None = None, device: Devic
     if name == "inswapper":
         from plasticvision.engines.inswapper.engine import InswapperEngine
 
-        return InswapperEngine.from_models_dir(models_dir, **on_device(device)), "inswapper engine requested"
+        engine = InswapperEngine.from_models_dir(models_dir, **on_device(device))
+        return engine, f"inswapper engine requested; default swapper {engine.default_swapper or 'none (download one)'}"
     return choose_auto(models_dir, device)
 
 
