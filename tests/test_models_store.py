@@ -325,6 +325,10 @@ def test_models_cli_lists_downloads_and_verifies(
         assert not (tmp_path / "simswap_256.onnx").exists()
         assert main(["models", "--models-dir", str(tmp_path), "download", "simswap_256"]) == 0
         assert (tmp_path / "crossface_simswap.onnx").is_file()  # its embedding converter comes with it
+        assert main(["models", "--models-dir", str(tmp_path), "download", "--recommended"]) == 0  # all there: no-op
+        assert main(["models", "--models-dir", str(tmp_path), "download", "--all"]) == 0
+        assert (tmp_path / "bisenet_resnet_18.onnx").is_file()
+        assert main(["models", "--models-dir", str(tmp_path), "download", "xseg_2", "--all"]) == 2
         assert main(["models", "--models-dir", str(tmp_path), "verify"]) == 0
         assert main(["models", "--models-dir", str(tmp_path), "download", "nope"]) == 2
         assert "unknown model 'nope'" in capsys.readouterr().err
