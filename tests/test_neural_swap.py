@@ -7,6 +7,7 @@ can say exactly which pixels must change and which must stay the target's.
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -163,6 +164,8 @@ def test_the_dlib_engine_refuses_neural_choices_with_a_422(swapper: FaceSwapper)
     session = swapper.new_session()
     with pytest.raises(UnsupportedOption, match="swapper needs the neural engine"):
         session.update_settings({"swapper": "hyperswap_1a_256"})
+    with pytest.raises(UnsupportedOption, match="region .*bisenet_resnet_34"):
+        session.update_settings({"face_masks": ["region"]})  # no parser attached to this dlib engine
     session.update_settings({"face_masks": ["box"]})  # box and occlusion are harmless there
 
 
@@ -198,17 +201,18 @@ def test_models_route_and_status_list_every_model_by_role(tmp_path: Path, monkey
     assert status["models"]["default_swapper"] == "hyperswap_1b_256" and status["models"]["occluder"] == "xseg_1"
 
 
-def test_xseg_serves_the_dlib_engine_through_the_occluder_seam(tmp_path: Path, read_test_image) -> None:
-    from plasticvision.engines.base import OccludingEngine
-    from plasticvision.engines.dlib.engine import DlibEngine
-    from plasticvision.engines.inswapper.catalog_models import OccluderModel
-    from plasticvision.engines.inswapper.occluder import NeuralOccluder
-    from plasticvision.models.catalog import spec_named
+def test_xseg_and_bisenet_serve_the_dlib_engine_through_the_seams(tmp_path: Path, read_test_image) -> None:
+    from plasticvision.engines.base import OccludingEngine, ParsingEngine
+    from plasticvision.engines.select import load_dlib
+    from plasticvision.geometry.warp import WARP_TEMPLATES
 
-    engine = DlibEngine()
-    engine.occluder = NeuralOccluder(  # type: ignore[attr-defined]  # what `load_dlib` does when XSeg is there
-        OccluderModel(spec_named("xseg_1"), fakes.build_xseg(tmp_path / "xseg_1.onnx"), CPU))
-    assert isinstance(engine, OccludingEngine)
+    fakes.build_xseg(tmp_path / "xseg_1.onnx")
+    fakes.build_bisenet(tmp_path / "bisenet_resnet_34.onnx", WARP_TEMPLATES["arcface_128"])
+    (tmp_path / "xseg_1.hash").write_text(format(zlib.crc32((tmp_path / "xseg_1.onnx").read_bytes()), "08x"))
+    (tmp_path / "bisenet_resnet_34.hash").write_text(
+        format(zlib.crc32((tmp_path / "bisenet_resnet_34.onnx").read_bytes()), "08x"))
+    engine = load_dlib(tmp_path)  # FaceFusion's files with their sidecars: checked, then attached
+    assert isinstance(engine, OccludingEngine) and isinstance(engine, ParsingEngine)
     swapper = FaceSwapper(engine=engine)
     swapper.set_sources([read_test_image("Tom_Hanks_54745.png")])
     target = read_test_image("astronaut.png")
@@ -222,3 +226,9 @@ def test_xseg_serves_the_dlib_engine_through_the_occluder_seam(tmp_path: Path, r
     kept = swapper.swap(target, Settings(face_masks=["occlusion"], **PLAIN))
     assert np.abs(kept[inner].astype(int) - target[inner]).max() <= 3
     assert np.abs(kept.astype(int) - target).sum(axis=2).max() > 60  # the rest of the face is still swapped
+
+    no_eyes = [region for region in MASK_REGIONS if not region.endswith("-eye")]
+    parsed = swapper.swap(target, Settings(face_masks=["region"], mask_regions=no_eyes, **PLAIN))
+    for eye in face.landmarks_5[:2]:
+        assert change_at(parsed, target, eye) <= 3
+    assert change_at(parsed, target, face.landmarks_5[2]) > 20

@@ -151,6 +151,23 @@ class OccludingEngine(Protocol):
 
 
 @runtime_checkable
+class RegionParser(Protocol):
+    """Where the chosen face parts are, for the `region` mask: `swapped` is a `Rendered.swapped`
+    (the parser sees the swapped face, as FaceFusion's does) and `face` the target face in region
+    coordinates; 1 on the parts named in `parts`, 0 elsewhere."""
+
+    def regions(self, swapped: Frame, face: Face, parts: Sequence[str]) -> Mask:
+        ...
+
+
+@runtime_checkable
+class ParsingEngine(Protocol):
+    """An optional engine capability: a face parser serving engines that do not make the region mask themselves."""
+
+    parser: RegionParser
+
+
+@runtime_checkable
 class ChoosesModels(Protocol):
     """An optional engine capability: sessions pick its swapper, enhancer and mask models by name."""
 

@@ -76,28 +76,32 @@ def choose_auto(models_dir: str | Path | None, device: Device | None = None) -> 
 
 
 def load_dlib(models_dir: str | Path | None = None) -> Engine:
-    """The dlib engine; with XSeg weights in the models dir, its occlusion mask comes from XSeg."""
+    """The dlib engine; with XSeg / BiSeNet weights in the models dir, its occlusion and region masks use them."""
     from plasticvision.engines.dlib.engine import DlibEngine
 
     engine = DlibEngine()
-    occluder = neural_occluder(models_dir)
-    if occluder is not None:
-        engine.occluder = occluder  # type: ignore[attr-defined]  # the neural one wins over the engine's own
+    try:
+        attach_neural_masks(engine, models_dir)
+    except Exception as exc:  # the masks are optional: the engine starts without them, said aloud
+        log.warning("no neural occlusion or region mask for the dlib engine (%s: %s)", type(exc).__name__, exc)
     return engine
 
 
-def neural_occluder(models_dir: str | Path | None) -> Any:
-    """An XSeg `Occluder` when a usable XSeg file is in the models dir (and onnxruntime runs it), else None."""
-    try:
-        from plasticvision.engines.inswapper.loader import ModelLoader
-        from plasticvision.engines.inswapper.occluder import NeuralOccluder
-        from plasticvision.engines.inswapper.providers import choose_providers
-        from plasticvision.models.catalog import OCCLUDER_PREFERENCE
-        from plasticvision.models.store import ModelStore
+def attach_neural_masks(engine: Engine, models_dir: str | Path | None) -> None:
+    """Give `engine` XSeg as its `occluder` (winning over its own) and BiSeNet as its `parser`, where present."""
+    from plasticvision.engines.inswapper.crop_maskers import NeuralOccluder, NeuralParser
+    from plasticvision.engines.inswapper.loader import ModelLoader
+    from plasticvision.engines.inswapper.providers import choose_providers
+    from plasticvision.models.catalog import OCCLUDER_PREFERENCE, PARSER_PREFERENCE, of_role
+    from plasticvision.models.store import ModelStore
 
-        loader = ModelLoader(ModelStore.from_config(models_dir), choose_providers())
-        name = loader.first_available(OCCLUDER_PREFERENCE)
-        return None if name is None else NeuralOccluder(loader.occluder(name))
-    except Exception as exc:  # the occlusion mask is optional: the engine starts without it, said aloud
-        log.warning("no neural occlusion mask for the dlib engine (%s: %s)", type(exc).__name__, exc)
-        return None
+    store = ModelStore.from_config(models_dir)
+    if not any(store.path(spec).is_file() for spec in of_role("occluder") + of_role("parser")):
+        return  # nothing to load: not even onnxruntime's providers are asked
+    loader = ModelLoader(store, choose_providers())
+    occluder, parser = loader.first_available(OCCLUDER_PREFERENCE), loader.first_available(PARSER_PREFERENCE)
+    if occluder is not None:
+        engine.occluder = NeuralOccluder(loader.occluder(occluder))  # type: ignore[attr-defined]
+    if parser is not None:
+        engine.parser = NeuralParser(loader.parser(parser))  # type: ignore[attr-defined]
+
