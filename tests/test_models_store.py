@@ -241,7 +241,7 @@ def test_a_stuck_name_lookup_is_abandoned_at_the_deadline(monkeypatch: pytest.Mo
 @pytest.fixture
 def fast_dlib(monkeypatch: pytest.MonkeyPatch, swapper) -> None:
     """The real dlib engine, loaded once for the run instead of once per decision."""
-    monkeypatch.setattr(select, "load_dlib", lambda: swapper.engine)
+    monkeypatch.setattr(select, "load_dlib", lambda models_dir=None: swapper.engine)
 
 
 def test_auto_without_gpu_keeps_dlib_and_says_how_to_fetch(

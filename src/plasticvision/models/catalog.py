@@ -25,7 +25,6 @@ INSIGHTFACE = (
     "InsightFace pretrained weights: non-commercial research use only "
     "(https://github.com/deepinsight/insightface#license)"
 )
-NON_COMMERCIAL = INSIGHTFACE  # the name older callers use
 GFPGAN_LICENCE = "GFPGAN: Apache-2.0, with NVIDIA StyleGAN2 terms for parts (https://github.com/TencentARC/GFPGAN)"
 HYPERSWAP_LICENCE = "FaceFusion HyperSwap: ResearchRAIL (research use; https://huggingface.co/facefusion)"
 SIMSWAP_LICENCE = "SimSwap (neuralchen): non-commercial research use only (https://github.com/neuralchen/SimSwap)"

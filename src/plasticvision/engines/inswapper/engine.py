@@ -69,13 +69,12 @@ class InswapperEngine:
         providers: Sequence[ProviderEntry] | None = None,
         enhance_reuses: int = ENHANCE_REUSES,
         store: ModelStore | None = None,
-        paths: dict[str, Path] | None = None,
     ) -> None:
         self.providers = list(providers) if providers is not None else choose_providers()
         self.detector = ScrfdDetector(detector, self.providers)
         self.report = check_session(self.detector.session, self.providers)
         self.recognizer = ArcFaceRecognizer(recognizer, self.providers)
-        pinned = {"inswapper_128": swapper, "gfpgan_1.4": enhancer} | dict(paths or {})
+        pinned = {"inswapper_128": swapper, "gfpgan_1.4": enhancer}
         self.models = ModelLoader(store, self.providers, {k: Path(v) for k, v in pinned.items() if v})
         self.default_swapper = self.models.first_available(catalog.SWAPPER_PREFERENCE)
         self.default_enhancer = self.models.first_available(catalog.ENHANCER_PREFERENCE)

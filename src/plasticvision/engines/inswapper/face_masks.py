@@ -18,7 +18,6 @@ from plasticvision.engines.inswapper.blob import rgb_blob
 from plasticvision.models.catalog import IMAGENET_MEAN, IMAGENET_STD
 from plasticvision.types import Crop, Mask
 
-FACE_MASK_TYPES = ("box", "occlusion", "region")
 FACE_MASK_REGIONS: dict[str, int] = {
     "skin": 1, "left-eyebrow": 2, "right-eyebrow": 3, "left-eye": 4, "right-eye": 5, "glasses": 6,
     "nose": 10, "mouth": 11, "upper-lip": 12, "lower-lip": 13,
