@@ -8,7 +8,7 @@ random outputs, and compares, per catalog model: the aligned crop and its matrix
 and enhancer input tensors, the output de-normalisation, the source embedding, the box,
 occlusion and region masks, the occluder's and parser's input tensors and the pasted frame.
 
-    python bench/facefusion_parity.py --facefusion /path/to/facefusion [--poses 20]
+    python -m bench.facefusion_parity --facefusion /path/to/facefusion [--poses 20]
 
 Prints the largest difference per check and exits 1 when one is over its tolerance.
 """
@@ -80,7 +80,7 @@ def main() -> int:
     from facefusion.processors.modules.face_enhancer import core as enhancer_core
     from facefusion.processors.modules.face_swapper import core as swapper_core
 
-    from plasticvision.align import paste_back, paste_mask, paste_region
+    from plasticvision.geometry.align import paste_back, paste_mask, paste_region
     from plasticvision.engines.inswapper import crop_io
     from plasticvision.engines.inswapper import face_masks as ours
     from plasticvision.geometry.warp import warp_face

@@ -1,14 +1,14 @@
 """Per-stage milliseconds for every catalog swapper and face-mask combination, on a live stream.
 
 Runs `LiveStream` (tracking, the per-frame path a webcam takes) over a 640x480 clip with the
-synthetic models of the test suite (tests/onnx_fakes.py: the real interfaces, near-zero
+synthetic models of the test suite (tests/support/onnx_fakes.py: the real interfaces, near-zero
 inference), so on the CPU the numbers are our own cost around the models: crops, tensors,
 masks, paste-back, post-processing. The time inside onnxruntime is reported apart per role
 (`infer:swapper`, `infer:occluder`, `infer:parser`). With real weights and a GPU
 (`--models-dir DIR --providers CUDAExecutionProvider` or `TensorrtExecutionProvider`), the
 same table gives the real per-stage cost on that host.
 
-    python bench/models_bench.py [--frames 60] [--swappers inswapper_128,hyperswap_1a_256]
+    python -m bench.models_bench [--frames 60] [--swappers inswapper_128,hyperswap_1a_256]
         [--models-dir DIR --providers CUDAExecutionProvider,CPUExecutionProvider]
 """
 
@@ -25,13 +25,11 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the synthetic models live with the tests
-
-import onnx_fakes  # noqa: E402
-from plasticvision import FaceSwapper, Settings  # noqa: E402
-from plasticvision.engines.inswapper.engine import InswapperEngine  # noqa: E402
-from plasticvision.models.catalog import names_of  # noqa: E402
-from plasticvision.models.store import ModelStore  # noqa: E402
+from plasticvision import FaceSwapper, Settings
+from plasticvision.engines.inswapper.engine import InswapperEngine
+from plasticvision.models.catalog import names_of
+from plasticvision.models.store import ModelStore
+from tests.support import onnx_fakes
 
 MASKS: tuple[tuple[str, ...], ...] = ((), ("box",), ("occlusion",), ("region",), ("occlusion", "region"))
 FACE = onnx_fakes.face_at((320, 240), 64)

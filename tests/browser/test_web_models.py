@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
-import onnx_fakes as fakes
-from live_uvicorn import serving
-from session_state import session_status, wait_for_settings
+from tests.browser.session_state import session_status, wait_for_settings
+from tests.support import onnx_fakes as fakes
+from tests.support.live_uvicorn import serving
 
 pytestmark = pytest.mark.browser
 

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from plasticvision.align import paste_mask
-from plasticvision.engines.base import Region
 from plasticvision.engines.inswapper.catalog_models import OccluderModel, ParserModel
 from plasticvision.engines.inswapper.face_masks import occlusion_mask, region_mask
+from plasticvision.geometry.align import paste_mask
+from plasticvision.geometry.regions import Region
 from plasticvision.geometry.warp import warp_face
 from plasticvision.types import Face, Frame, Mask
 

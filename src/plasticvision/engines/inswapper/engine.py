@@ -19,8 +19,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from plasticvision.align import crop_area_mask, face_in_region, paste_back, paste_mask, paste_region
-from plasticvision.engines.base import Region, Rendered, RenderOptions, source_face
+from plasticvision.engines.base import Rendered, RenderOptions, source_face
 from plasticvision.engines.inswapper.arcface import ArcFaceRecognizer
 from plasticvision.engines.inswapper.face_masks import combine_masks, create_box_mask, occlusion_mask, region_mask
 from plasticvision.engines.inswapper.loader import ModelLoader
@@ -28,6 +27,8 @@ from plasticvision.engines.inswapper.providers import ProviderEntry, check_sessi
 from plasticvision.engines.inswapper.reuse import RestorationReuse
 from plasticvision.engines.inswapper.scrfd import ScrfdDetector
 from plasticvision.errors import ModelMissing, UnsupportedOption
+from plasticvision.geometry.align import crop_area_mask, face_in_region, paste_back, paste_mask, paste_region
+from plasticvision.geometry.regions import Region
 from plasticvision.geometry.warp import warp_face
 from plasticvision.models import catalog
 from plasticvision.models.store import ModelStore
@@ -83,9 +84,9 @@ class InswapperEngine:
         self.reuse = RestorationReuse(enhance_reuses)
 
     @classmethod
-    def from_models_dir(cls, models_dir: str | Path | None = None, **options: Any) -> InswapperEngine:
+    def from_models_dir(cls, models_dir: str | Path, **options: Any) -> InswapperEngine:
         """The engine over the models dir (detector and recognizer verified now); raises ModelMissing otherwise."""
-        return cls.from_store(ModelStore.from_config(models_dir), **options)
+        return cls.from_store(ModelStore(models_dir), **options)
 
     @classmethod
     def from_store(cls, store: ModelStore, **options: Any) -> InswapperEngine:
