@@ -29,8 +29,8 @@ import numpy as np
 from tests.support import onnx_fakes
 from plasticvision import FaceSwapper, Settings
 from plasticvision.engines.inswapper.engine import InswapperEngine
-from plasticvision.engines.inswapper.swapper import TEMPLATE_128
-from plasticvision.geometry.align import estimate_similarity, paste_back, paste_region, warp_crop
+from plasticvision.geometry.align import paste_back, paste_region, warp_crop
+from plasticvision.geometry.warp import estimate_matrix
 
 WIDTH, HEIGHT = 640, 480
 JPEG_QUALITY = 70  # what the browser app sends
@@ -99,14 +99,15 @@ def main() -> None:
             root / "buffalo_l/det_10g.onnx", root / "buffalo_l/w600k_r50.onnx", root / "inswapper_128.onnx",
             root / "gfpgan_1.4.onnx", providers=args.providers, enhance_reuses=0,
         )
-    inference: dict[str, float] = {}
-    for model, stage in ((engine.detector, "detect"), (engine.swapper, "swap"), (engine.enhancer, "enhance")):
-        model.session = TimedSession(model.session, inference, stage)  # type: ignore[union-attr]
+        inference: dict[str, float] = {}
+        models = engine.detector, engine.models.swapper("inswapper_128"), engine.models.enhancer("gfpgan_1.4")
+        for model, stage in zip(models, ("detect", "swap", "enhance")):  # loaded now, while the files exist
+            model.session = TimedSession(model.session, inference, stage)  # type: ignore[union-attr]
     swapper = FaceSwapper(engine=engine)
     swapper.set_sources([frame])
     settings = Settings(enhance=args.enhance)
     target = engine.detect(frame)[0]
-    matrix = estimate_similarity(target.landmarks_5, TEMPLATE_128)
+    matrix = estimate_matrix(target.landmarks_5, "arcface_128", 128)
     crop = warp_crop(frame, matrix, 128)
 
     stages: dict[str, list[float]] = {}

@@ -65,6 +65,10 @@ class UnsupportedOption(PlasticVisionError):
     type = "unsupported_option"
 
 
+class ModelUnusable(UnsupportedOption):
+    """A chosen model's file is there but cannot be run: not ONNX, or not the interface its name promises."""
+
+
 class DeviceUnavailable(PlasticVisionError):
     """A camera, virtual camera or preview window that cannot be opened: missing, busy or not installed."""
 

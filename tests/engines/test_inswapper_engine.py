@@ -18,7 +18,7 @@ from plasticvision import FaceSwapper, Settings
 from plasticvision.config import get_settings
 from plasticvision.engines.inswapper import providers
 from plasticvision.engines.inswapper.engine import InswapperEngine
-from plasticvision.errors import ModelChecksumMismatch, ModelMissing, NoFaceFound, UnsupportedOption
+from plasticvision.errors import ModelUnusable, ModelChecksumMismatch, ModelMissing, NoFaceFound, UnsupportedOption
 from plasticvision.geometry.align import ARCFACE_TEMPLATE_112
 from plasticvision.models import catalog
 from plasticvision.models.store import ModelStore
@@ -92,8 +92,9 @@ def test_enhance_round_trips_with_an_identity_enhancer(green_engine: InswapperEn
 def test_enhance_reuses_a_restoration_while_the_face_is_unchanged(tmp_path: Path) -> None:
     engine = engine_for(tmp_path)
     calls = []
-    real = engine.enhancer.enhance_crop  # type: ignore[union-attr]
-    engine.enhancer.enhance_crop = lambda crop: calls.append(1) or real(crop)  # type: ignore[union-attr]
+    enhancer = engine.models.enhancer("gfpgan_1.4")
+    real = enhancer.enhance_crop
+    enhancer.enhance_crop = lambda crop: calls.append(1) or real(crop)  # type: ignore[method-assign]
     frame = smooth_frame()
     source = engine.prepare_source(frame)
     render = lambda image: engine.render(image, engine.detect(image)[0], [source])  # noqa: E731
@@ -126,12 +127,14 @@ def test_a_damaged_enhancer_file_turns_enhance_off_with_a_warning(
     with caplog.at_level(logging.WARNING):
         engine = InswapperEngine.from_store(ModelStore(tmp_path))
     assert not engine.supports_enhance
-    assert "gfpgan_1.4.onnx is 9 bytes" in caplog.text and "enhance is off" in caplog.text
+    assert "gfpgan_1.4.onnx is 9 bytes" in caplog.text and "cannot be chosen" in caplog.text
 
-    caplog.clear()
-    with caplog.at_level(logging.WARNING):  # checksums off: the broken file reaches onnxruntime, and is survived
-        engine = InswapperEngine.from_store(ModelStore(tmp_path, checksums=False))
-    assert not engine.supports_enhance and "cannot load" in caplog.text
+    # checksums off: the broken file is only opened when first used, and refused then with a 422, not a 500
+    engine = InswapperEngine.from_store(ModelStore(tmp_path, checksums=False))
+    frame = smooth_frame()
+    rendered = engine.render(frame, engine.detect(frame)[0], [engine.prepare_source(frame)])
+    with pytest.raises(ModelUnusable, match="gfpgan_1.4: .* is not a loadable ONNX model"):
+        engine.enhance(rendered)
 
 
 def test_source_without_a_face_is_refused(tmp_path: Path) -> None:

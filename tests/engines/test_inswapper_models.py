@@ -14,13 +14,15 @@ import tests.support.onnx_fakes as fakes
 from tests.support.onnx_fakes import smooth_frame
 from plasticvision.engines.inswapper.arcface import ArcFaceRecognizer
 from plasticvision.engines.inswapper.emap import read_last_initializer
-from plasticvision.engines.inswapper.gfpgan import GfpganEnhancer
+from plasticvision.engines.inswapper.catalog_models import EnhancerModel, SwapperModel
 from plasticvision.engines.inswapper.scrfd import ScrfdDetector, non_maximum_suppression
-from plasticvision.engines.inswapper.swapper import InswapperModel
+from plasticvision.errors import ModelUnusable
 from plasticvision.geometry.align import ARCFACE_TEMPLATE_112
+from plasticvision.models.catalog import spec_named
 from plasticvision.types import Face
 
 CPU = ["CPUExecutionProvider"]
+INSWAPPER = spec_named("inswapper_128")
 
 
 def test_scrfd_decodes_boxes_and_keypoints_in_frame_pixels(tmp_path: Path) -> None:
@@ -95,22 +97,21 @@ def test_arcface_embeds_the_aligned_crop_like_a_numpy_reference(tmp_path: Path) 
     np.testing.assert_allclose(embedding, expected, atol=2e-5)
 
 
-def test_inswapper_latent_matches_the_numpy_reference(tmp_path: Path) -> None:
+def test_inswapper_source_is_the_mean_raw_embedding_through_emap_as_facefusion_feeds_it(tmp_path: Path) -> None:
     path = fakes.build_inswapper(tmp_path / "inswapper_128.onnx", fakes.random_emap(), (0, 1, 0))
-    model = InswapperModel(path, CPU)
+    model = SwapperModel(INSWAPPER, path, CPU)
     emap = numpy_helper.to_array(onnx.load(str(path)).graph.initializer[-1])
     rng = np.random.default_rng(1)
     embeddings = [rng.standard_normal(512).astype(np.float32) * scale for scale in (1.0, 3.0, 0.2)]
 
-    normalised = [e / np.linalg.norm(e) for e in embeddings]
-    mean = np.mean(normalised, axis=0)
-    expected = (mean / np.linalg.norm(mean)) @ emap
-    expected /= np.linalg.norm(expected)
+    # FaceFusion: average_face_identity (mean of raw embeddings), then dot(embedding, emap) / norm(embedding)
+    mean = np.mean(embeddings, axis=0)
+    expected = mean @ emap / np.linalg.norm(mean)
 
-    latent = model.latent([model.project(e) for e in embeddings])
-    assert latent.shape == (1, 512) and latent.dtype == np.float32
-    np.testing.assert_allclose(latent[0], expected, atol=1e-5)
-    assert np.abs(model.latent([model.project(embeddings[0])])[0] - expected).max() > 1e-3  # every source counts
+    source = model.source_input(embeddings)
+    assert source.shape == (1, 512) and source.dtype == np.float32
+    np.testing.assert_allclose(source[0], expected, atol=1e-5)
+    assert np.abs(model.source_input(embeddings[:1])[0] - expected).max() > 1e-3  # every source counts
 
 
 @pytest.mark.parametrize("raw", [True, False])
@@ -133,30 +134,34 @@ def test_last_initializer_is_read_without_the_onnx_package(tmp_path: Path, raw: 
         read_last_initializer(tmp_path / "empty.onnx")
 
 
-def test_inswapper_swap_crop_paints_the_models_colour_in_bgr(tmp_path: Path) -> None:
-    model = InswapperModel(fakes.build_inswapper(tmp_path / "s.onnx", fakes.random_emap(), (1.0, 0.5, 0.0)), CPU)
-    out = model.swap_crop(smooth_frame(128, 128), model.latent([model.project(np.ones(512, np.float32))]))
-    assert out.shape == (128, 128, 3) and out.dtype == np.uint8
-    assert (out == (0, 128, 255)).all()  # RGB (1, .5, 0) -> BGR
+def test_inswapper_swap_paints_the_models_colour_in_bgr(tmp_path: Path) -> None:
+    model = SwapperModel(INSWAPPER, fakes.build_inswapper(tmp_path / "s.onnx", fakes.random_emap(), (1.0, 0.5, 0.0)), CPU)
+    out, mask = model.swap(smooth_frame(128, 128), model.source_input([np.ones(512, np.float32)]))
+    assert out.shape == (128, 128, 3) and out.dtype == np.float32 and mask is None
+    np.testing.assert_allclose(out, np.broadcast_to((0, 127.5, 255), out.shape))  # RGB (1, .5, 0) -> BGR
 
 
 def test_inswapper_identity_model_round_trips_the_crop(tmp_path: Path) -> None:
-    model = InswapperModel(fakes.build_inswapper(tmp_path / "s.onnx", fakes.random_emap(), None), CPU)
+    model = SwapperModel(INSWAPPER, fakes.build_inswapper(tmp_path / "s.onnx", fakes.random_emap(), None), CPU)
     crop = smooth_frame(128, 128)
-    np.testing.assert_array_equal(model.swap_crop(crop, model.latent([model.project(np.ones(512, np.float32))])), crop)
+    out, _ = model.swap(crop, model.source_input([np.ones(512, np.float32)]))
+    np.testing.assert_allclose(out, crop, atol=1e-3)
 
 
-def test_inswapper_refuses_a_model_without_its_inputs(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="'target' and 'source'"):
-        InswapperModel(fakes.build_gfpgan(tmp_path / "g.onnx"), CPU)
+def test_a_model_without_its_inputs_is_refused_naming_both(tmp_path: Path) -> None:
+    with pytest.raises(ModelUnusable, match=r"takes inputs \['input'\], but inswapper_128 takes \['source', 'target'\]"):
+        SwapperModel(INSWAPPER, fakes.build_gfpgan(tmp_path / "g.onnx"), CPU)
+    (tmp_path / "junk.onnx").write_bytes(b"not a model")
+    with pytest.raises(ModelUnusable, match="not a loadable ONNX model"):
+        EnhancerModel(spec_named("gfpgan_1.4"), tmp_path / "junk.onnx", CPU)
 
 
 def test_gfpgan_round_trips_and_clips_to_the_valid_range(tmp_path: Path) -> None:
     crop = smooth_frame(512, 512)
-    identity = GfpganEnhancer(fakes.build_gfpgan(tmp_path / "g1.onnx", 1.0), CPU)
+    identity = EnhancerModel(spec_named("gfpgan_1.4"), fakes.build_gfpgan(tmp_path / "g1.onnx", 1.0), CPU)
     assert np.abs(identity.enhance_crop(crop).astype(int) - crop).max() <= 1
 
-    tripled = GfpganEnhancer(fakes.build_gfpgan(tmp_path / "g3.onnx", 3.0), CPU)
+    tripled = EnhancerModel(spec_named("gfpgan_1.4"), fakes.build_gfpgan(tmp_path / "g3.onnx", 3.0), CPU)
     out = tripled.enhance_crop(np.full((512, 512, 3), (0, 100, 255), np.uint8))
     # x -> (x/255 - .5)/.5 -> *3 -> clip [-1, 1] -> (y + 1)/2 * 255
     expected = np.clip((np.array([0, 100, 255]) / 255 - 0.5) / 0.5 * 3, -1, 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import zlib
 import http.server
 import os
 import socket
@@ -83,7 +84,8 @@ def tiny_spec(base: str, *, sha256: str | None = None) -> ModelSpec:
         size=len(PAYLOAD),
         sha256=sha256 or hashlib.sha256(PAYLOAD).hexdigest(),
         licence="test",
-        role="test",
+        role="swapper",
+        title="a tiny test model",
     )
 
 
@@ -239,7 +241,7 @@ def test_a_stuck_name_lookup_is_abandoned_at_the_deadline(monkeypatch: pytest.Mo
 @pytest.fixture
 def fast_dlib(monkeypatch: pytest.MonkeyPatch, swapper) -> None:
     """The real dlib engine, loaded once for the run instead of once per decision."""
-    monkeypatch.setattr(select, "load_dlib", lambda: swapper.engine)
+    monkeypatch.setattr(select, "load_dlib", lambda models_dir=None: swapper.engine)
 
 
 def test_auto_without_gpu_keeps_dlib_and_says_how_to_fetch(
@@ -288,7 +290,7 @@ def test_auto_picks_inswapper_when_its_weights_are_present(
     finally:
         get_settings.cache_clear()
     assert engine.name == "inswapper"
-    assert reason == "inswapper weights present; running on CPUExecutionProvider"
+    assert reason == "inswapper weights present; running on CPUExecutionProvider; default swapper inswapper_128"
 
 
 def test_models_cli_lists_downloads_and_verifies(
@@ -300,22 +302,49 @@ def test_models_cli_lists_downloads_and_verifies(
     base, behaviour = server
     for spec in CATALOG:
         behaviour.files[f"/mirror/{spec.file}"] = spec.name.encode()
+        if spec.hash_file:
+            behaviour.files[f"/mirror/{spec.hash_file}"] = format(zlib.crc32(spec.name.encode()), "08x").encode()
     monkeypatch.setenv("PLASTICVISION_MODEL_MIRROR", f"{base}/mirror")
     get_settings.cache_clear()
     try:
         assert main(["models", "--models-dir", str(tmp_path), "list"]) == 0
-        assert "non-commercial research use only" in capsys.readouterr().out
+        listing = capsys.readouterr().out
+        assert "non-commercial research use only" in listing and "occluders:" in listing
+        assert "CRC32 sidecar" in listing and "SHA-256 + size" in listing
         assert main(["models", "--models-dir", str(tmp_path), "verify"]) == 2
-        assert "inswapper_128  missing" in capsys.readouterr().out
+        assert "det_10g            missing" in capsys.readouterr().out
 
         monkeypatch.setenv("PLASTICVISION_MODEL_CHECKSUMS", "off")  # the test files are not the real weights
         get_settings.cache_clear()
         assert main(["models", "--models-dir", str(tmp_path), "download", "det_10g"]) == 0
         assert (tmp_path / "buffalo_l/det_10g.onnx").read_bytes() == b"det_10g"
         assert not (tmp_path / "inswapper_128.onnx").exists()
-        assert main(["models", "--models-dir", str(tmp_path), "download"]) == 0
+        assert main(["models", "--models-dir", str(tmp_path), "download"]) == 0  # the recommended set
+        assert (tmp_path / "hyperswap_1a_256.onnx").is_file() and (tmp_path / "xseg_1.hash").is_file()
+        assert not (tmp_path / "simswap_256.onnx").exists()
+        assert main(["models", "--models-dir", str(tmp_path), "download", "simswap_256"]) == 0
+        assert (tmp_path / "crossface_simswap.onnx").is_file()  # its embedding converter comes with it
+        assert main(["models", "--models-dir", str(tmp_path), "download", "--recommended"]) == 0  # all there: no-op
+        assert main(["models", "--models-dir", str(tmp_path), "download", "--all"]) == 0
+        assert (tmp_path / "bisenet_resnet_18.onnx").is_file()
+        assert main(["models", "--models-dir", str(tmp_path), "download", "xseg_2", "--all"]) == 2
         assert main(["models", "--models-dir", str(tmp_path), "verify"]) == 0
         assert main(["models", "--models-dir", str(tmp_path), "download", "nope"]) == 2
         assert "unknown model 'nope'" in capsys.readouterr().err
     finally:
         get_settings.cache_clear()
+
+
+def test_facefusion_models_are_checked_against_their_crc32_sidecar(tmp_path: Path) -> None:
+    from plasticvision.models.catalog import spec_named
+
+    spec = spec_named("xseg_1")
+    store = store_at(tmp_path)
+    (tmp_path / "xseg_1.onnx").write_bytes(PAYLOAD)
+    assert "no xseg_1.hash beside it" in (store.problem(spec) or "")
+    (tmp_path / "xseg_1.hash").write_text(format(zlib.crc32(PAYLOAD), "08x"))
+    assert store.problem(spec) is None
+    assert (tmp_path / "xseg_1.onnx.crc32").is_file()  # remembered: the next check reads no weights
+    (tmp_path / "xseg_1.hash").write_text("00000000")
+    assert "has CRC32" in (store.problem(spec) or "") and "expected 00000000 from xseg_1.hash" in store.problem(spec)
+    assert store_at(tmp_path, checksums=False).problem(spec) is None  # hand-placed files, checksums off

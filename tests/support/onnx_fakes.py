@@ -192,3 +192,142 @@ def build_models_dir(
     if enhancer_gain is not None:
         build_gfpgan(root / "gfpgan_1.4.onnx", enhancer_gain)
     return root
+
+
+# The catalog's other models. Real interfaces (as FaceFusion 3.8.1 feeds them): hyperswap_*_256 `source`
+# 1x512 + `target` 1x3x256x256 in [-1, 1] -> `output` (same range) and `mask` 1x1x256x256; simswap_256
+# `target` (ImageNet-normalised) + `source` -> `output` in [0, 1]; crossface_simswap `input` 1x512 -> 1x512;
+# GFPGAN / GPEN `input` 1x3x512x512 -> `output`, CodeFormer also `weight` (double, [1]); XSeg `input`
+# 1x256x256x3 (NHWC, BGR, 0..1) -> 1x256x256x1; BiSeNet `input` 1x3x512x512 -> 1x19x512x512 logits.
+
+
+def build_swapper(path: Path, spec: object, colour_rgb: Sequence[float] | None, mask_value: float = 1.0) -> Path:
+    """Any catalog swapper: paints `colour_rgb` (0..1), or with None gives back the target crop exactly,
+    undoing the spec's own normalisation, so a test sees where and at what scale the crop lands.
+    inswapper's emap goes in as the last initializer; hyperswap also answers its `mask`."""
+    size = spec.crop_size  # type: ignore[attr-defined]
+    mean, std = np.asarray(spec.mean, np.float32), np.asarray(spec.std, np.float32)  # type: ignore[attr-defined]
+    out_mean, out_std = (mean, std) if spec.denormalise else (np.zeros(3, np.float32), np.ones(3, np.float32))  # type: ignore[attr-defined]
+    if colour_rgb is None:  # output = target * a + b with a, b undoing normalisation into the output's space
+        gain, offset = std / out_std, (mean - out_mean) / out_std
+    else:
+        gain, offset = np.zeros(3, np.float32), (np.asarray(colour_rgb, np.float32) - out_mean) / out_std
+    nodes = zero_from("source") + [
+        helper.make_node("Mul", ["target", "gain"], ["kept"]),
+        helper.make_node("Add", ["kept", "offset"], ["painted"]),
+        helper.make_node("Add", ["painted", "zero"], ["output"]),
+    ]
+    initializers = [
+        zero_scale(),
+        numpy_helper.from_array(gain.reshape(1, 3, 1, 1).astype(np.float32), "gain"),
+        numpy_helper.from_array(offset.reshape(1, 3, 1, 1).astype(np.float32), "offset"),
+    ]
+    outputs = [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, size, size])]
+    if spec.mask_output:  # type: ignore[attr-defined]
+        nodes += [
+            helper.make_node("ReduceMean", ["target"], ["grey"], axes=[1], keepdims=1),
+            helper.make_node("Mul", ["grey", "zero_scale"], ["flat"]),
+            helper.make_node("Add", ["flat", "mask_value"], [spec.mask_output]),  # type: ignore[attr-defined]
+        ]
+        initializers.append(numpy_helper.from_array(np.array(mask_value, np.float32), "mask_value"))
+        outputs.append(helper.make_tensor_value_info(spec.mask_output, TensorProto.FLOAT, [1, 1, size, size]))  # type: ignore[attr-defined]
+    if spec.identity == "emap":  # type: ignore[attr-defined]
+        initializers.append(numpy_helper.from_array(random_emap().astype(np.float32), "emap"))
+    inputs = [
+        helper.make_tensor_value_info("target", TensorProto.FLOAT, [1, 3, size, size]),
+        helper.make_tensor_value_info("source", TensorProto.FLOAT, [1, 512]),
+    ]
+    return save(nodes, inputs, outputs, initializers, path)
+
+
+def build_converter(path: Path, seed: int = 5) -> Path:
+    """crossface_simswap: a fixed 512x512 linear map of the embedding."""
+    weight = (np.random.default_rng(seed).standard_normal((512, 512)) / np.sqrt(512)).astype(np.float32)
+    nodes = [helper.make_node("MatMul", ["input", "weight"], ["output"])]
+    inputs = [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 512])]
+    outputs = [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 512])]
+    return save(nodes, inputs, outputs, [numpy_helper.from_array(weight, "weight")], path)
+
+
+def build_codeformer(path: Path) -> Path:
+    """CodeFormer's interface: `input` and a double `weight`; returns its input (weight only tied in)."""
+    nodes = [
+        helper.make_node("Cast", ["weight"], ["weight_f"], to=TensorProto.FLOAT),
+        helper.make_node("Mul", ["weight_f", "zero_scale"], ["zero_w"]),
+        helper.make_node("Add", ["input", "zero_w"], ["output"]),
+    ]
+    inputs = [
+        helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 512, 512]),
+        helper.make_tensor_value_info("weight", TensorProto.DOUBLE, [1]),
+    ]
+    outputs = [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, 512, 512])]
+    return save(nodes, inputs, outputs, [zero_scale()], path)
+
+
+def build_xseg(path: Path, dark_below: float = 0.15) -> Path:
+    """An occluder that calls dark pixels (mean BGR below `dark_below`, 0..1) occluded: 0 there, 1 elsewhere."""
+    nodes = [
+        helper.make_node("ReduceMean", ["input"], ["grey"], axes=[3], keepdims=1),
+        helper.make_node("Sub", ["grey", "threshold"], ["above"]),
+        helper.make_node("Mul", ["above", "steep"], ["logit"]),
+        helper.make_node("Sigmoid", ["logit"], ["output"]),
+    ]
+    initializers = [
+        numpy_helper.from_array(np.array(dark_below, np.float32), "threshold"),
+        numpy_helper.from_array(np.array(200.0, np.float32), "steep"),
+    ]
+    inputs = [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 256, 256, 3])]
+    outputs = [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 256, 256, 1])]
+    return save(nodes, inputs, outputs, initializers, path)
+
+
+def parser_classes(template: np.ndarray, cells: int = 64) -> np.ndarray:
+    """A cells x cells class map of a crop aligned to `template` (fractions): skin in an ellipse around the
+    5 points, eyes (4, 5) in circles around the eye points, nose (10) and mouth (11) likewise."""
+    y, x = (np.mgrid[:cells, :cells] + 0.5) / cells
+    classes = np.zeros((cells, cells), np.int64)
+    centre = template.mean(axis=0)
+    classes[((x - centre[0]) / 0.38) ** 2 + ((y - centre[1]) / 0.48) ** 2 < 1] = 1
+    for label, point, radius in ((4, template[0], 0.07), (5, template[1], 0.07), (10, template[2], 0.06),
+                                 (11, (template[3] + template[4]) / 2, 0.08)):
+        classes[(x - point[0]) ** 2 + (y - point[1]) ** 2 < radius**2] = label
+    return classes
+
+
+def build_bisenet(path: Path, template: np.ndarray, cells: int = 64) -> Path:
+    """A parser whose logits are one-hot class maps of a face aligned to `template`, whatever the pixels."""
+    logits = np.eye(19, dtype=np.float32)[parser_classes(template, cells)].transpose(2, 0, 1)[None]
+    nodes = zero_from("input") + [
+        helper.make_node("Resize", ["logits", "", "scales"], ["big"], mode="nearest"),
+        helper.make_node("Add", ["big", "zero"], ["output"]),
+    ]
+    initializers = [
+        zero_scale(),
+        numpy_helper.from_array(logits, "logits"),
+        numpy_helper.from_array(np.array([1, 1, 512 / cells, 512 / cells], np.float32), "scales"),
+    ]
+    inputs = [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 512, 512])]
+    outputs = [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 19, 512, 512])]
+    return save(nodes, inputs, outputs, initializers, path)
+
+
+def build_catalog_dir(
+    root: Path, faces: Sequence[FakeFace], *, colour_rgb: Sequence[float] | None = (0.0, 1.0, 0.0),
+    swappers: Sequence[str] = ("hyperswap_1a_256", "hyperswap_1b_256", "hyperswap_1c_256", "inswapper_128",
+                               "simswap_256"),
+) -> Path:
+    """A models dir with the detector, recognizer, `swappers` and one of each other role, under upstream names."""
+    from plasticvision.geometry.warp import WARP_TEMPLATES
+    from plasticvision.models.catalog import spec_named
+
+    build_scrfd(root / "buffalo_l" / "det_10g.onnx", faces)
+    build_arcface(root / "buffalo_l" / "w600k_r50.onnx", arcface_projection())
+    for name in swappers:
+        build_swapper(root / f"{name}.onnx", spec_named(name), colour_rgb)
+    build_converter(root / "crossface_simswap.onnx")
+    build_gfpgan(root / "gfpgan_1.4.onnx")
+    build_gfpgan(root / "gpen_bfr_512.onnx")
+    build_codeformer(root / "codeformer.onnx")
+    build_xseg(root / "xseg_1.onnx")
+    build_bisenet(root / "bisenet_resnet_34.onnx", WARP_TEMPLATES["arcface_128"])
+    return root

@@ -18,13 +18,6 @@ ARCFACE_TEMPLATE_112: Points = np.array(
 )
 """Where ArcFace training put the eyes, nose tip and mouth corners in its 112x112 crops."""
 
-FFHQ_TEMPLATE_512: Points = np.array(
-    [[192.98138, 239.94708], [318.90277, 240.1936], [256.63416, 314.01935], [201.26117, 371.41043],
-     [313.08905, 371.15118]],
-    np.float32,
-)
-"""The 5 points of the FFHQ-aligned 512x512 faces GFPGAN was trained on."""
-
 SUBPIXEL_BITS = 4  # polygon corners are drawn at 1/16 pixel precision
 SUBPIXEL = 1 << SUBPIXEL_BITS
 
@@ -106,6 +99,12 @@ def paste_back(crop: Crop, matrix: Matrix, region: Region, underneath: Frame) ->
         flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_TRANSPARENT,
     )
     return out
+
+
+def paste_mask(mask: Mask, matrix: Matrix, region: Region) -> Mask:
+    """A crop-space mask warped into `region` (0 beyond the crop), as FaceFusion's `paste_back` warps its mask."""
+    back = cv2.warpAffine(mask, region_matrix(matrix, region), (region.width, region.height))
+    return back.clip(0, 1)
 
 
 def crop_area_mask(matrix: Matrix, size: int, border: float, region: Region) -> Mask:

@@ -26,6 +26,7 @@ class FaceLayer:
     mask: Mask  # how much of `swapped` shows, 0..1
     face: Face  # the target face, in region coordinates
     detail: float = 1.0  # the render's real detail relative to the target face (see `Rendered`)
+    face_mask: Mask | None = None  # box/occlusion/region masks, applied by minimum after feathering
 
 
 Step = Callable[[FaceLayer, Settings], FaceLayer]
@@ -141,8 +142,12 @@ def keep_mouth(layer: FaceLayer, settings: Settings) -> FaceLayer:
 
 
 def feather_edges(layer: FaceLayer, settings: Settings) -> FaceLayer:
-    """Soften the face outline over a width that follows the face size."""
-    return replace(layer, mask=feather(layer.mask, int(face_size(layer.face) / 12)))
+    """Soften the face outline over a width that follows the face size; then the soft face masks
+    (already soft: they are not feathered again) may only take away from it."""
+    mask = feather(layer.mask, int(face_size(layer.face) / 12))
+    if layer.face_mask is not None:
+        cv2.min(mask, layer.face_mask, dst=mask)
+    return replace(layer, mask=mask)
 
 
 def blend_opacity(layer: FaceLayer, settings: Settings) -> FaceLayer:

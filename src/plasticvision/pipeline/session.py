@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from plasticvision.engines.base import Engine, SourceFace, still_detector
+from plasticvision.pipeline.face_masks import check_model_choices, finish_masks, render_options
 from plasticvision.errors import UnsupportedOption
 from plasticvision.pipeline.frames import check_frame
 from plasticvision.pipeline.identities import prepare_sources
@@ -102,6 +103,7 @@ class SwapSession:
             raise UnsupportedOption(
                 f"enhance needs the inswapper engine; the running engine is '{self.engine.name}'"
             )
+        check_model_choices(self.engine, settings)
 
     def stream(
         self, settings: Settings | None = None, *, fps: float = DEFAULT_FPS, engine: Engine | None = None
@@ -156,15 +158,22 @@ class SwapSession:
         out = frame.copy()
         if not casts:
             return SwapReport(out, len(faces), 0, dict(timer.ms), self.why_unchanged(faces, settings))
+        options = render_options(settings)
         for cast in casts:
             target = cast.face
             with timer.stage("swap"):
-                rendered = engine.render(frame, target, cast.sources)
+                rendered = engine.render(frame, target, cast.sources, options)
             if settings.enhance:
                 with timer.stage("enhance"):
-                    rendered = engine.enhance(rendered)
+                    rendered = engine.enhance(rendered, settings.enhancer)
             region = rendered.region.slices
-            layer = FaceLayer(frame[region], rendered.swapped, rendered.mask, rendered.face, rendered.detail)
+            face_mask = rendered.face_mask
+            if settings.face_masks:
+                with timer.stage("masks"):
+                    face_mask = finish_masks(engine, frame[region], rendered, settings)
+            layer = FaceLayer(
+                frame[region], rendered.swapped, rendered.mask, rendered.face, rendered.detail, face_mask
+            )
             for name, step in STEPS:
                 with timer.stage(name):
                     layer = step(layer, settings)

@@ -27,7 +27,7 @@ from plasticvision.server.middleware.request_log import RequestLog
 from plasticvision.server.middleware.security import install_cors
 from plasticvision.server.openapi import install_openapi
 from plasticvision.server.routes import stream
-from plasticvision.server.routes import faces, identities, metrics, settings, status, swap, video
+from plasticvision.server.routes import faces, identities, metrics, models, settings, status, swap, video
 from plasticvision.server.sessions.registry import SessionRegistry, open_store
 from plasticvision.server.sessions.store import SessionStore
 from plasticvision.server.sessions.sync import keep_alive
@@ -82,7 +82,7 @@ def create_app(config: ServerConfig | None = None, swapper: FaceSwapper | None =
     app.add_middleware(BodyLimit, config=config)
     install_cors(app, config)  # outermost but for the request log, so refusals carry CORS headers too
     app.add_middleware(RequestLog, metrics=app.state.metrics, access_log=config.log_format == "json")
-    for module in (status, faces, identities, settings, swap, stream, video, metrics):
+    for module in (status, faces, identities, settings, swap, stream, video, metrics, models):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR, check_dir=False), name="static")
     return app

@@ -10,7 +10,7 @@ import cv2
 import dlib
 import numpy as np
 
-from plasticvision.engines.base import Rendered, source_face
+from plasticvision.engines.base import Rendered, RenderOptions, source_face
 from plasticvision.engines.dlib.landmarks import DlibLandmarker
 from plasticvision.engines.dlib.mesh import blend_shape, hull_order, triangulate, warp_mesh, with_forehead
 from plasticvision.engines.dlib.recognizer import DlibRecognizer
@@ -116,7 +116,9 @@ class DlibEngine:
             pose=head_pose(points),
         )
 
-    def render(self, frame: Frame, target: Face, sources: Sequence[DlibSource]) -> Rendered:
+    def render(
+        self, frame: Frame, target: Face, sources: Sequence[DlibSource], options: RenderOptions | None = None
+    ) -> Rendered:
         if target.landmarks_68 is None:
             raise ValueError("the dlib engine needs 68 landmarks on the target face")
         pose = head_pose(target.landmarks_68)
@@ -136,7 +138,7 @@ class DlibEngine:
         detail = min(source.face.width / max(target.width, 1.0), 1.0)
         return Rendered(region, warped, coverage.astype(np.float32) / 255.0, face_in_region(target, region), detail)
 
-    def enhance(self, rendered: Rendered) -> Rendered:
+    def enhance(self, rendered: Rendered, enhancer: str | None = None) -> Rendered:
         raise UnsupportedOption("enhance needs the inswapper engine (GFPGAN); the dlib engine has no enhancer")
 
     def info(self) -> dict[str, Any]:

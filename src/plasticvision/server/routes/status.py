@@ -68,4 +68,5 @@ async def get_status(
         stream_connections=registry.connections,
         session_id=check_session_id(session_id),
         devices=swapper.pool.status(),
+        models=info.get("models"),
     )

@@ -93,6 +93,7 @@ async function syncWithServer() {
   try {
     const status = await api.getJson("/status");
     sources.showServerCount(status.faces_loaded);
+    settings.showModels(await api.getJson("/models"));
     settings.show(status.settings);
     await faceMap.refresh();
     clearMessage(settings.message);
