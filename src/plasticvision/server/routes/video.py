@@ -20,14 +20,17 @@ from starlette.requests import HTTPConnection
 from plasticvision.errors import PlasticVisionError
 from plasticvision.media.video import probe
 from plasticvision.media.video_limits import VideoLimits
+from plasticvision.server.client_limits import FOLLOWER, client_address
 from plasticvision.server.deps import (
     ApiKeyDep,
+    ClientLimitsDep,
     ConfigDep,
     RegistryDep,
     SessionDep,
     SessionIdHeader,
     SwapperDep,
     WorkersDep,
+    session_id_of,
 )
 from plasticvision.server.jobs.chunked import video_swap_for
 from plasticvision.server.jobs.errors import JobNotReady
@@ -93,12 +96,13 @@ JobsDep = Annotated[VideoJobs, Depends(get_jobs)]
 
 
 def get_job_owner(
+    connection: HTTPConnection,
     registry: RegistryDep,
     header: SessionIdHeader = None,
     session: Annotated[str | None, Query(description="your session id, for clients that cannot send headers")] = None,
 ) -> str:
     """The session whose jobs a request may see: jobs are private to the session that started them."""
-    return registry.check_id(header or session)
+    return registry.check_id(session_id_of(connection, header or session))
 
 
 OwnerDep = Annotated[str, Depends(get_job_owner)]
@@ -174,11 +178,17 @@ async def get_feed(job_id: str, jobs: JobsDep, owner: OwnerDep) -> JobFeed:
     return jobs.feed(job_id, owner)
 
 
+async def follower_slot(connection: HTTPConnection, limits: ClientLimitsDep) -> AsyncIterator[None]:
+    """One of the client's event-stream slots, held until the stream ends (`scope="request"`)."""
+    with limits.hold(FOLLOWER, client_address(connection)):
+        yield
+
+
 @router.get(
     "/jobs/{job_id}/events",
     response_class=EventSourceResponse,
     responses=event_stream_response("the job's events, ending with its final state"),
-    dependencies=[ApiKeyAnywhereDep],
+    dependencies=[ApiKeyAnywhereDep, Depends(follower_slot, scope="request")],
 )
 async def job_events(feed: Annotated[JobFeed, Depends(get_feed)]) -> AsyncIterator[ServerSentEvent]:
     """Server-Sent Events: `queued`, `progress` (frames done, total, fps, ETA, stage), then `done`,
