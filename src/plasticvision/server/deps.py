@@ -17,8 +17,8 @@ from plasticvision.config import ServerConfig, get_settings
 from plasticvision.pipeline.session import SwapSession
 from plasticvision.server.client_limits import ClientLimits, client_address
 from plasticvision.server.metrics import Metrics
-from plasticvision.server.middleware.gate import ISSUED_SESSION
-from plasticvision.server.security import check_api_key
+from plasticvision.server.middleware.gate import ISSUED_SESSION, KEY_WHERE
+from plasticvision.server.security import check_api_key, presented_key
 from plasticvision.server.sessions import SessionRegistry
 from plasticvision.server.workers import Workers
 
@@ -88,10 +88,16 @@ SessionDep = Annotated[SwapSession, Depends(get_session)]
 
 
 async def require_api_key(
+    connection: HTTPConnection,
     config: ConfigDep,
-    api_key: Annotated[str | None, Header(alias="X-API-Key", description="needed when the server has a key")] = None,
+    api_key: Annotated[
+        str | None,
+        Header(alias="X-API-Key", description="needed when the server has a key (or Authorization: Bearer, ?api_key=)"),
+    ] = None,
 ) -> None:
-    check_api_key(config, api_key, "in the X-API-Key header")
+    """The gate has checked the key already; this names it in the OpenAPI document and guards
+    apps mounted without the gate. Same sources as the gate: header, bearer token or query."""
+    check_api_key(config, presented_key(connection.headers, connection.scope.get("query_string", b"")), KEY_WHERE)
 
 
 ApiKeyDep = Depends(require_api_key)
