@@ -20,6 +20,7 @@ from plasticvision.server.metrics import Metrics
 from plasticvision.server.middleware.gate import ISSUED_SESSION, KEY_WHERE
 from plasticvision.server.security import check_api_key, presented_key
 from plasticvision.server.sessions import SessionRegistry
+from plasticvision.server.uploads import Decoder
 from plasticvision.server.workers import Workers
 
 ConfigDep = Annotated[ServerConfig, Depends(get_settings)]
@@ -41,6 +42,11 @@ async def get_metrics(connection: HTTPConnection) -> Metrics:
     return connection.app.state.metrics
 
 
+async def get_decoder(connection: HTTPConnection) -> Decoder:
+    """A fresh one per request (FastAPI caches it within the request): the request's pixel budget."""
+    return Decoder(connection.app.state.config, connection.app.state.workers)
+
+
 async def get_client_limits(connection: HTTPConnection) -> ClientLimits:
     return connection.app.state.client_limits
 
@@ -50,6 +56,7 @@ RegistryDep = Annotated[SessionRegistry, Depends(get_registry)]
 WorkersDep = Annotated[Workers, Depends(get_workers)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 ClientLimitsDep = Annotated[ClientLimits, Depends(get_client_limits)]
+DecoderDep = Annotated[Decoder, Depends(get_decoder)]
 SessionIdHeader = Annotated[
     str | None,
     Header(

@@ -16,9 +16,8 @@ from pydantic import BaseModel, Field
 from plasticvision.errors import PlasticVisionError
 from plasticvision.pipeline.facemap import MappedPerson
 from plasticvision.pipeline.mapper import FaceMapper
-from plasticvision.server.deps import ApiKeyDep, ConfigDep, SessionDep, WorkersDep
+from plasticvision.server.deps import ApiKeyDep, DecoderDep, SessionDep, WorkersDep
 from plasticvision.server.schemas import ERROR_RESPONSES
-from plasticvision.server.uploads import decode_upload, decode_uploads
 
 RESPONSES = {**ERROR_RESPONSES, 404: ERROR_RESPONSES[422]}  # unknown identity, person or face id
 router = APIRouter(tags=["face map"], dependencies=[ApiKeyDep], responses=RESPONSES)
@@ -81,11 +80,11 @@ async def create_identity(
     name: Annotated[str, Form(description="1-40 letters, digits, spaces, '.', \"'\", '_' or '-'")],
     files: Annotated[list[UploadFile], File(description="1-10 photos of this person")],
     session: SessionDep,
-    config: ConfigDep,
+    decoder: DecoderDep,
     workers: WorkersDep,
 ) -> IdentityCreated:
     """Prepares the photos once, all or nothing; an identity of the same name is replaced."""
-    images = await decode_uploads(files, config, workers, "files")
+    images = await decoder.many(files, "files")
     existed = any(i.name == name.strip() for i in session.face_map.state.identities)
     identity = await workers.run(session.face_map.add_identity, name, images)
     return IdentityCreated(success=True, identity=IdentityInfo(**identity.to_json()), replaced=existed)
@@ -112,7 +111,7 @@ async def read_face_map(session: SessionDep) -> FaceMapInfo:
 async def map_person(
     identity: Annotated[str, Form(description="the identity to put on this person")],
     session: SessionDep,
-    config: ConfigDep,
+    decoder: DecoderDep,
     workers: WorkersDep,
     reference: Annotated[UploadFile | None, File(description="a photo of the target person (one face)")] = None,
     face_id: Annotated[str | None, Form(description="or: a face id from /detect-faces?format=json")] = None,
@@ -123,7 +122,7 @@ async def map_person(
     if face_id:
         person = session.face_map.map_face(face_id, identity)
     else:
-        image = await decode_upload(reference, config, workers)
+        image = await decoder.one(reference)
         person = await workers.run(session.face_map.map_reference, image, identity)
     return PersonMapped(success=True, person=PersonInfo.of(person))
 

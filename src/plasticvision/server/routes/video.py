@@ -24,6 +24,7 @@ from plasticvision.server.client_limits import FOLLOWER, client_address
 from plasticvision.server.deps import (
     ApiKeyDep,
     ClientLimitsDep,
+    DecoderDep,
     ConfigDep,
     RegistryDep,
     SessionDep,
@@ -118,6 +119,7 @@ async def start_job(
     swapper: SwapperDep,
     jobs: JobsDep,
     config: ConfigDep,
+    decoder: DecoderDep,
     workers: WorkersDep,
     source_files: SourceFiles = None,
     job_id: JobIdForm = None,
@@ -132,7 +134,7 @@ async def start_job(
     settings = session.settings
     jobs.reserve(job_id, filename, owner)
     try:
-        one_shot = await one_shot_session(swapper, session, source_files, config, workers)
+        one_shot = await one_shot_session(swapper, session, source_files, decoder, workers)
         target = await workers.run(jobs.files.save_upload, job_id, target_file.file, filename, config.max_video_bytes)
         info = await workers.run(probe, target, filename, VideoLimits(config.max_video_pixels, config.max_video_s))
         one_shot.check_settings(settings)
