@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from contextlib import contextmanager
 from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 from plasticvision.api import FaceSwapper
 from plasticvision.errors import PlasticVisionError
@@ -25,6 +26,7 @@ from plasticvision.server.session_ids import SessionIds
 from plasticvision.server.session_store import MemoryStore, SessionStore
 from plasticvision.server.session_sync import SessionSync
 
+T = TypeVar("T")
 DEFAULT_SESSION = "default"
 SESSION_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")  # whole string: re.fullmatch, never a trailing newline
 
@@ -127,6 +129,13 @@ class SessionRegistry:
         if not self.sync.store.shared:
             return self.get(session_id)
         return await asyncio.to_thread(self.get, session_id)
+
+    async def change(self, change: Callable[..., T], *args: object) -> T:
+        """Run a change to a session (which the session journals to the store) off the event loop when
+        the store is remote: a Redis round trip must never stall the streams this process serves."""
+        if not self.sync.store.shared:
+            return change(*args)
+        return await asyncio.to_thread(change, *args)
 
     def peek(self, session_id: str | None) -> SwapSession:
         """For reads: the session if it exists (here or in the shared store), else a blank one that is

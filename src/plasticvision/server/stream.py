@@ -187,7 +187,7 @@ class FrameStream:
         message = parse_settings_message(text)
         self.settings_rate.take(time.monotonic())
         try:
-            settings = self.session.update_settings(message)
+            settings = await asyncio.to_thread(self.session.update_settings, message)  # it may write to Redis
         except ValidationError as exc:
             raise InvalidSettings(describe_errors(exc.errors())) from exc
         self.bad_in_a_row = 0

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from plasticvision.errors import PlasticVisionError
 from plasticvision.pipeline.facemap import MappedPerson
 from plasticvision.pipeline.mapper import FaceMapper
-from plasticvision.server.deps import ApiKeyDep, DecoderDep, SessionDep, WorkersDep
+from plasticvision.server.deps import ApiKeyDep, DecoderDep, RegistryDep, SessionDep, WorkersDep
 from plasticvision.server.schemas import ERROR_RESPONSES
 
 RESPONSES = {**ERROR_RESPONSES, 404: ERROR_RESPONSES[422]}  # unknown identity, person or face id
@@ -96,9 +96,9 @@ async def list_identities(session: SessionDep) -> IdentityList:
 
 
 @router.delete("/identities/{name}", response_model=IdentityRemoved)
-async def delete_identity(name: str, session: SessionDep) -> IdentityRemoved:
+async def delete_identity(name: str, session: SessionDep, registry: RegistryDep) -> IdentityRemoved:
     """Also removes the face-map people that this identity was put on."""
-    unmapped = session.face_map.remove_identity(name)
+    unmapped = await registry.change(session.face_map.remove_identity, name)
     return IdentityRemoved(success=True, removed=name, unmapped=unmapped)
 
 
@@ -111,6 +111,7 @@ async def read_face_map(session: SessionDep) -> FaceMapInfo:
 async def map_person(
     identity: Annotated[str, Form(description="the identity to put on this person")],
     session: SessionDep,
+    registry: RegistryDep,
     decoder: DecoderDep,
     workers: WorkersDep,
     reference: Annotated[UploadFile | None, File(description="a photo of the target person (one face)")] = None,
@@ -120,7 +121,7 @@ async def map_person(
     if (reference is None) == (not face_id):
         raise OneReference("give either a reference image or a face_id, not both and not neither")
     if face_id:
-        person = session.face_map.map_face(face_id, identity)
+        person = await registry.change(session.face_map.map_face, face_id, identity)
     else:
         image = await decoder.one(reference)
         person = await workers.run(session.face_map.map_reference, image, identity)
@@ -128,13 +129,13 @@ async def map_person(
 
 
 @router.delete("/face-map/{person_id}", response_model=FaceMapInfo)
-async def unmap_person(person_id: str, session: SessionDep) -> FaceMapInfo:
-    session.face_map.unmap(person_id)
+async def unmap_person(person_id: str, session: SessionDep, registry: RegistryDep) -> FaceMapInfo:
+    await registry.change(session.face_map.unmap, person_id)
     return face_map_info(session.face_map)
 
 
 @router.delete("/face-map", response_model=FaceMapInfo)
-async def clear_face_map(session: SessionDep) -> FaceMapInfo:
+async def clear_face_map(session: SessionDep, registry: RegistryDep) -> FaceMapInfo:
     """No face map any more: the session swaps its source faces as before (identities stay)."""
-    session.face_map.clear()
+    await registry.change(session.face_map.clear)
     return face_map_info(session.face_map)
