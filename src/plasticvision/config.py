@@ -6,6 +6,7 @@ instead of patching globals.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,7 +19,11 @@ PLACEHOLDER_PREFIX = "change-me"
 
 
 class ServerConfig(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PLASTICVISION_", extra="ignore")
+    # systemd's LoadCredential=PLASTICVISION_API_KEY:/etc/plasticvision/api_key puts secrets in files
+    # under $CREDENTIALS_DIRECTORY, where no `systemctl show` or /proc/PID/environ can read them.
+    model_config = SettingsConfigDict(
+        env_prefix="PLASTICVISION_", extra="ignore", secrets_dir=os.environ.get("CREDENTIALS_DIRECTORY")
+    )
 
     engine: str = Field("auto", pattern="^(auto|dlib|inswapper)$")
     host: str = "127.0.0.1"
@@ -94,6 +99,13 @@ class ServerConfig(BaseSettings):
         if value and value.strip().lower().startswith(PLACEHOLDER_PREFIX):
             raise ValueError(f"'{PLACEHOLDER_PREFIX}...' is the example file's placeholder: set a secret of your own")
         return value or None
+
+    @field_validator("redis_url")
+    @classmethod
+    def _refuse_placeholder_password(cls, value: str | None) -> str | None:
+        if value and PLACEHOLDER_PREFIX in value.lower():
+            raise ValueError(f"the Redis URL still has the example file's '{PLACEHOLDER_PREFIX}...' password")
+        return value
 
     @property
     def sessions_required(self) -> bool:
