@@ -66,8 +66,8 @@ def plain_http(text: str, listen: int) -> str:
     ssl_ lines go; everything else (headers, limits, locations) is tested as shipped."""
     text, count = re.subn(r"server \{\n    listen 80;.*?\n\}\n\n", "", text, flags=re.S)
     assert count == 1, "the port-80 redirect block moved: update tests/fleet.py"
-    text = text.replace("    listen 443 ssl;\n", f"    listen 127.0.0.1:{listen};\n")
-    text = re.sub(r"\n    (listen \[::\]:443 ssl|http2 on|ssl_[a-z_]+ [^\n]*);", "", text)
+    text = re.sub(r"    listen 443 ssl http2;[^\n]*\n", f"    listen 127.0.0.1:{listen};\n", text)
+    text = re.sub(r"\n    (listen \[::\]:443 ssl http2|ssl_[a-z_]+ [^\n]*);", "", text)
     return re.sub(r"\n    # ssl_[^\n]*", "", text)
 
 
