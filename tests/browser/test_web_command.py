@@ -13,8 +13,8 @@ import pytest
 from playwright.sync_api import expect
 
 from plasticvision.cli import main
-from session_state import session_status
-from live_uvicorn import free_port, serving
+from tests.browser.session_state import session_status
+from tests.support.live_uvicorn import free_port, serving
 
 START_TIMEOUT_S = 30
 RUN_CLI = "import sys; from plasticvision.cli import main; sys.exit(main())"

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from live_uvicorn import serving
+from tests.support.live_uvicorn import serving
 from plasticvision.config import ServerConfig
 
 pytestmark = pytest.mark.browser

@@ -91,8 +91,8 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from plasticvision.server import create_app
-    from plasticvision.server.log_redaction import install_redaction
-    from plasticvision.server.logging_json import configure_logging
+    from plasticvision.server.middleware.log_redaction import install_redaction
+    from plasticvision.server.middleware.logging_json import configure_logging
     from plasticvision.server.memory import limit_malloc_arenas
     from plasticvision.server.serving import uvicorn_config
 

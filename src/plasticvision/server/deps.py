@@ -18,8 +18,8 @@ from plasticvision.pipeline.session import SwapSession
 from plasticvision.server.client_limits import ClientLimits, client_address
 from plasticvision.server.metrics import Metrics
 from plasticvision.server.middleware.gate import ISSUED_SESSION, KEY_WHERE
-from plasticvision.server.security import check_api_key, presented_key
-from plasticvision.server.sessions import SessionRegistry
+from plasticvision.server.middleware.security import check_api_key, presented_key
+from plasticvision.server.sessions.registry import SessionRegistry
 from plasticvision.server.uploads import Decoder
 from plasticvision.server.workers import Workers
 

@@ -1,1 +1,2 @@
-"""Video I/O: opening untrusted containers safely (`formats`); codec reading and writing join it in the layout step."""
+"""Video files: safe opening of untrusted containers (formats), codec I/O (reader, writer, audio, metadata, limits,
+threads, join) and, on top, swapping them (swap, chunks)."""

@@ -1,1 +1,2 @@
-"""Pure ASGI layers that decide on headers alone, before the app or any body byte: Host, API key, body size and pace."""
+"""ASGI middleware and request guards: the gate (API key, body size and pace on the headers), Host checks,
+rate limits, request logs, CORS, JSON logs and their redaction."""

@@ -24,9 +24,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from plasticvision.config import ServerConfig
 from plasticvision.errors import PlasticVisionError
 from plasticvision.server.errors import error_response
-from plasticvision.server.limits import KB, max_body_bytes, over_size
+from plasticvision.server.middleware.limits import KB, max_body_bytes, over_size
 from plasticvision.server.middleware.body_pace import BodyPace, PaceRule
-from plasticvision.server.security import check_api_key, needs_key, presented_key
+from plasticvision.server.middleware.security import check_api_key, needs_key, presented_key
 
 ISSUED_SESSION = "issued_session"  # request-state key: a session id minted for this request
 
