@@ -101,8 +101,10 @@ def test_an_unreachable_server_is_one_typed_line():
     client = StreamClient(f"http://127.0.0.1:{free_port()}", timeout=2)
     with pytest.raises(ServerUnreachable, match="cannot reach the server at http://127.0.0.1:"):
         client.status()
-    with pytest.raises(ServerUnreachable, match="cannot reach the stream"):
+    with pytest.raises(ServerUnreachable, match="cannot reach the server at"):  # asking for a session
         client.open_stream()
+    with pytest.raises(ServerUnreachable, match="cannot reach the stream"):
+        StreamClient(client.base_url, session_id="issued-earlier", timeout=2).open_stream()
 
 
 def test_a_refused_api_key_is_its_own_error(live_server, make_app):

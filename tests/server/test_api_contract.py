@@ -135,7 +135,7 @@ def test_status_has_the_seed_fields(api):
     assert body["faces_loaded"] == 0
     assert set(body["settings"]) == SETTINGS_FIELDS
     assert isinstance(body["timings_ms"], dict)
-    assert body["sessions"] >= 2  # the default one and this test's
+    assert body["sessions"] >= 1  # the default one: a read never creates this test's session
     assert body["session_id"] == api.session
 
 

@@ -269,7 +269,8 @@ def test_stream_without_the_right_key_is_closed_with_1008(keyed, query, words):
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_text()
     assert closed.value.code == 1008 and words in closed.value.reason
-    with keyed.websocket_connect("/ws/stream?api_key=s3cret") as ws:
+    session = keyed.post("/sessions", headers={"X-API-Key": "s3cret"}).json()["session_id"]
+    with keyed.websocket_connect(f"/ws/stream?api_key=s3cret&session={session}") as ws:
         assert json.loads(ws.receive_text()) == {"status": "connected"}
 
 

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from plasticvision.server.middleware.logging_json import JsonFormatter
+from plasticvision.server.sessions.ids import log_name
 
 FACE = "Tom_Hanks_54745.png"
 
@@ -123,13 +124,14 @@ def test_a_metrics_token_replaces_the_api_key_for_metrics(make_app):
         assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 403
         found = samples(client, Authorization="Bearer t0ken")
         assert ("plasticvision_frames_processed_total", ()) in found
-        assert client.get("/settings", headers={"Authorization": "Bearer t0ken"}).status_code == 401  # metrics only
+        assert client.get("/settings", headers={"Authorization": "Bearer t0ken"}).status_code == 403  # metrics only
     with TestClient(make_app(metrics_token="t0ken")) as client:
         assert client.get("/metrics").status_code == 401  # a token guards metrics even on a keyless server
 
 
 def test_json_request_logs_carry_request_id_session_route_status_and_duration(make_app, caplog):
-    with TestClient(make_app(api_key="s3cret-key", log_format="json")) as client, caplog.at_level(logging.INFO):
+    config = {"api_key": "s3cret-key", "log_format": "json", "require_session": False}  # ids of the test's own
+    with TestClient(make_app(**config)) as client, caplog.at_level(logging.INFO):
         answer = client.get(
             "/jobs/nosuchjob", headers={"X-API-Key": "s3cret-key", "X-Session-Id": "sess-1", "X-Request-Id": "req-42"}
         )
@@ -140,11 +142,11 @@ def test_json_request_logs_carry_request_id_session_route_status_and_duration(ma
     assert len(fresh.headers["X-Request-Id"]) == 32  # none given: a fresh one
     lines = [json.loads(JsonFormatter().format(r)) for r in caplog.records if r.name == "plasticvision.access"]
     first = next(line for line in lines if line["request_id"] == "req-42")
-    assert first["session"] == "sess-1" and first["route"] == "/jobs/{job_id}" and first["status"] == 404
+    assert first["session"] == log_name("sess-1") and first["route"] == "/jobs/{job_id}" and first["status"] == 404
     assert first["method"] == "GET" and first["duration_ms"] >= 0 and first["level"] == "info"
     second = next(line for line in lines if line["request_id"] == fresh.headers["X-Request-Id"])
     assert second["session"] == "default" and second["status"] == 200
     stream = next(line for line in lines if line["route"] == "/ws/stream")
-    assert stream["session"] == "sess-2" and stream["method"] == "WEBSOCKET"
+    assert stream["session"] == log_name("sess-2") and stream["method"] == "WEBSOCKET"
     everything = "\n".join(JsonFormatter().format(r) for r in caplog.records)
-    assert "s3cret-key" not in everything
+    assert "s3cret-key" not in everything and "sess-1" not in everything  # ids are bearer secrets too

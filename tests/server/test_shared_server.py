@@ -114,15 +114,19 @@ def test_a_token_bucket_per_client_refills_over_time():
 def test_a_server_that_requires_sessions_refuses_the_shared_default_one(make_app):
     with TestClient(make_app(require_session=True)) as client:
         assert client.get("/").status_code == 200, "health stays open"
-        for headers in ({}, {"X-Session-Id": "default"}):
-            refused = client.get("/status", headers=headers)
-            assert refused.status_code == 400 and "X-Session-Id" in refused.json()["detail"]
-        assert client.post("/upload-source-faces", files=[face_file("files")]).status_code == 400
-        mine = client.get("/status", headers={"X-Session-Id": "0123456789abcdef0123456789abcdef"})
-        assert mine.status_code == 200 and mine.json()["session_id"] == "0123456789abcdef0123456789abcdef"
+        refused = client.get("/status", headers={"X-Session-Id": "default"})
+        assert refused.status_code == 400 and "POST /sessions" in refused.json()["detail"]
+        blank = client.get("/status")  # a read without an id sees a blank session, and creates none
+        assert blank.status_code == 200 and blank.json()["faces_loaded"] == 0
+        invented = client.get("/status", headers={"X-Session-Id": "0123456789abcdef0123456789abcdef"})
+        assert invented.status_code == 403 and "not issued" in invented.json()["detail"]
+        upload = client.post("/upload-source-faces", files=[face_file("files")])  # a write without an id
+        mine = upload.headers["X-Session-Id"]  # ... gets one, issued
+        assert upload.status_code == 200
+        assert client.get("/status", headers={"X-Session-Id": mine}).json()["faces_loaded"] == 1
         with client.websocket_connect("/ws/stream") as ws:
             with pytest.raises(WebSocketDisconnect) as closed:
                 ws.receive_text()
             assert closed.value.code == 1008 and "session" in closed.value.reason
-        with client.websocket_connect("/ws/stream?session=mine") as ws:
+        with client.websocket_connect(f"/ws/stream?session={mine}") as ws:
             assert ws.receive_json() == {"status": "connected"}

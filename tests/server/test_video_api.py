@@ -229,14 +229,15 @@ def test_the_api_key_guards_jobs_and_reaches_events_by_query(data_dir, swapper, 
     with TestClient(create_app(config, swapper)) as client:
         assert client.post("/jobs/video", files=uploads(clip)).status_code == 401
         answer = client.post("/jobs/video", files=uploads(clip), headers={"X-API-Key": "sesame"})
-        job_id = answer.json()["job_id"]
+        job_id, session = answer.json()["job_id"], answer.headers["X-Session-Id"]  # issued: none was sent
         assert client.get(f"/jobs/{job_id}").status_code == 401
         assert client.get(f"/jobs/{job_id}/events").status_code == 401
         assert client.get(f"/jobs/{job_id}/events?api_key=wrong").status_code == 403
-        with client.stream("GET", f"/jobs/{job_id}/events?api_key=sesame") as response:
+        assert client.get(f"/jobs/{job_id}?api_key=sesame&session=made-up").status_code == 403  # not issued
+        with client.stream("GET", f"/jobs/{job_id}/events?api_key=sesame&session={session}") as response:
             assert response.status_code == 200
             assert "event: done" in "\n".join(response.iter_lines())
-        assert client.get(f"/jobs/{job_id}/result?api_key=sesame").status_code == 200
+        assert client.get(f"/jobs/{job_id}/result?api_key=sesame&session={session}").status_code == 200
 
 
 def test_a_follower_that_leaves_does_not_stop_the_job(client, clip):

@@ -57,8 +57,18 @@ def site_config(ports: list[int], listen: int, folder: Path) -> str:
     servers = "".join(f"    server 127.0.0.1:{port} max_fails=1 fail_timeout=10s;\n" for port in ports)
     text, count = re.subn(r"(    server 127\.0\.0\.1:\d+ [^\n]*\n)+", servers, text)
     assert count == 1, "the upstream's server lines moved: update tests/support/fleet.py"
-    text = text.replace("listen 80;", f"listen 127.0.0.1:{listen};")
+    text = plain_http(text, listen)
     return text.replace("/var/log/nginx/plasticvision.access.log", str(folder / "access.log"))
+
+
+def plain_http(text: str, listen: int) -> str:
+    """The TLS site on a plain loopback port (tests have no certificate): the port-80 redirect and the
+    ssl_ lines go; everything else (headers, limits, locations) is tested as shipped."""
+    text, count = re.subn(r"server \{\n    listen 80;.*?\n\}\n\n", "", text, flags=re.S)
+    assert count == 1, "the port-80 redirect block moved: update tests/support/fleet.py"
+    text = re.sub(r"    listen 443 ssl http2;[^\n]*\n", f"    listen 127.0.0.1:{listen};\n", text)
+    text = re.sub(r"\n    (listen \[::\]:443 ssl http2|ssl_[a-z_]+ [^\n]*);", "", text)
+    return re.sub(r"\n    # ssl_[^\n]*", "", text)
 
 
 class Nginx:

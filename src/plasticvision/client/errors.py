@@ -10,7 +10,9 @@ from __future__ import annotations
 from plasticvision.errors import PlasticVisionError
 
 API_KEY_TYPES = frozenset({"api_key_missing", "api_key_invalid"})
-SESSION_TYPES = frozenset({"bad_session", "session_required", "too_many_sessions", "too_many_connections"})
+SESSION_TYPES = frozenset(
+    {"bad_session", "session_required", "session_not_issued", "too_many_sessions", "too_many_connections", "client_limit_reached"}
+)
 
 
 class ClientError(PlasticVisionError):

@@ -2,11 +2,15 @@
 
 For plain scripts and desktop tools (the camera command builds on it):
 
-    client = StreamClient("http://gpu-box:8000", session_id="me", api_key=key)
-    client.upload_sources(["me.jpg"])
+    client = StreamClient("http://gpu-box:8000", api_key=key)   # the server issues the session id
+    client.upload_sources(["me.jpg"])                           # client.session_id: keep it to come back
     with client.open_stream() as live:
         seq = live.send(frame)              # None when the link or the server is not ready yet
         reply = live.receive(timeout=1.0)   # StreamReply: seq, frame, capture_time, server_ms, latency_ms
+
+The session id comes from the server (`POST /sessions`, on the first call that needs one):
+invented ids are refused by servers that require sessions (the default with an API key).
+Pass `session_id=` only to come back to a session the server issued before.
 
 REST goes through urllib (no extra dependency); the stream speaks protocol 2
 (`plasticvision.protocol`) over the `websockets` client that uvicorn[standard] already brings.
@@ -43,6 +47,16 @@ class StreamClient:
         self.api_key = api_key
         self.timeout = timeout
 
+    def ensure_session(self) -> str | None:
+        """The session id, asking the server for one the first time (None: an old server, the default session)."""
+        if self.session_id is None:
+            try:
+                self.session_id = str(self.send("POST", "/sessions")["session_id"])
+            except ServerRefused as exc:
+                if exc.status != 404:
+                    raise
+        return self.session_id
+
     def upload_sources(self, images: Sequence[np.ndarray | str | Path]) -> int:
         """Replace the session's source faces; returns how many the server took."""
         files = [(f"source-{index}.png", image_bytes(image)) for index, image in enumerate(images)]
@@ -59,7 +73,7 @@ class StreamClient:
 
     def open_stream(self, *, max_in_flight: int = 8) -> LiveConnection:
         """A connected live stream (use it as a context manager, or call `close`)."""
-        query = {"protocol": "2", "session": self.session_id, "api_key": self.api_key}
+        query = {"protocol": "2", "session": self.ensure_session(), "api_key": self.api_key}
         ws_base = "ws" + self.base_url[4:]
         url = f"{ws_base}/ws/stream?" + parse.urlencode({k: v for k, v in query.items() if v})
         return LiveConnection.connect(url, self.base_url, max_in_flight=max_in_flight, timeout=self.timeout)
@@ -73,6 +87,11 @@ class StreamClient:
         return headers
 
     def call(self, method: str, path: str, body: bytes | None = None, content_type: str | None = None) -> dict:
+        """A request in this client's session."""
+        self.ensure_session()
+        return self.send(method, path, body, content_type)
+
+    def send(self, method: str, path: str, body: bytes | None = None, content_type: str | None = None) -> dict:
         headers = self.headers() | ({"Content-Type": content_type} if content_type else {})
         req = request.Request(self.base_url + path, data=body, headers=headers, method=method)
         try:

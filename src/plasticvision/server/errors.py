@@ -42,12 +42,14 @@ class ErrorType:
 
 ERROR_TYPES: dict[str, ErrorType] = {
     "bad_request": ErrorType(400, "the request cannot be read (e.g. a malformed multipart body)"),
+    "host_not_allowed": ErrorType(400, "the Host header is not one of this server's names (`PLASTICVISION_ALLOWED_HOSTS`)"),
     "session_required": ErrorType(400, "this server needs a session id of your own: `X-Session-Id` or `?session=`"),
     "protocol_error": ErrorType(400, "a stream frame or handshake breaks the live protocol; the detail names the rule"),
     "bad_message": ErrorType(400, "a stream text message that is not `{\"settings\": {...}}`"),
     "too_many_bad_messages": ErrorType(400, "a stream sent only bad frames or messages for too long (closed)"),
     "api_key_missing": ErrorType(401, "the server has an API key and none was sent"),
     "api_key_invalid": ErrorType(403, "the API key sent is not the server's"),
+    "session_not_issued": ErrorType(403, "a session id this server did not issue: get one from `POST /sessions`"),
     "origin_rejected": ErrorType(403, "the page's origin is not in `PLASTICVISION_CORS_ORIGINS` (stream)"),
     "not_found": ErrorType(404, "no such route or file"),
     "unknown_job": ErrorType(404, "no video job of your session has this id"),
@@ -79,6 +81,8 @@ ERROR_TYPES: dict[str, ErrorType] = {
     "too_many_people": ErrorType(422, "your face map has the most people it may have"),
     "job_failed": ErrorType(422, "the video could not be swapped; the detail says why"),
     "rate_limited": ErrorType(429, "over `PLASTICVISION_RATE_LIMIT`; `Retry-After` says when to try again"),
+    "client_limit_reached": ErrorType(429, "your address holds the most sessions, live streams or event streams it may"),
+    "too_many_settings": ErrorType(429, "settings messages on the stream came faster than the server takes them"),
     "too_many_sessions": ErrorType(429, "the server holds `PLASTICVISION_MAX_SESSIONS` sessions already"),
     "too_many_connections": ErrorType(429, "the server or your session has the most streams it may have"),
     "server_error": ErrorType(500, "a fault of the server, not of the request; it is logged"),

@@ -19,6 +19,7 @@ import av.error
 import cv2
 
 from plasticvision.errors import BadVideo
+from plasticvision.video.formats import open_container
 from plasticvision.types import Frame
 from plasticvision.video.limits import VideoLimits
 
@@ -88,7 +89,7 @@ class VideoReader:
         self.name = name or self.path.name  # what error messages call the file (the upload's own name)
         self.limits = limits
         try:
-            self.container = av.open(str(self.path), "r")
+            self.container = open_container(self.path, self.name)
         except (av.error.FFmpegError, UnicodeDecodeError) as exc:
             raise BadVideo(f"{self.name}: not a readable video ({describe(exc)})") from exc
         except OSError as exc:
@@ -143,7 +144,7 @@ class VideoReader:
 
         A second demuxer does the peeking, so `frames()` still starts at the first packet.
         """
-        with av.open(str(self.path), "r") as peek:
+        with open_container(self.path, self.name) as peek:
             stream = peek.streams[self.video.index]
             for packet in peek.demux(stream):
                 for frame in self._decode(packet):

@@ -1,1 +1,2 @@
-"""ASGI middleware and request guards: body limits, rate limits, request logs, API keys and CORS, JSON logs."""
+"""ASGI middleware and request guards: the gate (API key, body size and pace on the headers), Host checks,
+rate limits, request logs, CORS, JSON logs and their redaction."""

@@ -19,23 +19,25 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plasticvision.server.metrics import Metrics
 from plasticvision.server.middleware.logging_json import REQUEST_CONTEXT
+from plasticvision.server.sessions.ids import log_name
 from plasticvision.server.sessions.registry import DEFAULT_SESSION, SESSION_ID
 
 log = logging.getLogger("plasticvision.access")
 
-REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 UNMATCHED = "(unmatched)"
 
 
 def request_id(headers: Headers) -> str:
     given = headers.get("x-request-id", "")
-    return given if REQUEST_ID.match(given) else uuid.uuid4().hex
+    return given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
 
 def session_of(scope: Scope, headers: Headers) -> str:
-    """The session the request names (header, or `?session=` for WebSocket and EventSource), if well formed."""
+    """The session the request names (header, or `?session=` for WebSocket and EventSource), as a short hash:
+    an id is a bearer secret, so the logs never hold one."""
     session = headers.get("x-session-id") or QueryParams(scope.get("query_string", b"")).get("session") or DEFAULT_SESSION
-    return session if SESSION_ID.match(session) else "(invalid)"
+    return log_name(session if SESSION_ID.fullmatch(session) else "(invalid)")
 
 
 def route_of(scope: Scope) -> str:

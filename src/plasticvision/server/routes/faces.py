@@ -9,11 +9,10 @@ from fastapi.responses import JSONResponse
 
 from plasticvision.media.drawing import draw_faces
 from plasticvision.media.images import encode_png
-from plasticvision.server.deps import ApiKeyDep, ConfigDep, SessionDep, SwapperDep, WorkersDep
+from plasticvision.server.deps import ApiKeyDep, DecoderDep, SessionDep, SwapperDep, WorkersDep
 from plasticvision.server.middleware.ratelimit import RateLimitDep
 from plasticvision.server.openapi import IMAGE_TYPES, upload_fields
 from plasticvision.server.schemas import ERROR_RESPONSES, Detections, UploadResult, png_response
-from plasticvision.server.uploads import decode_upload, decode_uploads
 from plasticvision.types import Face, Frame
 
 router = APIRouter(tags=["faces"], dependencies=[ApiKeyDep], responses=ERROR_RESPONSES)
@@ -33,11 +32,11 @@ def annotated_png(image: Frame, faces: list[Face]) -> bytes:
 async def upload_source_faces(
     files: Annotated[list[UploadFile], File(description="1-10 photos of the source face (JPG, PNG, WebP, ...)")],
     session: SessionDep,
-    config: ConfigDep,
+    decoder: DecoderDep,
     workers: WorkersDep,
 ) -> UploadResult:
     """Replace your session's source faces; all or nothing, so one bad file keeps the old set."""
-    images = await decode_uploads(files, config, workers, "files")
+    images = await decoder.many(files, "files")
     count = await workers.run(session.set_sources, images)
     return UploadResult(success=True, count=count, message=f"{count} source face(s) loaded")
 
@@ -66,7 +65,7 @@ async def detect_faces(
     file: Annotated[UploadFile, File(description="an image to find faces in")],
     swapper: SwapperDep,
     session: SessionDep,
-    config: ConfigDep,
+    decoder: DecoderDep,
     workers: WorkersDep,
     format: Annotated[Literal["png", "json"] | None, Query(description="json: faces with ids for /face-map")] = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
@@ -76,7 +75,7 @@ async def detect_faces(
     As JSON (`?format=json` or `Accept: application/json`): each face, largest first, with an `id`
     that `POST /face-map` takes as `face_id` (kept with your session for its most recent 64 faces).
     """
-    image = await decode_upload(file, config, workers)
+    image = await decoder.one(file)
     if wants_json(format, accept):
         seen = await workers.run(session.face_map.detect, image)
         body = {"count": len(seen), "faces": [face.to_json() for face in seen]}

@@ -19,6 +19,7 @@ import asyncio
 import json
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -39,10 +40,11 @@ from plasticvision.protocol import (
     encode_reply,
     negotiate,
 )
-from plasticvision.config import ServerConfig
 from plasticvision.media.overlay import NO_SOURCE_NOTICE, draw_notice
 from plasticvision.pipeline.session import SwapSession
 from plasticvision.pipeline.timing import TimingStats
+from plasticvision.config import ServerConfig
+from plasticvision.server.client_limits import STREAM, ClientLimits, client_address
 from plasticvision.server.deps import ConfigDep, RegistryDep, SwapperDep, WorkersDep
 from plasticvision.server.errors import describe_errors, error_type, ws_close
 from plasticvision.server.metrics import Metrics
@@ -67,6 +69,25 @@ class BadMessage(PlasticVisionError):
 
 class InvalidSettings(PlasticVisionError):
     type = "invalid_request"
+
+
+class TooManySettings(PlasticVisionError):
+    type = "too_many_settings"
+
+
+class SettingsRate:
+    """At most `per_s` settings messages in any second: each one writes the session (and the store)."""
+
+    def __init__(self, per_s: float) -> None:
+        self.per_s = per_s
+        self.recent: deque[float] = deque()
+
+    def take(self, now: float) -> None:
+        while self.recent and self.recent[0] <= now - 1.0:
+            self.recent.popleft()
+        if len(self.recent) >= self.per_s:
+            raise TooManySettings(f"more than {self.per_s:g} settings messages a second; this one was not applied")
+        self.recent.append(now)
 
 
 class TooManyBadMessages(PlasticVisionError):
@@ -106,7 +127,8 @@ class FrameStream:
         self.workers = workers
         self.parallel_frames = config.stream_parallel_frames  # 2 keeps two cores (or CPU + GPU) busy on one stream
         self.max_bytes = config.max_ws_message_bytes
-        self.max_pixels = config.max_image_pixels
+        self.max_pixels = min(config.max_stream_pixels, config.max_image_pixels)  # a frame, not a photo
+        self.settings_rate = SettingsRate(config.settings_messages_per_s)
         self.protocol = protocol
         self.stats = stats
         self.replica = replica  # the device this stream stays on
@@ -164,8 +186,9 @@ class FrameStream:
 
     async def apply_settings(self, text: str) -> None:
         message = parse_settings_message(text)
+        self.settings_rate.take(time.monotonic())
         try:
-            settings = self.session.update_settings(message)
+            settings = await asyncio.to_thread(self.session.update_settings, message)  # it may write to Redis
         except ValidationError as exc:
             raise InvalidSettings(describe_errors(exc.errors())) from exc
         self.bad_in_a_row = 0
@@ -248,11 +271,20 @@ class FrameStream:
             await self.websocket.send_text(json.dumps(payload))
 
 
+MAX_SETTINGS_TEXT = 16 * 1024  # characters; the whole settings object is a few hundred
+
+
 def parse_settings_message(text: str) -> dict[str, Any]:
-    """The settings changes in a `{"settings": {...}}` text message."""
+    """The settings changes in a `{"settings": {...}}` text message.
+
+    Deeply nested JSON makes `json.loads` raise RecursionError (not a ValueError); it is a bad
+    message like any other, answered with an error while the stream goes on.
+    """
+    if len(text) > MAX_SETTINGS_TEXT:
+        raise BadMessage(f"text messages are at most {MAX_SETTINGS_TEXT} characters")
     try:
         message = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         message = None
     if not (isinstance(message, dict) and set(message) == {"settings"} and isinstance(message["settings"], dict)):
         raise BadMessage('text messages must be JSON like {"settings": {"sharpness": 0.5}}; frames are binary JPEG')
@@ -273,10 +305,15 @@ async def stream(
     """Accept first, so a refused client still learns why from the close code and reason."""
     await websocket.accept()
     try:
-        check_origin(config, websocket.headers.get("origin"))
+        check_origin(config, websocket.headers.get("origin"), websocket.headers.get("host"))
         check_api_key(config, api_key or websocket.headers.get("x-api-key"), "as ?api_key= or the X-API-Key header")
         version = negotiate(protocol)
-        with registry.connect(session) as swap_session, swapper.pool.attach() as replica:
+        limits: ClientLimits = websocket.app.state.client_limits
+        with (
+            limits.hold(STREAM, client_address(websocket)),
+            registry.connect(session) as swap_session,
+            swapper.pool.attach() as replica,
+        ):
             hello = connected_message(version, max_frame_bytes=config.max_ws_message_bytes, jpeg_quality=JPEG_QUALITY)
             await websocket.send_text(json.dumps(hello))
             stats = websocket.app.state.stream_stats

@@ -8,12 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, File, Response, UploadFile
 
 from plasticvision.media.images import encode_png
-from plasticvision.server.deps import ApiKeyDep, ConfigDep, MetricsDep, SessionDep, SwapperDep, WorkersDep
+from plasticvision.server.deps import ApiKeyDep, DecoderDep, MetricsDep, SessionDep, SwapperDep, WorkersDep
 from plasticvision.server.middleware.ratelimit import RateLimitDep
-from plasticvision.server.openapi import IMAGE_TYPES, upload_fields
 from plasticvision.server.one_shot import SourceFiles, one_shot_session
+from plasticvision.server.openapi import IMAGE_TYPES, upload_fields
 from plasticvision.server.schemas import ERROR_RESPONSES, png_response
-from plasticvision.server.uploads import decode_upload
 
 router = APIRouter(tags=["swap"], dependencies=[ApiKeyDep], responses=ERROR_RESPONSES)
 
@@ -29,7 +28,7 @@ async def swap_image(
     target_file: Annotated[UploadFile, File(description="the image whose face is replaced")],
     session: SessionDep,
     swapper: SwapperDep,
-    config: ConfigDep,
+    decoder: DecoderDep,
     workers: WorkersDep,
     metrics: MetricsDep,
     source_files: SourceFiles = None,
@@ -37,8 +36,8 @@ async def swap_image(
     """Uses your session's settings and face map but not its source faces; `X-Faces-Swapped` is 0 when
     no face was found. With a face map, `source_files` may be left out (they then only go on unmapped
     people, with `swap_all`)."""
-    one_shot = await one_shot_session(swapper, session, source_files, config, workers)
-    target = await decode_upload(target_file, config, workers)
+    one_shot = await one_shot_session(swapper, session, source_files, decoder, workers)
+    target = await decoder.one(target_file)
     report = await workers.run(swapper.swap_on_pool, one_shot, target, session.settings)
     png = await workers.run(encode_png, report.frame, not report.unchanged)
     metrics.image_swaps.inc()

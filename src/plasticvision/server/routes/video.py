@@ -20,14 +20,18 @@ from starlette.requests import HTTPConnection
 from plasticvision.errors import PlasticVisionError
 from plasticvision.video.limits import VideoLimits
 from plasticvision.video.reader import probe
+from plasticvision.server.client_limits import FOLLOWER, client_address
 from plasticvision.server.deps import (
     ApiKeyDep,
+    ClientLimitsDep,
+    DecoderDep,
     ConfigDep,
     RegistryDep,
     SessionDep,
     SessionIdHeader,
     SwapperDep,
     WorkersDep,
+    session_id_of,
 )
 from plasticvision.server.jobs.chunked import video_swap_for
 from plasticvision.server.jobs.errors import JobNotReady
@@ -109,6 +113,7 @@ JobsDep = Annotated[VideoJobs, Depends(get_jobs)]
 
 
 def get_job_owner(
+    connection: HTTPConnection,
     registry: RegistryDep,
     header: SessionIdHeader = None,
     session: Annotated[
@@ -120,7 +125,7 @@ def get_job_owner(
     ] = None,
 ) -> str:
     """The session whose jobs a request may see: jobs are private to the session that started them."""
-    return registry.check_id(header or session)
+    return registry.check_id(session_id_of(connection, header or session))
 
 
 OwnerDep = Annotated[str, Depends(get_job_owner)]
@@ -141,6 +146,7 @@ async def start_job(
     swapper: SwapperDep,
     jobs: JobsDep,
     config: ConfigDep,
+    decoder: DecoderDep,
     workers: WorkersDep,
     source_files: SourceFiles = None,
     job_id: JobIdForm = None,
@@ -155,7 +161,7 @@ async def start_job(
     settings = session.settings
     jobs.reserve(job_id, filename, owner)
     try:
-        one_shot = await one_shot_session(swapper, session, source_files, config, workers)
+        one_shot = await one_shot_session(swapper, session, source_files, decoder, workers)
         target = await workers.run(jobs.files.save_upload, job_id, target_file.file, filename, config.max_video_bytes)
         info = await workers.run(probe, target, filename, VideoLimits(config.max_video_pixels, config.max_video_s))
         one_shot.check_settings(settings)
@@ -214,11 +220,17 @@ async def get_feed(job_id: str, jobs: JobsDep, owner: OwnerDep) -> JobFeed:
     return jobs.feed(job_id, owner)
 
 
+async def follower_slot(connection: HTTPConnection, limits: ClientLimitsDep) -> AsyncIterator[None]:
+    """One of the client's event-stream slots, held until the stream ends (`scope="request"`)."""
+    with limits.hold(FOLLOWER, client_address(connection)):
+        yield
+
+
 @router.get(
     "/jobs/{job_id}/events",
     response_class=EventSourceResponse,
     responses=event_stream_response("the job's events, ending with its final state", JOB_EVENTS, JobRecord),
-    dependencies=[ApiKeyAnywhereDep],
+    dependencies=[ApiKeyAnywhereDep, Depends(follower_slot, scope="request")],
 )
 async def job_events(feed: Annotated[JobFeed, Depends(get_feed)]) -> AsyncIterator[ServerSentEvent]:
     """Server-Sent Events: `queued`, `progress` (frames done, total, fps, ETA, stage), then `done`,

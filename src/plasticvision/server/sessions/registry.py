@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from contextlib import contextmanager
 from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 from plasticvision.api import FaceSwapper
 from plasticvision.errors import PlasticVisionError
@@ -24,9 +25,11 @@ from plasticvision.pipeline.session import SwapSession
 from plasticvision.server.sessions.memory_store import MemoryStore
 from plasticvision.server.sessions.store import SessionStore
 from plasticvision.server.sessions.sync import SessionSync
+from plasticvision.server.sessions.ids import SessionIds
 
+T = TypeVar("T")
 DEFAULT_SESSION = "default"
-SESSION_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+SESSION_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")  # whole string: re.fullmatch, never a trailing newline
 
 
 class BadSessionId(PlasticVisionError):
@@ -37,6 +40,12 @@ class SessionRequired(PlasticVisionError):
     """`PLASTICVISION_REQUIRE_SESSION`: on a shared server nobody may fall into the `default` session."""
 
     type = "session_required"
+
+
+class SessionNotIssued(PlasticVisionError):
+    """Only ids from `POST /sessions` (or an `X-Session-Id` answer): an invented one could be someone else's."""
+
+    type = "session_not_issued"
 
 
 class TooManySessions(PlasticVisionError):
@@ -60,6 +69,7 @@ class SessionRegistry:
         max_connections_per_session: int,
         store: SessionStore | None = None,
         require_session: bool = False,
+        ids: SessionIds | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.swapper = swapper
@@ -68,6 +78,7 @@ class SessionRegistry:
         self.max_connections = max_connections
         self.max_connections_per_session = max_connections_per_session
         self.require_session = require_session
+        self.ids = ids or SessionIds.for_server(None, None)
         self._clock = clock
         self._sessions: dict[str, SwapSession] = {}
         self._last_used: dict[str, float] = {}
@@ -120,6 +131,31 @@ class SessionRegistry:
             return self.get(session_id)
         return await asyncio.to_thread(self.get, session_id)
 
+    async def change(self, change: Callable[..., T], *args: object) -> T:
+        """Run a change to a session (which the session journals to the store) off the event loop when
+        the store is remote: a Redis round trip must never stall the streams this process serves."""
+        if not self.sync.store.shared:
+            return change(*args)
+        return await asyncio.to_thread(change, *args)
+
+    def peek(self, session_id: str | None) -> SwapSession:
+        """For reads: the session if it exists (here or in the shared store), else a blank one that is
+        not kept, so no number of reads can fill the session table (nor, without an id where ids
+        are required, make one up)."""
+        if not session_id and self.require_session:
+            return self.swapper.new_session()
+        session_id = self.check_id(session_id)
+        with self._lock:
+            known = session_id == DEFAULT_SESSION or session_id in self._sessions
+        if known or (self.sync.store.shared and self.sync.store.revision(session_id, None) is not None):
+            return self.get(session_id)
+        return self.swapper.new_session()
+
+    async def peek_async(self, session_id: str | None) -> SwapSession:
+        if not self.sync.store.shared:
+            return self.peek(session_id)
+        return await asyncio.to_thread(self.peek, session_id)
+
     @contextmanager
     def connect(self, session_id: str | None) -> Iterator[SwapSession]:
         """Hold a session for a WebSocket's lifetime, within the connection limits."""
@@ -129,7 +165,7 @@ class SessionRegistry:
                 raise TooManyConnections(f"too many stream connections ({self.max_connections}); try again later")
             if self._connections[session_id] >= self.max_connections_per_session:
                 raise TooManyConnections(
-                    f"session '{session_id}' already has {self.max_connections_per_session} stream connection(s)"
+                    f"this session already has {self.max_connections_per_session} stream connection(s)"
                 )
             self._connections[session_id] += 1
         try:
@@ -146,10 +182,15 @@ class SessionRegistry:
     def check_id(self, session_id: str | None) -> str:
         """The session id to use for this request (`default` for none), refused when malformed or required."""
         session_id = check_session_id(session_id)
-        if self.require_session and session_id == DEFAULT_SESSION:
+        if not self.require_session:
+            return session_id
+        if session_id == DEFAULT_SESSION:
             raise SessionRequired(
-                "this server needs a session id of your own: send X-Session-Id (REST) or ?session= (WebSocket)"
+                "this server needs a session of your own: POST /sessions, then send the id as X-Session-Id "
+                "(REST) or ?session= (WebSocket, EventSource)"
             )
+        if not self.ids.issued(session_id):
+            raise SessionNotIssued("this session id was not issued by this server: get one from POST /sessions")
         return session_id
 
     def _expire_idle(self) -> None:
@@ -164,7 +205,7 @@ class SessionRegistry:
 def check_session_id(session_id: str | None) -> str:
     if session_id is None or session_id == "":
         return DEFAULT_SESSION
-    if not SESSION_ID.match(session_id):
+    if not SESSION_ID.fullmatch(session_id):
         raise BadSessionId("the session id must be 1-64 letters, digits, '.', '_' or '-'")
     return session_id
 

@@ -21,6 +21,7 @@ from functools import partial
 from plasticvision.pipeline.session import SwapSession
 from plasticvision.server.sessions.parts import PARTS, SessionPart
 from plasticvision.server.sessions.store import SessionStore, StoreUnavailable
+from plasticvision.server.sessions.ids import log_name
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ class SessionSync:
         try:
             self._refresh(session_id, session)
         except StoreUnavailable as exc:
-            log.debug("session %s served from memory: %s", session_id, exc)
+            log.debug("session %s served from memory: %s", log_name(session_id), exc)
 
     def _refresh(self, session_id: str, session: SwapSession) -> None:
         with self._lock:
@@ -99,7 +100,7 @@ class SessionSync:
                 return
             result = self.store.write(session_id, {}, self.ttl(session_id), fill=held)
             if not result.existed:
-                log.info("session %s was missing from the store; wrote back what this process holds", session_id)
+                log.info("session %s was missing from the store; wrote back what this process holds", log_name(session_id))
                 self._remember(session_id, result.revision, held)
                 return
             revision = result.revision  # another replica wrote it meanwhile: load the union

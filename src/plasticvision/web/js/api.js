@@ -34,24 +34,41 @@ async function errorFrom(response) {
   return new ApiError(text, response.status, type);
 }
 
+/** The server did not issue this session id (or no longer knows it): a new one may do. */
+function refusedSession(error) {
+  return [400, 403].includes(error.status) && /session/i.test(error.message) && !/api key/i.test(error.message);
+}
+
 export class Api {
   constructor(connection) {
     this.connection = connection;
   }
 
-  async request(path, { method = "GET", body, headers = {}, cache = "default" } = {}) {
+  /** `GET /` is the open health check: it carries neither key nor session, and needs no session. */
+  async request(path, { method = "GET", body, headers = {}, cache = "default" } = {}, retried = false) {
+    const open = path === "/";
     let response;
     try {
+      if (!open) await this.connection.ensureSession();
       response = await fetch(this.connection.url(path), {
         method,
         body,
         cache,
-        headers: { ...this.connection.headers(), ...headers },
+        headers: { ...(open ? {} : this.connection.headers()), ...headers },
       });
-    } catch {
-      throw new ApiError(`cannot reach the server at ${this.connection.baseUrl}`);
+    } catch (error) {
+      if (error instanceof TypeError) throw new ApiError(`cannot reach the server at ${this.connection.baseUrl}`);
+      throw new ApiError(error.message);
     }
-    if (!response.ok) throw await errorFrom(response);
+    this.connection.adoptSession(response.headers.get("X-Session-Id"));
+    if (!response.ok) {
+      const refusal = await errorFrom(response);
+      if (!retried && refusedSession(refusal)) {
+        this.connection.forgetSession(); // expired, or from a server restarted with another secret
+        return this.request(path, { method, body, headers, cache }, true);
+      }
+      throw refusal;
+    }
     return response;
   }
 

@@ -84,6 +84,13 @@ export class StreamClient extends EventTarget {
 
   open() {
     clearTimeout(this.reconnectTimer);
+    if (!this.connection.sessionId) {
+      this.connection.ensureSession().then(
+        () => this.open(),
+        (error) => this.setStatus("error", error.message),
+      );
+      return;
+    }
     this.setStatus("connecting", this.attempt ? `Reconnecting (attempt ${this.attempt + 1})…` : "Connecting…");
     let socket;
     try {
