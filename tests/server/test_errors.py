@@ -33,7 +33,7 @@ from tests.support.live_uvicorn import free_port
 from tests.support.optional_parts import need_module
 
 SRC = Path(plasticvision.__file__).parent
-MADE_BY_THE_SERVER = {*HTTP_TYPES.values(), "invalid_request", "too_slow", "too_large", "server_error"}
+MADE_BY_THE_SERVER = {*HTTP_TYPES.values(), "invalid_request", "too_slow", "too_large", "server_error", "host_not_allowed"}
 
 
 def failure_classes() -> list[type[PlasticVisionError]]:
@@ -181,13 +181,14 @@ def test_image_pixel_limits_are_typed(make_app, data_dir):
 
 def test_session_api_key_and_rate_refusals_are_typed(make_app, face):
     with TestClient(make_app(require_session=True)) as client:
-        refused(client.get("/status"), "session_required")
+        refused(client.post("/settings", json={"opacity": 0.5}, headers={"X-Session-Id": "default"}), "session_required")
+        refused(client.post("/settings", json={"opacity": 0.5}, headers={"X-Session-Id": "made-up"}), "session_not_issued")
     with TestClient(make_app(api_key="s3cret")) as client:
         refused(client.get("/status"), "api_key_missing")
         refused(client.get("/status", headers={"X-API-Key": "wrong"}), "api_key_invalid")
     with TestClient(make_app(max_sessions=2)) as client:
-        assert client.get("/status", headers={"X-Session-Id": "first"}).status_code == 200
-        refused(client.get("/status", headers={"X-Session-Id": "second"}), "too_many_sessions")
+        assert client.post("/settings", json={"opacity": 0.5}, headers={"X-Session-Id": "first"}).status_code == 200
+        refused(client.post("/settings", json={"opacity": 0.5}, headers={"X-Session-Id": "second"}), "too_many_sessions")
     with TestClient(make_app(rate_limit="1/minute")) as client:
         upload = {"files": image("f.png", face)}
         assert client.post("/upload-source-faces", files=upload).status_code == 200
@@ -214,7 +215,8 @@ def closed_with(client: TestClient, url: str, type_: str, headers: dict[str, str
 
 
 def test_stream_refusals_close_with_the_type_first(make_app):
-    with TestClient(make_app(api_key="k", cors_origins=["https://app.example"], max_ws_per_session=1)) as client:
+    keyed = {"api_key": "k", "require_session": False}  # client-chosen ids, to reach each refusal on its own
+    with TestClient(make_app(**keyed, cors_origins=["https://app.example"], max_ws_per_session=1)) as client:
         closed_with(client, "/ws/stream", "api_key_missing")
         closed_with(client, "/ws/stream?api_key=no", "api_key_invalid")
         closed_with(client, "/ws/stream?api_key=k", "origin_rejected", {"origin": "https://evil.example"})
