@@ -19,7 +19,7 @@ from plasticvision import __version__
 from plasticvision.api import FaceSwapper
 from plasticvision.config import ServerConfig, get_settings
 from plasticvision.pipeline.timing import TimingStats
-from plasticvision.server import stream
+from plasticvision.server import stream, webrtc
 from plasticvision.server.errors import install_error_handlers
 from plasticvision.server.limits import BodyLimit
 from plasticvision.server.metrics import Metrics, Readings
@@ -82,6 +82,8 @@ def create_app(config: ServerConfig | None = None, swapper: FaceSwapper | None =
     app.add_middleware(RequestLog, metrics=app.state.metrics, access_log=config.log_format == "json")
     for module in (status, faces, identities, settings, swap, stream, video, metrics):
         app.include_router(module.router)
+    if (webrtc_router := webrtc.router()) is not None:
+        app.include_router(webrtc_router)
     app.mount("/static", StaticFiles(directory=WEB_DIR, check_dir=False), name="static")
     return app
 

@@ -14,7 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from plasticvision.config import ServerConfig
 from plasticvision.errors import PlasticVisionError
 
-EXPOSED_HEADERS = ["X-Faces-Swapped", "X-Faces-Found", "X-Session-Id", "X-Request-Id"]
+EXPOSED_HEADERS = ["X-Faces-Swapped", "X-Faces-Found", "X-Session-Id", "X-Request-Id", "Location", "Link"]
 
 
 class ApiKeyMissing(PlasticVisionError):
