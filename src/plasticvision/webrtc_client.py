@@ -1,7 +1,7 @@
 """A WHIP/WHEP client on aiortc: push frames to `/whip`, take the swapped video back or play `/whep`.
 
 What `plasticvision camera --transport webrtc`, the tests and the benchmarks use. Frames sent
-carry their capture time under the picture (`frame_stamp`), so each swapped frame that comes
+carry their capture time above the picture (`frame_stamp`), so each swapped frame that comes
 back says how long it took, capture to arrival, whatever the codec and the network did to it.
 
     async with WhipClient("http://127.0.0.1:8000", api_key=..., session=...) as client:
@@ -48,7 +48,7 @@ def monotonic_ms() -> float:
 
 
 class StampedSource(VideoStreamTrack):
-    """Frames from `source()` (BGR) at 30 fps, each with its capture time stamped under it."""
+    """Frames from `source()` (BGR) at 30 fps, each with its capture time stamped above it."""
 
     def __init__(self, source: Callable[[], np.ndarray], clock: Callable[[], float] = monotonic_ms) -> None:
         super().__init__()

@@ -51,9 +51,8 @@ def check_caller(request: Request, config: ServerConfig) -> None:
     check_api_key(config, bearer_key(request), KEY_WHERE)
 
 
-def admit(request: Request, config: ServerConfig, registry: SessionRegistry, swapper: FaceSwapper) -> Admission:
-    """Check the caller and take a stream slot and a replica; the caller closes `held` to give them back."""
-    check_caller(request, config)
+def admit(request: Request, registry: SessionRegistry, swapper: FaceSwapper) -> Admission:
+    """Take a stream slot and a replica for a caller `check_caller` let in; close `held` to give them back."""
     session_id = registry.check_id(session_id_of(request))
     held = ExitStack()
     try:

@@ -4,7 +4,10 @@ The receiver decodes on its own thread and hands frames over one by one; `FrameR
 takes each as soon as it comes and keeps only the newest, so a slow swap skips frames instead
 of queueing decoded ones (latest frame wins, as on the WebSocket). Up to `parallel` frames swap
 at once on the worker pool; a result overtaken by a newer one is dropped, never shown late.
-Each swapped frame keeps its input's timestamp, so the encoder sends at the input's pace and a
+When the machine is short of CPU the decoder itself falls behind (it must decode every
+frame of a codec's chain); a frame whose arrival is more than `MAX_LATE_S` behind its own
+timestamp (`Lateness`) is then skipped unswapped, which leaves the cores to the decoder until it
+has caught up, so the delay cannot grow. Each swapped frame keeps its input's timestamp, so the encoder sends at the input's pace and a
 viewer's jitter buffer sees the camera's own timing. `Broadcast` hands the newest swapped frame
 to each viewer (the sendrecv offerer itself, WHEP players), again newest first.
 """
@@ -29,12 +32,30 @@ from plasticvision.server.workers import Workers
 
 log = logging.getLogger(__name__)
 
+RESYNC_S = 30.0  # further behind than this is a timestamp jump (RTP wrap, a new source), not lateness
+MAX_LATE_S = 0.25  # a decoded frame this far behind the stream's own clock is skipped, not swapped
+
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
     number: int  # order of arrival: a result is shown only if no newer one was
     frame: VideoFrame
     received_at: float  # perf_counter seconds
+
+
+class Lateness:
+    """How far behind its timestamp a frame arrives, against the earliest arrival seen (the stream's pace)."""
+
+    def __init__(self) -> None:
+        self.offset: float | None = None  # smallest (arrival - timestamp) so far, in seconds
+
+    def of(self, frame: VideoFrame, arrived: float) -> float:
+        if frame.pts is None or frame.time_base is None:
+            return 0.0
+        offset = arrived - float(frame.pts * frame.time_base)
+        if self.offset is None or offset < self.offset or offset - self.offset > RESYNC_S:
+            self.offset = offset  # the first frame, a faster one, or the 32-bit RTP clock wrapped
+        return offset - self.offset
 
 
 class Broadcast:
@@ -104,6 +125,7 @@ class FrameRelay:
         self.latest: Incoming | None = None
         self.frame_ready = asyncio.Event()
         self.received = self.shown = 0
+        self.lateness = Lateness()
 
     async def run(self, track: MediaStreamTrack) -> None:
         """Until the track ends (the peer hung up) or the task is cancelled (DELETE)."""
@@ -126,10 +148,13 @@ class FrameRelay:
                 log.info("webrtc: dropped a %dx%d frame (over the pixel limit)", frame.width, frame.height)
                 continue
             self.received += 1
-            if self.latest is not None:
+            arrived = time.perf_counter()
+            late = self.lateness.of(frame, arrived) > MAX_LATE_S
+            if self.latest is not None or late:
                 self.metrics.frames_dropped.inc()
-            self.latest = Incoming(self.received, frame, time.perf_counter())
-            self.frame_ready.set()
+            self.latest = None if late else Incoming(self.received, frame, arrived)
+            if not late:
+                self.frame_ready.set()
 
     async def process_frames(self) -> None:
         """Take the newest frame only when a thread is free for it, so none waits in a queue."""

@@ -20,7 +20,7 @@ from plasticvision.server.openapi import Responses, error_responses
 from plasticvision.server.webrtc.admission import admit, check_caller, session_id_of
 from plasticvision.server.webrtc.ice import link_headers
 from plasticvision.server.webrtc.peers import Peers, Resource
-from plasticvision.server.webrtc.relay import FrameRelay
+from plasticvision.server.webrtc.relay import Broadcast, FrameRelay
 from plasticvision.server.webrtc.sdp import SDP_TYPE, parse_offer
 
 
@@ -48,7 +48,7 @@ ANSWER: Responses = {
 }
 
 
-def answered(request: Request, resource: Resource, sdp: str, config: ConfigDep) -> Response:
+def answered(resource: Resource, sdp: str, config: ConfigDep) -> Response:
     headers = {"Location": f"/{resource.kind}/{resource.id}", "ETag": f'"{resource.id}"'}
     response = Response(sdp, status_code=201, media_type=SDP_TYPE, headers=headers)
     for link in link_headers(config):
@@ -61,26 +61,27 @@ async def whip(
     request: Request, config: ConfigDep, registry: RegistryDep, swapper: SwapperDep, workers: WorkersDep, peers: PeersDep
 ) -> Response:
     """Send your camera (SDP offer, `Authorization: Bearer <key>`); a sendrecv offer gets the swapped video back."""
+    check_caller(request, config)  # before the body: a stranger's upload is not read
     offer = parse_offer(request.headers.get("content-type"), await request.body())
-    admission = admit(request, config, registry, swapper)
+    admission = admit(request, registry, swapper)
 
-    def relay(broadcast):  # noqa: ANN001, ANN202 - built once the resource exists
+    def relay(broadcast: Broadcast) -> FrameRelay:
         return FrameRelay(
             admission.session, admission.replica, workers, request.app.state.metrics, broadcast,
             config.stream_parallel_frames, config.max_image_pixels,
         )
 
     resource, sdp = await peers.ingest(offer, admission, relay)
-    return answered(request, resource, sdp, config)
+    return answered(resource, sdp, config)
 
 
 @router.post("/whep", status_code=201, responses=ANSWER, openapi_extra={"requestBody": SDP_BODY})
 async def whep(request: Request, config: ConfigDep, peers: PeersDep) -> Response:
     """Play your session's swapped video (a receive-only SDP offer): OBS, a second page, `camera --whep`."""
-    offer = parse_offer(request.headers.get("content-type"), await request.body())
     check_caller(request, config)
+    offer = parse_offer(request.headers.get("content-type"), await request.body())
     resource, sdp = await peers.play(offer, session_id_of(request))
-    return answered(request, resource, sdp, config)
+    return answered(resource, sdp, config)
 
 
 @router.options("/whip", status_code=204, responses={204: {"description": "ICE servers in `Link` headers"}})
