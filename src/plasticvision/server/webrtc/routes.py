@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from starlette.requests import HTTPConnection
@@ -49,7 +50,10 @@ ANSWER: Responses = {
 
 
 def answered(resource: Resource, sdp: str, config: ConfigDep) -> Response:
-    headers = {"Location": f"/{resource.kind}/{resource.id}", "ETag": f'"{resource.id}"'}
+    """201 with the answer; the Location names the session too, so a proxy that routes by session (the
+    nginx config in deploy/) sends a DELETE from a client that cannot set headers (OBS) to the right replica."""
+    location = f"/{resource.kind}/{resource.id}?{urlencode({'session': resource.session_id})}"
+    headers = {"Location": location, "ETag": f'"{resource.id}"'}
     response = Response(sdp, status_code=201, media_type=SDP_TYPE, headers=headers)
     for link in link_headers(config):
         response.headers.append("Link", link)
