@@ -7,8 +7,11 @@ at once on the worker pool; a result overtaken by a newer one is dropped, never 
 When the machine is short of CPU the decoder itself falls behind (it must decode every
 frame of a codec's chain); a frame whose arrival is more than `MAX_LATE_S` behind its own
 timestamp (`Lateness`) is then skipped unswapped, which leaves the cores to the decoder until it
-has caught up, so the delay cannot grow. Each swapped frame keeps its input's timestamp, so the encoder sends at the input's pace and a
-viewer's jitter buffer sees the camera's own timing. `Broadcast` hands the newest swapped frame
+has caught up, so the delay cannot grow. Swapped frames go out as they are made, so the output runs at the input's rate (or below it,
+when swapping is slower); each is stamped with the time it was published, not its input's
+timestamp: a viewer's jitter buffer then sees only the network's jitter, where input stamps
+would make it buffer the swap's uneven durations too (Chromium grew its playout delay by
+hundreds of ms that way). `Broadcast` hands the newest swapped frame
 to each viewer (the sendrecv offerer itself, WHEP players), again newest first.
 """
 
@@ -18,6 +21,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from fractions import Fraction
 
 import anyio
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack, VideoStreamTrack
@@ -32,6 +36,8 @@ from plasticvision.server.workers import Workers
 
 log = logging.getLogger(__name__)
 
+CLOCK_RATE = 90_000  # RTP's video clock
+TIME_BASE = Fraction(1, CLOCK_RATE)
 RESYNC_S = 30.0  # further behind than this is a timestamp jump (RTP wrap, a new source), not lateness
 MAX_LATE_S = 0.25  # a decoded frame this far behind the stream's own clock is skipped, not swapped
 
@@ -126,6 +132,7 @@ class FrameRelay:
         self.frame_ready = asyncio.Event()
         self.received = self.shown = 0
         self.lateness = Lateness()
+        self.started = time.perf_counter()
 
     async def run(self, track: MediaStreamTrack) -> None:
         """Until the track ends (the peer hung up) or the task is cancelled (DELETE)."""
@@ -178,6 +185,7 @@ class FrameRelay:
             self.metrics.frames_dropped.inc()
             return
         self.shown = incoming.number
+        swapped.pts, swapped.time_base = round((time.perf_counter() - self.started) * CLOCK_RATE), TIME_BASE
         await self.broadcast.publish(swapped)
         self.metrics.frames_processed.inc()
         self.metrics.round_trip.observe(time.perf_counter() - incoming.received_at)
@@ -190,6 +198,4 @@ class FrameRelay:
         else:
             with self.replica.work():
                 image = self.live.swap(image).frame
-        out = VideoFrame.from_ndarray(image, format="bgr24")
-        out.pts, out.time_base = frame.pts, frame.time_base  # the input's clock: the encoder keeps its pace
-        return out
+        return VideoFrame.from_ndarray(image, format="bgr24")

@@ -72,7 +72,10 @@ export class WebRTCStream extends EventTarget {
     const peer = new RTCPeerConnection({ iceServers, iceTransportPolicy: icePolicy() });
     this.peer = peer;
     peer.addTransceiver(track, { direction: "sendrecv" });
-    peer.ontrack = (event) => this.play(event.streams[0] ?? new MediaStream([event.track]));
+    peer.ontrack = (event) => {
+      if ("jitterBufferTarget" in event.receiver) event.receiver.jitterBufferTarget = 0; // live: play at once
+      this.play(event.streams[0] ?? new MediaStream([event.track]));
+    };
     peer.onconnectionstatechange = () => this.connectionChanged(peer);
     this.timer = setTimeout(() => this.fail("no connection within 10 s (UDP blocked?)"), CONNECT_TIMEOUT_MS);
     try {
