@@ -32,6 +32,12 @@ CAP_PER_OPERATION_S = 20.0  # the fuzzer stops generating for an operation after
 MIN_CASES = 100  # fewer means operations went missing from the run
 
 
+@schemathesis.serializer("application/sdp")
+def sdp_serializer(context, value) -> dict:  # noqa: ANN001
+    """WHIP/WHEP offers are SDP text: send whatever the fuzzer drew as the body."""
+    return {"data": value if isinstance(value, bytes) else str(value).encode()}
+
+
 def fuzz_operation(operation, base_url: str, mode: GenerationMode, deadline: float) -> int:
     """Run up to EXAMPLES cases of one operation; returns how many ran."""
     ran = 0

@@ -59,7 +59,7 @@ def with_source(url: str, session: str, data_dir) -> str:
 
 
 async def measure(link: Link, seconds: float) -> tuple[float, float]:
-    """Frames per second received and the capture-to-arrival latency p50 over `seconds`."""
+    """Frames per second received and the capture-to-arrival latency p50 over `seconds` (inf: no stamp read)."""
     await link.next_frame(30)
     await asyncio.sleep(1.0)  # settle: first keyframe, bitrate ramp
     count, start, first_sample = link.received, time.monotonic(), len(link.samples)

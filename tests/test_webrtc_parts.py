@@ -100,7 +100,7 @@ def test_the_udp_link_loses_its_share_and_spaces_datagrams_by_the_cap():
     assert times.count(None) == capped.overflowed == 3  # 50 ms of buffer holds 6 more: the rest is dropped
 
 
-def test_lateness_counts_from_the_fastest_arrival_and_resyncs_on_a_jump():
+def test_lateness_counts_from_the_fastest_recent_arrival_and_resyncs_on_a_jump():
     pytest.importorskip("aiortc")
     from plasticvision.server.webrtc.relay import Lateness
 
@@ -115,3 +115,5 @@ def test_lateness_counts_from_the_fastest_arrival_and_resyncs_on_a_jump():
     assert lateness.of(frame(1.0), 11.3) == pytest.approx(0.3)  # arrived 0.3 s behind the stream's pace
     assert lateness.of(frame(2.0), 11.9) == 0  # faster than before: the new reference
     assert lateness.of(frame(-40_000.0), 12.0) == 0  # the RTP clock wrapped: start over
+    late = [lateness.of(frame(-39_999.0 + i / 10), 13.5 + i / 10) for i in range(80)]  # 0.5 s behind from now on
+    assert late[0] == pytest.approx(0.5) and late[-1] == pytest.approx(0.0)  # a new normal after the window

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 CLOCK_RATE = 90_000  # RTP's video clock
 TIME_BASE = Fraction(1, CLOCK_RATE)
+WINDOW_S = 5.0  # lateness is measured against the fastest frame of this many recent seconds
 RESYNC_S = 30.0  # further behind than this is a timestamp jump (RTP wrap, a new source), not lateness
 MAX_LATE_S = 0.25  # a decoded frame this far behind the stream's own clock is skipped, not swapped
 
@@ -50,18 +52,29 @@ class Incoming:
 
 
 class Lateness:
-    """How far behind its timestamp a frame arrives, against the earliest arrival seen (the stream's pace)."""
+    """How far behind its timestamp a frame arrives, against the fastest arrival of the last few seconds.
 
-    def __init__(self) -> None:
-        self.offset: float | None = None  # smallest (arrival - timestamp) so far, in seconds
+    A window, not the fastest ever: a sender that stays behind (its clock drifts from ours, or it
+    is itself short of CPU) sets a new normal after `WINDOW_S`, instead of having every frame
+    skipped from then on.
+    """
+
+    def __init__(self, window_s: float = WINDOW_S) -> None:
+        self.window_s = window_s
+        self.fastest: deque[tuple[float, float]] = deque()  # (arrived, offset), offsets rising: a sliding minimum
 
     def of(self, frame: VideoFrame, arrived: float) -> float:
         if frame.pts is None or frame.time_base is None:
             return 0.0
-        offset = arrived - float(frame.pts * frame.time_base)
-        if self.offset is None or offset < self.offset or offset - self.offset > RESYNC_S:
-            self.offset = offset  # the first frame, a faster one, or the 32-bit RTP clock wrapped
-        return offset - self.offset
+        offset = arrived - float(frame.pts * frame.time_base)  # seconds; only differences matter
+        if self.fastest and offset - self.fastest[0][1] > RESYNC_S:
+            self.fastest.clear()  # the 32-bit RTP clock wrapped, or a new source: start over
+        while self.fastest and self.fastest[-1][1] >= offset:
+            self.fastest.pop()
+        self.fastest.append((arrived, offset))
+        while self.fastest[0][0] < arrived - self.window_s:
+            self.fastest.popleft()
+        return offset - self.fastest[0][1]
 
 
 class Broadcast:
