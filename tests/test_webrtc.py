@@ -12,6 +12,7 @@ import json
 import statistics
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -69,6 +70,13 @@ async def measure(link: Link, seconds: float) -> tuple[float, float]:
     return fps, statistics.median(latencies) if latencies else float("inf")
 
 
+def in_own_loop(coroutine):  # noqa: ANN001, ANN201
+    """asyncio.run on a thread of its own: Playwright's sync API (the browser tests, same session) keeps
+    an event loop running on the main thread, where asyncio.run refuses to start."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
+
+
 def connections(url: str, session: str) -> int:
     return httpx.get(url + "/status", headers={"X-API-Key": KEY, "X-Session-Id": session}).json()["stream_connections"]
 
@@ -88,7 +96,7 @@ def test_the_swapped_face_comes_back_and_delete_frees_everything(
             first, second = await client.end(link), await client.http.delete(link.resource_url, headers={"Authorization": f"Bearer {KEY}"})
             return fps, latency, frame, held, first.status_code, second
 
-    fps, latency, frame, held, deleted, again = asyncio.run(run())
+    fps, latency, frame, held, deleted, again = in_own_loop(run())
     assert frame.shape == camera_frame.shape
     swapped, hanks = identity(swapper, frame), identity(swapper, read_test_image("Tom_Hanks_54745.png"))
     assert distance(swapped, hanks) < distance(swapped, identity(swapper, camera_frame))
@@ -117,7 +125,7 @@ def test_refusals_are_4xx_with_a_reason(network):
             with pytest.raises(WebRTCRefused, match="404.*no WHIP stream"):
                 await client.play()
 
-    asyncio.run(nothing_to_play())
+    in_own_loop(nothing_to_play())
 
 
 def test_an_obs_style_push_plays_to_a_whep_player(network, camera_frame, swapper, read_test_image, data_dir):
@@ -131,7 +139,7 @@ def test_an_obs_style_push_plays_to_a_whep_player(network, camera_frame, swapper
             fps, latency = await measure(watching, 2.0)
             return fps, latency, (await watching.next_frame()).bgr()
 
-    fps, latency, frame = asyncio.run(run())
+    fps, latency, frame = in_own_loop(run())
     swapped, hanks = identity(swapper, frame), identity(swapper, read_test_image("Tom_Hanks_54745.png"))
     assert distance(swapped, hanks) < distance(swapped, identity(swapper, camera_frame))
     assert fps >= 3 and latency < 1500, f"{fps:.1f} fps, p50 {latency:.0f} ms"
@@ -147,7 +155,7 @@ def test_over_an_80_ms_link_with_1_percent_loss(network, camera_frame, data_dir)
             return await measure(await client.publish(lambda: camera_frame), 3.0)
 
     try:
-        fps, latency = asyncio.run(run())
+        fps, latency = in_own_loop(run())
     finally:
         relay.change(UdpLink())
     assert relay.sent_up.lost and relay.sent_down.lost, "the link lost nothing: the media did not cross it"
