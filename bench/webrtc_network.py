@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from faces import on_canvas  # noqa: E402
 from server_process import throwaway_server  # noqa: E402
+from test_client import stream_for  # noqa: E402
 from turn_server import SECRET, turn_server  # noqa: E402
 
 from plasticvision.client import StreamClient  # noqa: E402
@@ -58,27 +59,13 @@ def websocket_row(url: str, rtt: float, mbps: float | None, frame, seconds: floa
     with running_proxy(url, rtt, mbps) as proxy:
         client = StreamClient(f"http://127.0.0.1:{proxy.port}", session_id=SESSION)
         with client.open_stream() as live:
-            replies = stream(live, frame, WARM_UP_S)
+            replies = stream_for(live, frame, WARM_UP_S)
             before, start = (proxy.sent_up.bytes, proxy.sent_down.bytes), time.monotonic()
-            replies = stream(live, frame, seconds)
+            replies = stream_for(live, frame, seconds)
             elapsed = time.monotonic() - start
             up, down = proxy.sent_up.bytes - before[0], proxy.sent_down.bytes - before[1]
     p50, p95 = percentiles([reply.latency_ms for reply in replies])
     return row("WebSocket", len(replies) / elapsed, p50, p95, up, down, elapsed)
-
-
-def stream(live, frame, seconds: float, fps: float = 30.0) -> list:
-    replies, start, number = [], time.monotonic(), 0
-    while (now := time.monotonic()) < start + seconds:
-        due = start + number / fps
-        if now >= due:
-            live.send(frame)
-            number += 1
-            continue
-        reply = live.receive(timeout=due - now)
-        if reply is not None:
-            replies.append(reply)
-    return replies
 
 
 async def webrtc_row(url: str, relay, frame, seconds: float) -> str:

@@ -161,23 +161,23 @@ def running_proxy(target_url: str, rtt_ms: float = 0.0, mbps: float | None = Non
     """A started `LinkProxy` to `target_url` on its own thread, for callers that read its meters."""
     host, port = target_url.split("//", 1)[-1].rstrip("/").rsplit(":", 1)
     proxy = LinkProxy.symmetric((host, int(port)), rtt_ms, mbps)
+    with background_loop("netem") as loop:
+        asyncio.run_coroutine_threadsafe(proxy.start(), loop).result(10)
+        try:
+            yield proxy
+        finally:
+            asyncio.run_coroutine_threadsafe(proxy.close(), loop).result(10)
+
+
+@contextmanager
+def background_loop(name: str) -> Iterator[asyncio.AbstractEventLoop]:
+    """An event loop running on a daemon thread while the block lasts (a link for synchronous callers)."""
     loop = asyncio.new_event_loop()
-    started = threading.Event()
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(proxy.start())
-        started.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, name="netem", daemon=True)
+    thread = threading.Thread(target=loop.run_forever, name=name, daemon=True)
     thread.start()
-    if not started.wait(10):
-        raise RuntimeError("the link proxy did not start")
     try:
-        yield proxy
+        yield loop
     finally:
-        asyncio.run_coroutine_threadsafe(proxy.close(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()

@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from plasticvision.netem import background_loop
+
 Address = tuple[str, int]
 UDP_IP_HEADERS = 28  # bytes of IPv4 + UDP header each datagram also puts on the wire
 
@@ -137,26 +139,12 @@ def udp_link(
     """A running relay (its own thread and event loop) with the same link both ways; `.port` to send to."""
     link = UdpLink(delay_ms=rtt_ms / 2, loss=loss, mbps=mbps)
     relay = UdpRelay(target, link, link, port)
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(relay.start())
-        started.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, name="netem-udp", daemon=True)
-    thread.start()
-    if not started.wait(10):
-        raise RuntimeError("the UDP relay did not start")
-    try:
-        yield relay
-    finally:
-        loop.call_soon_threadsafe(relay.close)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
+    with background_loop("netem-udp") as loop:
+        asyncio.run_coroutine_threadsafe(relay.start(), loop).result(10)
+        try:
+            yield relay
+        finally:
+            loop.call_soon_threadsafe(relay.close)
 
 
 def main() -> None:

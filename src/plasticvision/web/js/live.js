@@ -61,8 +61,8 @@ export class LivePanel {
   }
 
   rtcSending() {
-    const { width, height } = this.el.preview;
-    return { quality: "VP8", width, height, inFlight: 0, window: 0 };
+    const { codec, width, height } = this.rtc.sending;
+    return { quality: codec, width, height, inFlight: 0, window: 0 };
   }
 
   rtcFrame(latencyMs) {

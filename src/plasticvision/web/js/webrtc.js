@@ -53,6 +53,7 @@ export class WebRTCStream extends EventTarget {
     this.remote.playsInline = true;
     this.strip = document.createElement("canvas").getContext("2d", { willReadFrequently: true });
     this.link = { sentBytes: 0, receivedBytes: 0, packetsLost: 0, packetsReceived: 0 };
+    this.sending = { codec: "video", width: 0, height: 0 }; // what the browser's encoder sends now (getStats)
   }
 
   get active() {
@@ -183,7 +184,11 @@ export class WebRTCStream extends EventTarget {
     const report = await this.peer.getStats();
     const link = { sentBytes: 0, receivedBytes: 0, packetsLost: 0, packetsReceived: 0 };
     report.forEach((item) => {
-      if (item.type === "outbound-rtp" && item.kind === "video") link.sentBytes += item.bytesSent;
+      if (item.type === "outbound-rtp" && item.kind === "video") {
+        link.sentBytes += item.bytesSent;
+        const codec = report.get(item.codecId)?.mimeType?.replace("video/", "");
+        this.sending = { codec: codec ?? "video", width: item.frameWidth ?? 0, height: item.frameHeight ?? 0 };
+      }
       if (item.type === "inbound-rtp" && item.kind === "video") {
         link.receivedBytes += item.bytesReceived;
         link.packetsLost += item.packetsLost;
