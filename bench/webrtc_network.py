@@ -93,7 +93,7 @@ def main() -> None:
         env = {"PLASTICVISION_ICE_SERVERS": json.dumps([f"turn:127.0.0.1:{relay.port}"]), "PLASTICVISION_TURN_SECRET": SECRET}
         with throwaway_server(env=env) as server:
             with open(DATA / "Tom_Hanks_54745.png", "rb") as image:
-                httpx.post(server.url + "/upload-source-faces", files={"files": image}, headers={"X-Session-Id": SESSION})
+                httpx.post(server.url + "/upload-source-faces", files={"files": image}, headers={"X-Session-Id": SESSION}, timeout=60)
             for rtt, loss, mbps in LINKS:
                 print(f"{rtt} ms round trip, {loss:.0%} loss (UDP only), " + (f"{mbps:g} Mbit/s cap" if mbps else "no cap"))
                 relay.change(UdpLink(delay_ms=rtt / 2, loss=loss, mbps=mbps))

@@ -53,7 +53,7 @@ def camera_frame(read_test_image):
 def with_source(url: str, session: str, data_dir) -> str:
     with open(data_dir / "Tom_Hanks_54745.png", "rb") as image:
         response = httpx.post(
-            url + "/upload-source-faces", files={"files": image}, headers={"X-API-Key": KEY, "X-Session-Id": session}
+            url + "/upload-source-faces", files={"files": image}, headers={"X-API-Key": KEY, "X-Session-Id": session}, timeout=60
         )
     assert response.status_code == 200, response.text
     return session
@@ -78,7 +78,7 @@ def in_own_loop(coroutine):  # noqa: ANN001, ANN201
 
 
 def connections(url: str, session: str) -> int:
-    return httpx.get(url + "/status", headers={"X-API-Key": KEY, "X-Session-Id": session}).json()["stream_connections"]
+    return httpx.get(url + "/status", headers={"X-API-Key": KEY, "X-Session-Id": session}, timeout=30).json()["stream_connections"]
 
 
 def test_the_swapped_face_comes_back_and_delete_frees_everything(
@@ -93,7 +93,8 @@ def test_the_swapped_face_comes_back_and_delete_frees_everything(
             fps, latency = await measure(link, 3.0)
             frame = (await link.next_frame()).bgr()
             held = connections(url, session)
-            first, second = await client.end(link), await client.http.delete(link.resource_url, headers={"Authorization": f"Bearer {KEY}"})
+            first = await client.end(link)
+            second = await client.http.delete(link.resource_url, headers={"Authorization": f"Bearer {KEY}"})
             return fps, latency, frame, held, first.status_code, second
 
     fps, latency, frame, held, deleted, again = in_own_loop(run())
@@ -117,15 +118,20 @@ def test_refusals_are_4xx_with_a_reason(network):
         ({"Content-Type": "text/plain", **bearer}, b"v=0\r\n", 415, "application/sdp"),
     ]
     for headers, body, status, words in cases:
-        response = httpx.post(url + "/whip", content=body, headers=headers)
+        response = httpx.post(url + "/whip", content=body, headers=headers, timeout=30)
         assert response.status_code == status and words in response.json()["detail"], (status, response.text)
 
-    async def nothing_to_play():
+    async def wrong_way_round():
         async with WhipClient(url, api_key=KEY, session="nobody-streams") as client:
             with pytest.raises(WebRTCRefused, match="404.*no WHIP stream"):
                 await client.play()
+            player = await client.new_peer()
+            player.addTransceiver("video", direction="recvonly")
+            with pytest.raises(WebRTCRefused, match="400.*must send video"):
+                await client.negotiate(player, "/whip")
 
-    in_own_loop(nothing_to_play())
+    in_own_loop(wrong_way_round())
+    assert connections(url, "nobody-streams") == 0, "a refused offer kept its stream slot"
 
 
 def test_an_obs_style_push_plays_to_a_whep_player(network, camera_frame, swapper, read_test_image, data_dir):
@@ -133,7 +139,9 @@ def test_an_obs_style_push_plays_to_a_whep_player(network, camera_frame, swapper
     session = with_source(url, "webrtc-obs", data_dir)
 
     async def run():
-        async with WhipClient(url, api_key=KEY, session=session) as obs, WhipClient(url, api_key=KEY, session=session) as player:
+        async with WhipClient(url, api_key=KEY, session=session) as obs, WhipClient(
+            url, api_key=KEY, session=session
+        ) as player:
             await obs.publish(lambda: camera_frame, receive=False)
             watching = await player.play()
             fps, latency = await measure(watching, 2.0)

@@ -61,7 +61,7 @@ def test_webrtc_is_the_default_and_the_swapped_face_comes_back(
     assert frame_stamp.read(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)) is None
     swapped, hanks = identity(swapper, frame), identity(swapper, read_test_image("Tom_Hanks_54745.png"))
     assert distance(swapped, hanks) < distance(swapped, identity(swapper, camera_frame))
-    status = lambda: httpx.get(url + "/status", headers={"X-Session-Id": app.session_id}).json()  # noqa: E731
+    status = lambda: httpx.get(url + "/status", headers={"X-Session-Id": app.session_id}, timeout=30).json()  # noqa: E731
     assert status()["stream_connections"] == 1
     app.testid("start-camera").click()  # stop: the page DELETEs its WHIP resource
     app.page.wait_for_timeout(1000)

@@ -75,7 +75,11 @@ async def whip(
             config.stream_parallel_frames, config.max_image_pixels,
         )
 
-    resource, sdp = await peers.ingest(offer, admission, relay)
+    try:
+        resource, sdp = await peers.ingest(offer, admission, relay)
+    except BaseException:
+        admission.held.close()  # the slot goes back at once (a second close is a no-op)
+        raise
     return answered(resource, sdp, config)
 
 
