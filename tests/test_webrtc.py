@@ -117,6 +117,7 @@ def test_refusals_are_4xx_with_a_reason(network):
         ({**SDP, **bearer}, b"v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n", 400, "no video section"),
         ({"Content-Type": "text/plain", **bearer}, b"v=0\r\n", 415, "application/sdp"),
     ]
+    assert httpx.options(url + "/whip", timeout=30).status_code == 401  # TURN credentials only with the key
     for headers, body, status, words in cases:
         response = httpx.post(url + "/whip", content=body, headers=headers, timeout=30)
         assert response.status_code == status and words in response.json()["detail"], (status, response.text)

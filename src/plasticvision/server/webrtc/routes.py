@@ -92,9 +92,13 @@ async def whep(request: Request, config: ConfigDep, peers: PeersDep) -> Response
     return answered(resource, sdp, config)
 
 
-@router.options("/whip", status_code=204, responses={204: {"description": "ICE servers in `Link` headers"}})
-async def whip_options(config: ConfigDep) -> Response:
-    """The STUN/TURN servers to use, as `Link: <turn:...>; rel="ice-server"` headers, before making an offer."""
+@router.options(
+    "/whip", status_code=204, responses={204: {"description": "ICE servers in `Link` headers"}, **error_responses()}
+)
+async def whip_options(request: Request, config: ConfigDep) -> Response:
+    """The STUN/TURN servers to use, as `Link: <turn:...>; rel="ice-server"` headers, before making an offer.
+    Behind the key: TURN credentials are a relay anyone holding them may use."""
+    check_caller(request, config)
     response = Response(status_code=204, headers={"Accept-Post": SDP_TYPE})
     for link in link_headers(config):
         response.headers.append("Link", link)
