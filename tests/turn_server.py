@@ -59,7 +59,8 @@ def turn_server(secret: str = SECRET) -> Iterator[int]:
             deadline = time.monotonic() + 10
             while not answers_stun(port):
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"coturn did not start: {log.read_text(errors='replace')[-2000:] if log.exists() else ''}")
+                    said = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+                    raise RuntimeError(f"coturn did not start: {said}")
                 time.sleep(0.1)
             yield port
         finally:

@@ -28,7 +28,9 @@ class WebRTCSwapper:
 
     in_flight = 0  # the codec's pipeline has no per-frame window to report
 
-    def __init__(self, server: str, *, api_key: str | None, session: str, size: tuple[int, int], codec: str | None = None) -> None:
+    def __init__(
+        self, server: str, *, api_key: str | None, session: str, size: tuple[int, int], codec: str | None = None
+    ) -> None:
         self.latest = np.zeros((size[1], size[0], 3), np.uint8)  # black until the camera's first frame
         self.started = time.monotonic()
         self.loop = asyncio.new_event_loop()

@@ -100,7 +100,8 @@ def run_camera(args: argparse.Namespace) -> int:
         sink = open_sink(args.output, source.size, source.fps, device=args.device)
         try:
             if args.server:
-                swapper = remote_swapper(args, settings, source, LIVE_IN_FLIGHT if source.live else EVERY_FRAME_IN_FLIGHT)
+                in_flight = LIVE_IN_FLIGHT if source.live else EVERY_FRAME_IN_FLIGHT
+                swapper = remote_swapper(args, settings, source, in_flight)
             else:
                 swapper = local_swapper(args, settings, sources, source.fps)
         except BaseException:

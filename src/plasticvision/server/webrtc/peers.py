@@ -87,7 +87,8 @@ class Peers:
             if track.kind == "video" and resource.task is None:
                 resource.task = asyncio.create_task(self.relay_until_end(resource, relay.run(track)))
 
-        answer = await self.answer(resource, offer, viewer=ViewerTrack(broadcast) if offer.direction is Direction.SENDRECV else None)
+        viewer = ViewerTrack(broadcast) if offer.direction is Direction.SENDRECV else None
+        answer = await self.answer(resource, offer, viewer)
         return resource, answer
 
     async def play(self, offer: Offer, session_id: str) -> tuple[Resource, str]:

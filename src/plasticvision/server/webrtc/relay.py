@@ -4,15 +4,18 @@ The receiver decodes on its own thread and hands frames over one by one; `FrameR
 takes each as soon as it comes and keeps only the newest, so a slow swap skips frames instead
 of queueing decoded ones (latest frame wins, as on the WebSocket). Up to `parallel` frames swap
 at once on the worker pool; a result overtaken by a newer one is dropped, never shown late.
-When the machine is short of CPU the decoder itself falls behind (it must decode every
-frame of a codec's chain); a frame whose arrival is more than `MAX_LATE_S` behind its own
-timestamp (`Lateness`) is then skipped unswapped, which leaves the cores to the decoder until it
-has caught up, so the delay cannot grow. Swapped frames go out as they are made, so the output runs at the input's rate (or below it,
+
+When the machine is short of CPU the decoder itself falls behind (it must decode every frame
+of a codec's chain); a frame that arrives more than `MAX_LATE_S` behind its own timestamp
+(`Lateness`) is then skipped unswapped, which leaves the cores to the decoder until it has
+caught up, so the delay cannot grow.
+
+Swapped frames go out as they are made, so the output runs at the input's rate (or below it,
 when swapping is slower); each is stamped with the time it was published, not its input's
 timestamp: a viewer's jitter buffer then sees only the network's jitter, where input stamps
 would make it buffer the swap's uneven durations too (Chromium grew its playout delay by
-hundreds of ms that way). `Broadcast` hands the newest swapped frame
-to each viewer (the sendrecv offerer itself, WHEP players), again newest first.
+hundreds of ms that way). `Broadcast` hands the newest swapped frame to each viewer (the
+sendrecv offerer itself, WHEP players), again newest first.
 """
 
 from __future__ import annotations

@@ -62,7 +62,12 @@ def answered(resource: Resource, sdp: str, config: ConfigDep) -> Response:
 
 @router.post("/whip", status_code=201, responses=ANSWER, openapi_extra={"requestBody": SDP_BODY})
 async def whip(
-    request: Request, config: ConfigDep, registry: RegistryDep, swapper: SwapperDep, workers: WorkersDep, peers: PeersDep
+    request: Request,
+    config: ConfigDep,
+    registry: RegistryDep,
+    swapper: SwapperDep,
+    workers: WorkersDep,
+    peers: PeersDep,
 ) -> Response:
     """Send your camera (SDP offer, `Authorization: Bearer <key>`); a sendrecv offer gets the swapped video back."""
     check_caller(request, config)  # before the body: a stranger's upload is not read
