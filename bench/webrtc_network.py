@@ -3,12 +3,12 @@
 Starts `plasticvision serve` (dlib engine), coturn, and for each link the UDP relay
 (`netem_udp`, in front of coturn: the WebRTC client may only use TURN, so all its media cross
 the link) and the TCP link proxy (`netem`, for the WebSocket). Both clients are the Python ones
-(`plasticvision.client` and `plasticvision.webrtc_client`), streaming the same 640x480 frame at
+(`plasticvision.client` and `plasticvision.client.webrtc`), streaming the same 640x480 frame at
 30 fps. Latency is capture to arrival of the swapped frame; bitrate is what crossed the link
 each way (UDP: with IP/UDP headers; TCP: payload). The TCP proxy cannot drop packets (TCP would
 resend them anyway), so the WebSocket's lossy rows show delay only.
 
-    python bench/webrtc_network.py [--duration 10]
+    python -m bench.webrtc_network [--duration 10]
 """
 
 from __future__ import annotations
@@ -18,26 +18,23 @@ import asyncio
 import json
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import cv2
 import httpx
 
+from tests.client.test_client import stream_for
+from tests.support.faces import on_canvas
+from tests.support.server_process import throwaway_server
+from tests.support.turn_server import SECRET, turn_server
+
+from plasticvision.client import StreamClient
+from plasticvision.client.webrtc import WhipClient
+from plasticvision.tools.netem import running_proxy
+from plasticvision.tools.netem_udp import UdpLink, udp_link
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-from faces import on_canvas  # noqa: E402
-from server_process import throwaway_server  # noqa: E402
-from test_client import stream_for  # noqa: E402
-from turn_server import SECRET, turn_server  # noqa: E402
-
-from plasticvision.client import StreamClient  # noqa: E402
-from plasticvision.netem import running_proxy  # noqa: E402
-from plasticvision.netem_udp import UdpLink, udp_link  # noqa: E402
-from plasticvision.webrtc_client import WhipClient  # noqa: E402
-
 DATA = ROOT / "tests" / "data"
 LINKS = ((0, 0.0, None), (80, 0.01, None), (80, 0.01, 2.0))  # (rtt ms, loss, Mbit/s cap)
 SESSION = "bench-webrtc"

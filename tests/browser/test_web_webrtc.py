@@ -16,13 +16,13 @@ import cv2
 import httpx
 import pytest
 
-from faces import distance, identity
-from network import measure_live
-from optional_parts import need_module
-from plasticvision import frame_stamp
-from plasticvision.netem_udp import UdpLink, udp_link
-from server_process import throwaway_server
-from turn_server import SECRET, turn_server
+from tests.support.faces import distance, identity
+from tests.browser.network import measure_live
+from tests.support.optional_parts import need_module
+from plasticvision.client import stamp as frame_stamp
+from plasticvision.tools.netem_udp import UdpLink, udp_link
+from tests.support.server_process import throwaway_server
+from tests.support.turn_server import SECRET, turn_server
 
 pytestmark = pytest.mark.browser
 

@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from plasticvision.camera.frames import CameraFrame
-from plasticvision.webrtc_client import Link, WhipClient
+from plasticvision.client.webrtc import Link, WhipClient
 
 CONNECT_TIMEOUT_S = 30.0
 FINISH_S = 3.0  # at most this long to collect the frames still on their way at the end
@@ -65,7 +65,7 @@ class WebRTCSwapper:
             frames.append(self.link.frames.get_nowait())
         return frames
 
-    def camera_frame(self, received) -> CameraFrame:  # noqa: ANN001 - webrtc_client.Received
+    def camera_frame(self, received) -> CameraFrame:  # noqa: ANN001 - client.webrtc.Received
         captured = (received.arrived_ms - (received.latency_ms or 0.0)) / 1000
         return CameraFrame(received.bgr(), captured, max(0.0, captured - self.started))
 

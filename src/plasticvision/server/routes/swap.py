@@ -9,9 +9,9 @@ from fastapi import APIRouter, File, Response, UploadFile
 
 from plasticvision.media.images import encode_png
 from plasticvision.server.deps import ApiKeyDep, ConfigDep, MetricsDep, SessionDep, SwapperDep, WorkersDep
-from plasticvision.server.ratelimit import RateLimitDep
-from plasticvision.server.schemas import ERROR_RESPONSES, png_response
+from plasticvision.server.middleware.ratelimit import RateLimitDep
 from plasticvision.server.one_shot import SourceFiles, one_shot_session
+from plasticvision.server.schemas import ERROR_RESPONSES, png_response
 from plasticvision.server.uploads import decode_upload
 
 router = APIRouter(tags=["swap"], dependencies=[ApiKeyDep], responses=ERROR_RESPONSES)

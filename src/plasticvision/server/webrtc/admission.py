@@ -16,8 +16,8 @@ from plasticvision.api import FaceSwapper
 from plasticvision.config import ServerConfig
 from plasticvision.engines.pool import Replica
 from plasticvision.pipeline.session import SwapSession
-from plasticvision.server.security import check_api_key, check_origin
-from plasticvision.server.sessions import SessionRegistry, check_session_id
+from plasticvision.server.middleware.security import check_api_key, check_origin
+from plasticvision.server.sessions.registry import SessionRegistry, check_session_id
 
 KEY_WHERE = "as Authorization: Bearer <key> (the WHIP way) or the X-API-Key header"
 

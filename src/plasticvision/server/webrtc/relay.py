@@ -35,7 +35,7 @@ from plasticvision.engines.pool import Replica
 from plasticvision.errors import PlasticVisionError
 from plasticvision.pipeline.session import SwapSession
 from plasticvision.server.metrics import Metrics
-from plasticvision.server.overlay import NO_SOURCE_NOTICE, draw_notice
+from plasticvision.media.overlay import NO_SOURCE_NOTICE, draw_notice
 from plasticvision.server.workers import Workers
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 // A capture time drawn as black and white cells above a frame, read back from the swapped frame:
-// latency measured end to end through a video codec. The twin of plasticvision/frame_stamp.py.
+// latency measured end to end through a video codec. The twin of plasticvision/client/stamp.py.
 
 export const STRIP_HEIGHT = 16;
 const BITS = 24;
