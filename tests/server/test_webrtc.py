@@ -143,12 +143,13 @@ def test_an_obs_style_push_plays_to_a_whep_player(network, camera_frame, swapper
         async with WhipClient(url, api_key=KEY, session=session) as obs, WhipClient(
             url, api_key=KEY, session=session
         ) as player:
-            await obs.publish(lambda: camera_frame, receive=False)
+            pushed = await obs.publish(lambda: camera_frame, receive=False, audio=True)
             watching = await player.play()
             fps, latency = await measure(watching, 2.0)
-            return fps, latency, (await watching.next_frame()).bgr()
+            return fps, latency, (await watching.next_frame()).bgr(), pushed.peer.remoteDescription.sdp
 
-    fps, latency, frame = in_own_loop(run())
+    fps, latency, frame, answer = in_own_loop(run())
+    assert "m=audio" in answer and "a=inactive" in answer.split("m=audio", 1)[1], "the server took audio it never reads"
     swapped, hanks = identity(swapper, frame), identity(swapper, read_test_image("Tom_Hanks_54745.png"))
     assert distance(swapped, hanks) < distance(swapped, identity(swapper, camera_frame))
     assert fps >= 3 and latency < 1500, f"{fps:.1f} fps, p50 {latency:.0f} ms"

@@ -181,11 +181,14 @@ class WhipClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def publish(self, source: Callable[[], np.ndarray], receive: bool = True) -> Link:
-        """Push `source`'s frames (sendrecv: and take the swapped ones back; sendonly, as OBS does)."""
+    async def publish(self, source: Callable[[], np.ndarray], receive: bool = True, audio: bool = False) -> Link:
+        """Push `source`'s frames (sendrecv: and take the swapped ones back; sendonly, as OBS does);
+        `audio` offers an audio section too, as OBS's does (no sound is sent)."""
         peer = await self.new_peer()
         track = StampedSource(source, self.clock)
         peer.addTransceiver(track, direction="sendrecv" if receive else "sendonly")
+        if audio:
+            peer.addTransceiver("audio", direction="sendonly")
         return await self.negotiate(peer, "/whip")
 
     async def play(self) -> Link:

@@ -124,6 +124,9 @@ class Peers:
         try:
             await peer.setRemoteDescription(RTCSessionDescription(offer.sdp, "offer"))
             video = next(t for t in peer.getTransceivers() if t.kind == "video")
+            for other in peer.getTransceivers():
+                if other is not video:  # OBS sends audio too: refuse it, or its decoded frames pile up unread
+                    other.direction = "inactive"
             if viewer is not None:
                 video.sender.replaceTrack(viewer)
                 video.direction = "sendrecv" if offer.direction is Direction.SENDRECV else "sendonly"
