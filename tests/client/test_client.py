@@ -107,30 +107,52 @@ def test_an_unreachable_server_is_one_typed_line():
 
 def test_a_refused_api_key_is_its_own_error(live_server, make_app):
     url = "http://" + live_server(make_app(api_key="s3cret"))
-    for key in (None, "wrong"):
+    for key, type_, status in ((None, "api_key_missing", 401), ("wrong", "api_key_invalid", 403)):
         client = StreamClient(url, api_key=key)
-        with pytest.raises(ApiKeyRefused, match="API key"):
+        with pytest.raises(ApiKeyRefused, match="API key") as refused:
             client.update_settings({"opacity": 1})
-        with pytest.raises(ApiKeyRefused, match="API key"):
+        assert (refused.value.type, refused.value.status) == (type_, status)
+        with pytest.raises(ApiKeyRefused, match="API key") as refused:
             client.open_stream()
+        assert (refused.value.type, refused.value.status) == (type_, 1008)
     with StreamClient(url, api_key="s3cret").open_stream() as live:
         assert live.stats().sent == 0
 
 
 def test_a_bad_session_is_its_own_error(server):
     client = StreamClient(server, session_id="../etc")
-    with pytest.raises(BadSession, match="session"):
+    with pytest.raises(BadSession, match="session") as refused:
         client.update_settings({"opacity": 1})
-    with pytest.raises(BadSession, match="session"):
+    assert (refused.value.type, refused.value.status) == ("bad_session", 422)
+    with pytest.raises(BadSession, match="session") as refused:
         client.open_stream()
+    assert (refused.value.type, refused.value.status) == ("bad_session", 1008)
+
+
+def test_a_full_server_is_a_bad_session_by_its_type_not_its_words(live_server, make_app):
+    url = "http://" + live_server(make_app(max_ws_per_session=1))
+    with StreamClient(url, session_id="one-stream").open_stream():
+        with pytest.raises(BadSession) as refused:
+            StreamClient(url, session_id="one-stream").open_stream()
+    assert (refused.value.type, refused.value.status) == ("too_many_connections", 1013)
+
+
+def test_a_rate_limit_is_a_typed_refusal(live_server, make_app, data_dir):
+    client = StreamClient("http://" + live_server(make_app(rate_limit="1/minute")), session_id="limited")
+    client.upload_sources([data_dir / "Tom_Hanks_54745.png"])
+    with pytest.raises(ServerRefused, match="429") as refused:
+        client.upload_sources([data_dir / "Tom_Hanks_54745.png"])
+    assert (refused.value.type, refused.value.status) == ("rate_limited", 429)
 
 
 def test_other_refusals_carry_the_servers_reason(server, data_dir):
     client = StreamClient(server, session_id="client-refusals")
-    with pytest.raises(ServerRefused, match="422.*opacity"):
+    with pytest.raises(ServerRefused, match="422.*opacity") as refused:
         client.update_settings({"opacity": 7})
-    with pytest.raises(ServerRefused, match="no face"):
+    assert refused.value.type == "invalid_request"
+    with pytest.raises(ServerRefused, match="no face") as refused:
         client.upload_sources([data_dir / "coffee.png"])
+    assert (refused.value.type, refused.value.status) == ("no_face", 422)
     with pytest.raises(ClientError, match="cannot read"):
         client.upload_sources([data_dir / "missing.png"])
     with pytest.raises(ClientError, match="expected a server URL"):

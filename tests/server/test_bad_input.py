@@ -1,5 +1,5 @@
-"""The bad-input corpus: every case gets a 4xx JSON `{"detail": ...}` naming the problem, never a 500,
-and the server keeps working afterwards."""
+"""The bad-input corpus: every case gets a 4xx JSON `{"detail": ..., "type": ...}` naming the problem
+(the type one of its status's), never a 500, and the server keeps working afterwards."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 
 from plasticvision.media.images import encode_jpeg
+from plasticvision.server.errors import ERROR_TYPES
 from plasticvision.settings import Settings
 
 SMALL_LIMIT_MB = 0.5
@@ -64,8 +65,9 @@ def files(field: str, *items: tuple[str, bytes]) -> list:
 def assert_refused(response, status: int, *words: str) -> None:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json"
-    detail = response.json()["detail"]
+    detail, type_ = response.json()["detail"], response.json()["type"]
     assert isinstance(detail, str)
+    assert ERROR_TYPES[type_].status == status, type_
     for word in words:
         assert word.lower() in detail.lower(), f"{word!r} not in {detail!r}"
 

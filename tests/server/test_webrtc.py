@@ -24,7 +24,8 @@ from tests.support.server_process import throwaway_server
 need_module("aiortc", "webrtc")
 
 from plasticvision.tools.netem_udp import UdpLink, udp_link  # noqa: E402
-from plasticvision.client.webrtc import Link, WebRTCRefused, WhipClient  # noqa: E402
+from plasticvision.client.errors import ServerRefused  # noqa: E402
+from plasticvision.client.webrtc import Link, WhipClient  # noqa: E402
 from tests.support.turn_server import SECRET, turn_server  # noqa: E402
 
 KEY = "webrtc-test-key"
@@ -124,12 +125,13 @@ def test_refusals_are_4xx_with_a_reason(network):
 
     async def wrong_way_round():
         async with WhipClient(url, api_key=KEY, session="nobody-streams") as client:
-            with pytest.raises(WebRTCRefused, match="404.*no WHIP stream"):
+            with pytest.raises(ServerRefused, match="404.*no WHIP stream"):
                 await client.play()
             player = await client.new_peer()
             player.addTransceiver("video", direction="recvonly")
-            with pytest.raises(WebRTCRefused, match="400.*must send video"):
+            with pytest.raises(ServerRefused, match="400.*must send video") as refused:
                 await client.negotiate(player, "/whip")
+            assert refused.value.type == "bad_offer"
 
     in_own_loop(wrong_way_round())
     assert connections(url, "nobody-streams") == 0, "a refused offer kept its stream slot"

@@ -41,10 +41,11 @@ def test_an_offer_says_which_way_its_video_goes(direction):
 def test_a_bad_offer_says_what_is_wrong(content_type, body, status, words):
     from plasticvision.server.webrtc.sdp import parse_offer
     from plasticvision.errors import PlasticVisionError
+    from plasticvision.server.errors import error_type
 
     with pytest.raises(PlasticVisionError, match=words) as caught:
         parse_offer(content_type, body)
-    assert caught.value.status_code == status
+    assert error_type(caught.value).status == status
 
 
 def test_lateness_counts_from_the_fastest_recent_arrival_and_resyncs_on_a_jump():

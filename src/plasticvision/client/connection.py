@@ -21,7 +21,14 @@ import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from plasticvision.client.errors import ApiKeyRefused, BadSession, ClientError, ServerRefused, ServerUnreachable, StreamClosed
+from plasticvision.client.errors import (
+    ClientError,
+    ServerRefused,
+    ServerUnreachable,
+    StreamClosed,
+    refusal,
+    split_close_reason,
+)
 from plasticvision.client.codec import decode_reply_frame, encode_frame_jpeg
 from plasticvision.client.pacing import Pacer, describe
 from plasticvision.protocol import (
@@ -63,6 +70,7 @@ class LiveConnection:
         self.handed_out: deque[float] = deque()
         self.latencies: deque[float] = deque(maxlen=LATENCY_SAMPLES)
         self.closed_reason: str | None = None
+        self.closed_type: str | None = None  # the server's error type, when it closed the stream with one
         self.ws: ClientConnection | None = None
         self.outbox: asyncio.Queue[bytes] | None = None
         self.loop = asyncio.new_event_loop()
@@ -83,7 +91,8 @@ class LiveConnection:
         try:
             self.ws = await connect(url, compression=None, max_size=None, open_timeout=self.timeout)
         except InvalidStatus as exc:
-            raise ServerRefused(f"{base_url} refused the stream: HTTP {exc.response.status_code}") from None
+            status = exc.response.status_code
+            raise ServerRefused(f"{base_url} refused the stream: HTTP {status}", status=status) from None
         except (OSError, TimeoutError, InvalidHandshake) as exc:
             raise ServerUnreachable(f"cannot reach the stream at {base_url}: {exc}") from None
         try:
@@ -106,7 +115,7 @@ class LiveConnection:
         (default: now); replies echo it, and their `latency_ms` is measured from it.
         """
         if self.closed_reason is not None:
-            raise StreamClosed(self.closed_reason)
+            raise StreamClosed(self.closed_reason, type=self.closed_type)
         capture_ms = (time.monotonic() if capture_time is None else capture_time) * 1000
         if not 0 <= capture_ms <= MAX_CAPTURE_TIME_MS:
             raise ClientError(f"capture_time {capture_time!r} is not seconds on time.monotonic()'s clock")
@@ -145,7 +154,7 @@ class LiveConnection:
             item = newer
         if item is None:
             self.replies.put(None)  # every later call learns it too
-            raise StreamClosed(self.closed_reason or "the stream closed")
+            raise StreamClosed(self.closed_reason or "the stream closed", type=self.closed_type)
         header, payload = item
         frame = decode_reply_frame(payload, header.seq)
         latency_ms = now_ms() - header.capture_time_ms
@@ -226,6 +235,8 @@ class LiveConnection:
         except ConnectionClosed:
             pass
         code, reason = self.ws.close_code, self.ws.close_reason
+        if self.closed_reason is None and code not in (None, 1006):
+            self.closed_type = split_close_reason(reason or "")[0] or None
         self.closed_reason = self.closed_reason or (
             f"the server closed the stream ({code}): {reason}" if code not in (None, 1006) else "the connection broke"
         )
@@ -276,11 +287,8 @@ async def cancel_tasks() -> None:
 
 
 def closed_error(exc: ConnectionClosed, base_url: str) -> ClientError:
-    """The typed failure for a stream the server refused at once."""
-    reason = exc.rcvd.reason if exc.rcvd else "no reason given"
-    code = exc.rcvd.code if exc.rcvd else 1006
-    if "api key" in reason.lower():
-        return ApiKeyRefused(f"{base_url} refused the API key: {reason}")
-    if "session" in reason.lower():
-        return BadSession(f"{base_url} refused the session: {reason}")
-    return ServerRefused(f"{base_url} closed the stream ({code}): {reason}", code)
+    """The typed failure for a stream the server refused at once, by the type its close reason starts with."""
+    if exc.rcvd is None:
+        return StreamClosed(f"{base_url} closed the stream without a reason", status=1006)
+    type_, detail = split_close_reason(exc.rcvd.reason)
+    return refusal(type_, detail or "no reason given", exc.rcvd.code, base_url)

@@ -10,7 +10,7 @@ For plain scripts and desktop tools (the camera command builds on it):
 
 REST goes through urllib (no extra dependency); the stream speaks protocol 2
 (`plasticvision.protocol`) over the `websockets` client that uvicorn[standard] already brings.
-Failures are `ClientError` subclasses with one-line messages.
+Failures are `ClientError` subclasses with one-line messages, chosen by the server's error `type`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from plasticvision.client.connection import LiveConnection
-from plasticvision.client.errors import ApiKeyRefused, BadSession, ClientError, ServerRefused, ServerUnreachable
+from plasticvision.client.errors import ClientError, ServerUnreachable, refusal
 
 
 class StreamClient:
@@ -79,26 +79,19 @@ class StreamClient:
             with request.urlopen(req, timeout=self.timeout) as response:
                 return json.loads(response.read())
         except error.HTTPError as exc:
-            raise refusal(exc.code, read_detail(exc), self.base_url) from None
+            raise refusal(*read_error(exc), exc.code, self.base_url) from None
         except (error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise ServerUnreachable(f"cannot reach the server at {self.base_url}: {reason}") from None
 
 
-def refusal(status: int, detail: str, where: str) -> ClientError:
-    """The typed failure for an HTTP refusal."""
-    if status in (401, 403):
-        return ApiKeyRefused(f"{where} refused the API key ({status}): {detail}")
-    if "session" in detail.lower() and status in (422, 429):
-        return BadSession(f"{where} refused the session: {detail}")
-    return ServerRefused(f"{where} answered {status}: {detail}", status)
-
-
-def read_detail(exc: error.HTTPError) -> str:
+def read_error(exc: error.HTTPError) -> tuple[str, str]:
+    """The error body's `type` and `detail` (a proxy's page, not JSON: no type, its reason as the detail)."""
     try:
-        return str(json.loads(exc.read()).get("detail", exc.reason))
+        body = json.loads(exc.read())
+        return str(body.get("type", "")), str(body.get("detail", exc.reason))
     except (ValueError, AttributeError, OSError):
-        return str(exc.reason)
+        return "", str(exc.reason)
 
 
 def image_bytes(image: np.ndarray | str | Path) -> bytes:

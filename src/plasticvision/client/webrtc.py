@@ -32,15 +32,17 @@ from aiortc.rtcconfiguration import RTCIceTransportPolicy
 from av import VideoFrame
 
 from plasticvision.client import stamp as frame_stamp
-from plasticvision.client.errors import ClientError
+from plasticvision.client.errors import ClientError, refusal
 
 SDP_TYPE = "application/sdp"
 LINK = re.compile(r'<([^>]+)>\s*;\s*rel="ice-server"(.*)')
 PARAM = re.compile(r'(\w[\w-]*)="([^"]*)"')
 
 
-class WebRTCRefused(ClientError):
-    """The server answered the offer with an error."""
+class NoTurnServer(ClientError):
+    """`relay_only` was asked for, and the server names no TURN server to relay through."""
+
+    type = "no_turn_server"
 
 
 def monotonic_ms() -> float:
@@ -127,6 +129,16 @@ class Link:
         return totals
 
 
+def refused(path: str, response: httpx.Response) -> ClientError:
+    """The typed failure for a refused offer, by the server's `type` (an API key, a session, the rest)."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    detail = body.get("detail", response.text) if isinstance(body, dict) else response.text
+    return refusal(str(body.get("type", "")) if isinstance(body, dict) else "", detail, response.status_code, path)
+
+
 def ice_servers_from(links: list[str]) -> list[RTCIceServer]:
     """RTCIceServers from a WHIP answer's (or OPTIONS') `Link: <url>; rel="ice-server"` headers."""
     servers = []
@@ -203,7 +215,7 @@ class WhipClient:
             response = await self.http.options(self.server_url + "/whip", headers=self.headers)
             ice = ice_servers_from(response.headers.get_list("link"))
             if not ice:
-                raise WebRTCRefused("relay_only needs the server to name a TURN server (PLASTICVISION_ICE_SERVERS)")
+                raise NoTurnServer("relay_only needs the server to name a TURN server (PLASTICVISION_ICE_SERVERS)")
         policy = RTCIceTransportPolicy.RELAY if self.relay_only else RTCIceTransportPolicy.ALL
         return RTCPeerConnection(RTCConfiguration(iceServers=ice, iceTransportPolicy=policy))
 
@@ -215,7 +227,7 @@ class WhipClient:
         response = await self.http.post(self.server_url + path, content=peer.localDescription.sdp, headers=self.headers)
         if response.status_code != 201:
             await peer.close()
-            raise WebRTCRefused(f"{path} answered {response.status_code}: {response.text}")
+            raise refused(path, response)
         link.resource_url = self.server_url + response.headers["location"]
         await peer.setRemoteDescription(RTCSessionDescription(response.text, "answer"))
         self.links.append(link)

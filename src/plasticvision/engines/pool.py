@@ -38,7 +38,7 @@ WINDOW_S = 10.0  # frames/s and busy share are measured over this many recent se
 class DeviceFailed(PlasticVisionError):
     """An engine raised something that is not the request's fault: a device or driver problem."""
 
-    status_code = 503
+    type = "device_failed"
 
 
 @dataclass

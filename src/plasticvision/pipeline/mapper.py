@@ -36,11 +36,11 @@ THUMBNAIL_SIDE = 96
 
 
 class UnknownFace(PlasticVisionError):
-    status_code = 404
+    type = "unknown_face"
 
 
 class AmbiguousReference(PlasticVisionError):
-    status_code = 422
+    type = "ambiguous_reference"
 
 
 @dataclass(frozen=True, eq=False)

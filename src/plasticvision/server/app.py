@@ -26,6 +26,7 @@ from plasticvision.server.middleware.limits import BodyLimit
 from plasticvision.server.middleware.ratelimit import RateLimit, RateLimiter
 from plasticvision.server.middleware.request_log import RequestLog
 from plasticvision.server.middleware.security import install_cors
+from plasticvision.server.openapi import install_openapi
 from plasticvision.server.routes import stream
 from plasticvision.server.routes import faces, identities, metrics, settings, status, swap, video
 from plasticvision.server.sessions.registry import SessionRegistry, open_store
@@ -78,6 +79,7 @@ def create_app(config: ServerConfig | None = None, swapper: FaceSwapper | None =
     app.state.web_dir = WEB_DIR
     app.state.metrics = watch(app, store)
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(BodyLimit, config=config)
     install_cors(app, config)  # outermost but for the request log, so refusals carry CORS headers too
     app.add_middleware(RequestLog, metrics=app.state.metrics, access_log=config.log_format == "json")

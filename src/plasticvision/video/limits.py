@@ -17,7 +17,7 @@ MAX_FPS = 120
 class VideoTooLarge(PlasticVisionError):
     """A video over a configured limit (size, resolution, duration or frame count)."""
 
-    status_code = 413
+    type = "video_too_large"
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ CPUS_PER_WORKER = 1  # on a cluster without GPUs, one actor per CPU
 
 
 class ClusterUnavailable(PlasticVisionError):
-    status_code = 503
+    type = "cluster_unavailable"
 
 
 @dataclass(frozen=True)

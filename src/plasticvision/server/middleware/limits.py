@@ -52,7 +52,7 @@ class BodyLimit:
         max_bytes = max_body_bytes(self.config, scope.get("path", ""))
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > max_bytes:
-            await self.refuse(scope, receive, send, 413, over_size(max_bytes))
+            await self.refuse(scope, receive, send, "too_large", over_size(max_bytes))
             return
         started, received, complete, refusal = self.now(), 0, False, None
 
@@ -65,13 +65,13 @@ class BodyLimit:
             try:
                 message = await asyncio.wait_for(receive(), self.next_byte_due(started, received) - self.now())
             except TimeoutError:
-                refusal = 408, self.too_slow()
+                refusal = "too_slow", self.too_slow()
                 return {"type": "http.disconnect"}
             if message["type"] == "http.request":
                 complete = not message.get("more_body", False)
                 received += len(message.get("body", b""))
                 if received > max_bytes:
-                    refusal = 413, over_size(max_bytes)
+                    refusal = "too_large", over_size(max_bytes)
                     return {"type": "http.disconnect"}
             return message
 
@@ -97,9 +97,9 @@ class BodyLimit:
             f"after {self.grace_s:g} s; the connection was cut off"
         )
 
-    async def refuse(self, scope: Scope, receive: Receive, send: Send, status: int, detail: str) -> None:
-        headers = {"Connection": "close"} if status == 408 else None
-        await error_response(status, detail, headers)(scope, receive, send)
+    async def refuse(self, scope: Scope, receive: Receive, send: Send, type_: str, detail: str) -> None:
+        headers = {"Connection": "close"} if type_ == "too_slow" else None
+        await error_response(type_, detail, headers)(scope, receive, send)
 
 
 def over_size(max_bytes: int) -> str:

@@ -25,7 +25,7 @@ PRUNE_EVERY = 1024  # requests between two sweeps of the buckets that have refil
 
 
 class RateLimited(PlasticVisionError):
-    status_code = 429
+    type = "rate_limited"
 
     def __init__(self, message: str, retry_after_s: float) -> None:
         super().__init__(message)

@@ -18,15 +18,15 @@ EXPOSED_HEADERS = ["X-Faces-Swapped", "X-Faces-Found", "X-Session-Id", "X-Reques
 
 
 class ApiKeyMissing(PlasticVisionError):
-    status_code = 401
+    type = "api_key_missing"
 
 
 class ApiKeyInvalid(PlasticVisionError):
-    status_code = 403
+    type = "api_key_invalid"
 
 
 class OriginRejected(PlasticVisionError):
-    status_code = 403
+    type = "origin_rejected"
 
 
 def check_api_key(config: ServerConfig, given: str | None, where: str) -> None:

@@ -8,9 +8,9 @@ stays bounded when the client sends faster than the server swaps; protocol 2 say
 `DROPPED` reply). Replies go out in frame order: a frame overtaken by a newer reply is dropped,
 never sent late. A text `{"settings": {...}}` updates the session's settings and is answered
 with `{"settings": {...all...}}`. A bad frame or message gets a text
-`{"detail": "...", "code": 4xx, "about": "frame" | "message"}` (plus `"seq"` when known) and the
-connection stays open; refusals (API key, origin, limits) and repeated bad messages close it
-with 1008 or 1013 and the reason.
+`{"detail": "...", "type": "...", "code": 4xx, "about": "frame" | "message"}` (plus `"seq"` when
+known) and the connection stays open; refusals (API key, origin, limits) and repeated bad messages
+close it with 1008 or 1013 and the reason `type: detail` (see `server.errors`).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from plasticvision.media.overlay import NO_SOURCE_NOTICE, draw_notice
 from plasticvision.pipeline.session import SwapSession
 from plasticvision.pipeline.timing import TimingStats
 from plasticvision.server.deps import ConfigDep, RegistryDep, SwapperDep, WorkersDep
-from plasticvision.server.errors import describe_errors, ws_close_code
+from plasticvision.server.errors import describe_errors, error_type, ws_close
 from plasticvision.server.metrics import Metrics
 from plasticvision.server.middleware.limits import MB
 from plasticvision.server.middleware.security import check_api_key, check_origin
@@ -52,26 +52,27 @@ from plasticvision.server.workers import Workers
 
 JPEG_QUALITY = 80
 MAX_BAD_IN_A_ROW = 20
-MAX_CLOSE_REASON = 120  # bytes; RFC 6455 allows 123
 
 router = APIRouter()
 log = logging.getLogger(__name__)
 
 
 class FrameTooLarge(PlasticVisionError):
-    status_code = 413
+    type = "frame_too_large"
 
 
 class BadMessage(PlasticVisionError):
-    status_code = 400
+    type = "bad_message"
 
 
 class InvalidSettings(PlasticVisionError):
-    status_code = 422
+    type = "invalid_request"
 
 
 class TooManyBadMessages(PlasticVisionError):
     """Closes the connection (1008): a client that only sends garbage is not a client."""
+
+    type = "too_many_bad_messages"
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,10 +234,11 @@ class FrameStream:
         """Tell the client what was wrong, and `about` a "frame" (its reply will not come) or a text "message";
         close the connection when it keeps sending bad ones."""
         self.bad_in_a_row += 1
-        self.metrics.stream_errors.labels(str(exc.status_code)).inc()
+        status = error_type(exc).status
+        self.metrics.stream_errors.labels(str(status)).inc()
         if self.bad_in_a_row > MAX_BAD_IN_A_ROW:
             raise TooManyBadMessages(f"more than {MAX_BAD_IN_A_ROW} bad messages in a row; last: {exc}")
-        payload: dict[str, Any] = {"detail": str(exc), "code": exc.status_code, "about": about}
+        payload: dict[str, Any] = {"detail": str(exc), "type": exc.type, "code": status, "about": about}
         if seq is not None:
             payload["seq"] = seq
         await self.send_text(payload)
@@ -281,7 +283,6 @@ async def stream(
             await FrameStream(websocket, swap_session, workers, config, replica, version, stats).run()
     except PlasticVisionError as exc:
         log.info("stream closed: %s", exc)
-        reason = str(exc).encode()[:MAX_CLOSE_REASON].decode(errors="ignore")
-        await websocket.close(ws_close_code(exc), reason)
+        await websocket.close(*ws_close(exc))
     except WebSocketDisconnect:
         pass

@@ -37,7 +37,7 @@ KNOWN_TYPES = {  # name in the manifest -> "module:class", imported only when a 
 class BadStoredData(PlasticVisionError):
     """A stored blob this version cannot read (another format, a type it does not know)."""
 
-    status_code = 500
+    type = "server_error"
 
 
 def pack(manifest: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> bytes:

@@ -30,21 +30,21 @@ SESSION_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class BadSessionId(PlasticVisionError):
-    status_code = 422
+    type = "bad_session"
 
 
 class SessionRequired(PlasticVisionError):
     """`PLASTICVISION_REQUIRE_SESSION`: on a shared server nobody may fall into the `default` session."""
 
-    status_code = 400
+    type = "session_required"
 
 
 class TooManySessions(PlasticVisionError):
-    status_code = 429
+    type = "too_many_sessions"
 
 
 class TooManyConnections(PlasticVisionError):
-    status_code = 429
+    type = "too_many_connections"
 
 
 class SessionRegistry:

@@ -19,7 +19,7 @@ from plasticvision.errors import PlasticVisionError
 class StoreUnavailable(PlasticVisionError):
     """The shared store cannot be reached: changes are refused so replicas never disagree silently."""
 
-    status_code = 503
+    type = "store_unavailable"
 
 
 @dataclass(frozen=True)

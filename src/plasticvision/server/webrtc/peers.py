@@ -28,17 +28,15 @@ ENDED_STATES = {"failed", "closed"}
 
 
 class ResourceNotFound(PlasticVisionError):
-    status_code = 404
+    """A WHIP/WHEP resource that ended (DELETE, a failed connection) or never existed."""
+
+    type = "unknown_resource"
 
 
 class NothingToPlay(PlasticVisionError):
-    status_code = 404
+    """A WHEP request for a session with no WHIP stream."""
 
-
-class OfferUnusable(PlasticVisionError):
-    """aiortc refused the offer (no codec in common, a malformed line it parsed further than we do)."""
-
-    status_code = 400
+    type = "nothing_to_play"
 
 
 @dataclass
@@ -136,7 +134,8 @@ class Peers:
             raise
         except (ValueError, KeyError, AssertionError, AttributeError, TypeError, IndexError) as exc:
             await self.close(resource)
-            raise OfferUnusable(f"the SDP offer cannot be used: {exc or type(exc).__name__}") from exc
+            # aiortc refused it (no codec in common, a line it parses further than we do)
+            raise BadOffer(f"the SDP offer cannot be used: {exc or type(exc).__name__}") from exc
         return peer.localDescription.sdp
 
     async def relay_until_end(self, resource: Resource, relaying: Awaitable[None]) -> None:

@@ -17,11 +17,15 @@ MAX_SDP_BYTES = 64 * 1024  # a browser's offer is 3-8 kB
 
 
 class BadOffer(PlasticVisionError):
-    status_code = 400
+    """Not an SDP offer we can serve: not SDP, no video, no ICE credentials or fingerprint, the wrong way."""
+
+    type = "bad_offer"
 
 
 class NotSdp(PlasticVisionError):
-    status_code = 415
+    """A WHIP/WHEP body sent as something other than `application/sdp`."""
+
+    type = "not_sdp"
 
 
 class Direction(enum.Enum):
