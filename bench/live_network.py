@@ -2,10 +2,14 @@
 
 Starts `plasticvision serve`, then real Chromium (fake webcam: the astronaut, 640x480 at 30 fps)
 opens the web app through `plasticvision.tools.netem` for each link: round trips of 0, 46, 80 and 120
-ms, and a 6 Mbit/s link at 46 ms. Each link is measured with the page as shipped and with the
-page limited to one frame in flight (`?inflight=1`, how the page streamed before: the baseline)
-in the same run. The 6 Mbit/s rows also print the latency p95 in each third of the run, which
-rises if a queue grows.
+ms, 80 ms with 1 % loss, a 6 Mbit/s link at 46 ms and a 2 Mbit/s one at 80 ms. Each link is
+measured with the page's WebSocket as shipped, with it limited to one frame in flight
+(`?inflight=1`, how the page streamed before: the baseline), and over WebRTC, in the same run.
+WebRTC goes through coturn behind `plasticvision.tools.netem_udp` (the page may only use TURN:
+`?ice=relay`), so its media cross the same emulated link; the TCP proxy cannot lose packets (TCP
+would resend them), so loss applies to the WebRTC rows only. Every row ends with the page's
+bitrate meters (up/down). The capped rows also print the latency p95 in each third of the run,
+which rises if a queue grows.
 
     python -m bench.live_network [--duration 10] [--link-duration 30] [--chromium /usr/bin/chromium]
 """
@@ -13,6 +17,7 @@ rises if a queue grows.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -25,13 +30,15 @@ from tests.browser.conftest import CHROMIUM_FLAGS, VIEWPORT
 from tests.browser.fake_webcam import webcam_frame, write_y4m
 from tests.browser.network import measure_live
 from tests.support.server_process import throwaway_server
+from tests.support.turn_server import SECRET, turn_server
 
 from plasticvision.tools.netem import emulated_link
+from plasticvision.tools.netem_udp import UdpLink, udp_link
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
-LINKS = ((0, None), (46, None), (80, None), (120, None), (46, 6.0))
-CLIENTS = (("page", ""), ("1 in flight", "?inflight=1"))
+LINKS = ((0, None, 0.0), (46, None, 0.0), (80, None, 0.0), (80, None, 0.01), (120, None, 0.0), (46, 6.0, 0.0), (80, 2.0, 0.0))
+CLIENTS = (("page", "", "websocket"), ("1 in flight", "?inflight=1", "websocket"), ("WebRTC", "?ice=relay", "webrtc"))
 WARM_UP_S = 3.0
 
 
@@ -46,27 +53,33 @@ def main() -> None:
     clip = write_y4m(Path(tempfile.mkdtemp()) / "astronaut.y4m", webcam_frame(cv2.imread(str(DATA / "astronaut.png"))))
     print(f"{os.cpu_count()} CPU cores, dlib engine, Chromium fake webcam 640x480 at 30 fps")
     print("load average before (1/5/15 min): %.2f %.2f %.2f" % os.getloadavg())  # others' work skews the numbers
-    with throwaway_server(args.port) as _, sync_playwright() as playwright:
+    with turn_server() as turn_port, udp_link(("127.0.0.1", turn_port)) as relay:
+        ice = {"PLASTICVISION_ICE_SERVERS": json.dumps([f"turn:127.0.0.1:{relay.port}"]), "PLASTICVISION_TURN_SECRET": SECRET}
+        run_links(args, clip, relay, ice)
+    print("load average after: %.2f %.2f %.2f" % os.getloadavg())
+
+
+def run_links(args: argparse.Namespace, clip: Path, relay, ice: dict[str, str]) -> None:  # noqa: ANN001
+    with throwaway_server(args.port, env=ice) as _, sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=args.chromium,
             headless=True,
             args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={clip}"],
         )
-        for rtt, mbps in LINKS:
-            link = f"{rtt:3d} ms" + (f", {mbps:g} Mbit/s" if mbps else "")
+        for rtt, mbps, loss in LINKS:
+            link = f"{rtt:3d} ms" + (f", {mbps:g} Mbit/s" if mbps else "") + (f", {loss:.0%} loss" if loss else "")
             seconds = args.link_duration if mbps else args.duration
-            for name, query in CLIENTS:
+            relay.change(UdpLink(delay_ms=rtt / 2, loss=loss, mbps=mbps))
+            for name, query, transport in CLIENTS:
                 with emulated_link(f"http://127.0.0.1:{args.port}", rtt, mbps) as url:
                     context = browser.new_context(viewport=VIEWPORT)
                     context.set_default_timeout(30_000)
-                    run = measure_live(
-                        AppPage(context.new_page()).open(url + query), DATA / "Tom_Hanks_54745.png", WARM_UP_S, seconds
-                    )
+                    page = AppPage(context.new_page()).open(url + "/" + query, transport)
+                    run = measure_live(page, DATA / "Tom_Hanks_54745.png", WARM_UP_S, seconds)
                     context.close()
                 thirds = ", p95 by thirds " + "/".join(f"{ms:.0f}" for ms in run.p95_by_part(3)) if mbps else ""
-                print(f"{link:<16} {name:<12} {run.summary()}{thirds}", flush=True)
+                print(f"{link:<24} {name:<12} {run.summary()}{thirds}", flush=True)
         browser.close()
-    print("load average after: %.2f %.2f %.2f" % os.getloadavg())
 
 
 if __name__ == "__main__":

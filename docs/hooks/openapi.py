@@ -24,7 +24,7 @@ from mkdocs.structure.pages import Page
 MARKER = "<!-- openapi: operations -->"
 TYPES_MARKER = "<!-- errors: types -->"
 PAGE = "http-api.md"
-METHODS = ("get", "post", "put", "patch", "delete")
+METHODS = ("get", "post", "put", "patch", "delete", "options")  # OPTIONS /whip names the ICE servers
 log = logging.getLogger("mkdocs.hooks.openapi")
 
 Schema = dict[str, Any]

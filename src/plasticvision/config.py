@@ -89,12 +89,16 @@ class ServerConfig(BaseSettings):
             parse_devices(value)  # raises BadDeviceSpec (a ValueError) with the reason
         return value
 
+    ice_servers: list[str] = Field(
+        [], description="STUN/TURN URLs WebRTC clients are told to use (`turn:turn.example.org:3478`)"
+    )
+    turn_secret: str | None = Field(None, description="coturn's static-auth-secret: TURN credentials per answer")
     redis_url: str | None = Field(None, description="keep sessions in Redis (many replicas); none = in memory")
     metrics_token: str | None = Field(None, description="bearer token for GET /metrics; none = the API key")
     log_format: str = Field("text", pattern="^(text|json)$")
     malloc_arenas: int = Field(2, ge=0, description="glibc malloc arenas for `serve`; 0 = glibc's default")
 
-    @field_validator("api_key", "metrics_token", "session_secret")
+    @field_validator("api_key", "metrics_token", "session_secret", "turn_secret")
     @classmethod
     def _refuse_placeholders(cls, value: str | None) -> str | None:
         """The sample env file's `change-me...` values are public: starting with one is starting without one."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import re
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import cv2
 import numpy as np
@@ -34,7 +35,13 @@ class AppPage:
         page.on("console", lambda message: message.type == "error" and self.console_errors.append(message.text))
         page.on("pageerror", lambda error: self.console_errors.append(f"uncaught: {error}"))
 
-    def open(self, url: str) -> AppPage:
+    def open(self, url: str, transport: str | None = "websocket") -> AppPage:
+        """Open the app at `url`; `transport` pins the live stream's ("websocket", "webrtc"; None: the page's
+        default, WebRTC where the server has it), so the WebSocket's own tests keep testing the WebSocket."""
+        if transport is not None:
+            parts = urlsplit(url)
+            query = parse_qsl(parts.query) + [("transport", transport)]
+            url = urlunsplit(parts._replace(query=urlencode(query)))
         self.page.goto(url)
         expect(self.page.locator("#server-health")).to_have_attribute("data-kind", "ok")
         return self

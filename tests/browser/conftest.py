@@ -27,6 +27,7 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
     "--use-fake-device-for-media-stream",
     "--use-fake-ui-for-media-stream",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",  # plain host candidates: aiortc cannot resolve .local names
 ]
 VIEWPORT = {"width": 1280, "height": 900}
 EXPECT_TIMEOUT_MS = 15_000  # what a page waits for (an upload, a result) is a function of load, not a timing check
@@ -95,11 +96,11 @@ def open_app(chromium) -> Iterator:
 
     contexts = []
 
-    def open_at(url: str, viewport: dict = VIEWPORT) -> AppPage:
+    def open_at(url: str, viewport: dict = VIEWPORT, transport: str | None = "websocket") -> AppPage:
         context = chromium.new_context(viewport=viewport)
         context.set_default_timeout(15_000)
         contexts.append(context)
-        return AppPage(context.new_page()).open(url)
+        return AppPage(context.new_page()).open(url, transport)
 
     yield open_at
     for context in contexts:

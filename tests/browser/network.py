@@ -22,6 +22,7 @@ class LiveRun:
     height: int
     link_line: str
     samples: list[tuple[float, float]]  # (ms since the measurement began, capture-to-display ms)
+    link: dict | None = None  # the page's link meters at the end: sentMbps, receivedMbps, lossPercent
 
     def p95_by_part(self, parts: int) -> list[float]:
         """p95 latency in each of `parts` equal stretches of the run: a growing queue shows as a rising list."""
@@ -32,9 +33,13 @@ class LiveRun:
         return [statistics.quantiles(chunk, n=20)[-1] if len(chunk) > 1 else float("nan") for chunk in chunks]
 
     def summary(self) -> str:
+        quality = f"q{self.quality}" if isinstance(self.quality, int) else self.quality
+        link = ""
+        if self.link:
+            link = f", {self.link['sentMbps']:4.2f}/{self.link['receivedMbps']:4.2f} Mbit/s up/down"
         return (
             f"{self.fps:5.1f} fps, latency p50 {self.latency_p50:5.0f} ms, p95 {self.latency_p95:5.0f} ms, "
-            f"{self.dropped:3d} dropped, sending q{self.quality} {self.width}x{self.height}"
+            f"{self.dropped:3d} dropped, sending {quality} {self.width}x{self.height}{link}"
         )
 
 
@@ -62,4 +67,5 @@ def measure_live(app: AppPage, source: Path, warm_up_s: float, seconds: float) -
         height=stats["height"],
         link_line=link_line,
         samples=[tuple(sample) for sample in stats["samples"]],
+        link=stats.get("link"),
     )

@@ -9,6 +9,7 @@ the server is contacted.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 from contextlib import ExitStack
@@ -48,6 +49,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         default=os.environ.get("PLASTICVISION_API_KEY"),
         help="the server's API key (default: $PLASTICVISION_API_KEY)",
     )
+    camera.add_argument(
+        "--transport",
+        choices=("websocket", "webrtc"),
+        default="websocket",
+        help="with --server: websocket (JPEG over TCP, passes any HTTP proxy; the default) or webrtc "
+        "(WHIP, a video codec over UDP: a fraction of the bandwidth; live inputs only; needs the webrtc extra)",
+    )
     camera.add_argument("--output", "-o", default="virtual", help="virtual (default), window, none, or a file.mp4")
     camera.add_argument("--device", help="which virtual camera (e.g. /dev/video10; default: the first free one)")
     camera.add_argument("--size", help=f"frame size WxH (default: {DEFAULT_CAMERA_SIZE} for a camera, a video's own)")
@@ -80,13 +88,19 @@ def run_camera(args: argparse.Namespace) -> int:
         raise ValueError(f"--fps must be from 1 to 240, got {fps:g}")
     sources = [read_image(path) for path in args.source]
     paced = args.pace if args.pace is not None else args.output in LIVE_OUTPUTS
+    if args.transport == "webrtc" and not (args.server and (is_capture(args.input) or paced)):
+        raise ValueError(
+            "--transport webrtc needs --server and a live input (a camera, or a video with --pace): "
+            "it skips frames to keep up, which would lose frames of a file"
+        )
     with ExitStack() as stack:
         source = open_source(args.input, size, fps, paced=paced)
         stack.callback(source.close)
         sink = open_sink(args.output, source.size, source.fps, device=args.device)
         try:
             if args.server:
-                swapper = remote_swapper(args, settings, LIVE_IN_FLIGHT if source.live else EVERY_FRAME_IN_FLIGHT)
+                in_flight = LIVE_IN_FLIGHT if source.live else EVERY_FRAME_IN_FLIGHT
+                swapper = remote_swapper(args, settings, source, in_flight)
             else:
                 swapper = local_swapper(args, settings, sources, source.fps)
         except BaseException:
@@ -111,11 +125,17 @@ def local_swapper(args: argparse.Namespace, settings, sources, fps: float):
     return LocalSwapper(session.stream(settings, fps=fps))
 
 
-def remote_swapper(args: argparse.Namespace, settings, max_in_flight: int):
+def remote_swapper(args: argparse.Namespace, settings, source, max_in_flight: int):
     from plasticvision.camera.swappers import RemoteSwapper
     from plasticvision.client import StreamClient
 
     client = StreamClient(args.server, api_key=args.api_key)  # a fresh server-issued session
     client.upload_sources(args.source)
     client.update_settings(settings.model_dump())
+    if args.transport == "webrtc":
+        if importlib.util.find_spec("aiortc") is None:
+            raise ValueError("--transport webrtc needs the webrtc extra: pip install 'plasticvision[webrtc]'")
+        from plasticvision.camera.webrtc_swapper import WebRTCSwapper
+
+        return WebRTCSwapper(args.server, api_key=args.api_key, session=client.ensure_session(), size=(source.width, source.height))
     return RemoteSwapper(client.open_stream(max_in_flight=max_in_flight))

@@ -19,6 +19,7 @@ from plasticvision import __version__
 from plasticvision.api import FaceSwapper
 from plasticvision.config import ServerConfig, get_settings
 from plasticvision.pipeline.timing import TimingStats
+from plasticvision.server import webrtc
 from plasticvision.server.errors import install_error_handlers
 from plasticvision.server.client_limits import ClientLimits
 from plasticvision.server.middleware.gate import Gate
@@ -91,6 +92,8 @@ def create_app(config: ServerConfig | None = None, swapper: FaceSwapper | None =
     app.add_middleware(RequestLog, metrics=app.state.metrics, access_log=config.log_format == "json")
     for module in (status, session_routes, faces, identities, settings, swap, stream, video, metrics, models):
         app.include_router(module.router)
+    if (webrtc_router := webrtc.router()) is not None:
+        app.include_router(webrtc_router)
     app.mount("/static", StaticFiles(directory=WEB_DIR, check_dir=False), name="static")
     return app
 

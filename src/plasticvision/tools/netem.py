@@ -38,7 +38,16 @@ class Link:
         return 0.0 if self.mbps is None else size * 8 / (self.mbps * 1e6)
 
 
-async def carry(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, link: Link) -> None:
+@dataclass
+class Meter:
+    """Bytes a direction has put on the wire (payload only: what TCP carried), for bitrate comparisons."""
+
+    bytes: int = 0
+
+
+async def carry(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, link: Link, meter: Meter | None = None
+) -> None:
     """Move bytes one way through the link until the reader ends."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue()
@@ -60,6 +69,8 @@ async def carry(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, link
                 await asyncio.sleep(backlog - link.buffer_ms / 1000)
                 now = loop.time()
             wire_free_at = max(now, wire_free_at) + link.wire_seconds(len(data))
+            if meter is not None:
+                meter.bytes += len(data)
             queue.put_nowait((wire_free_at + link.delay_ms / 1000, data))
     except (ConnectionError, asyncio.IncompleteReadError):
         pass
@@ -90,6 +101,7 @@ class LinkProxy:
         self.port = port
         self.server: asyncio.Server | None = None
         self.connections: set[asyncio.Task] = set()
+        self.sent_up, self.sent_down = Meter(), Meter()
 
     @classmethod
     def symmetric(
@@ -117,7 +129,8 @@ class LinkProxy:
             no_delay(writer)
         try:
             await asyncio.gather(
-                carry(client_reader, server_writer, self.up), carry(server_reader, client_writer, self.down)
+                carry(client_reader, server_writer, self.up, self.sent_up),
+                carry(server_reader, client_writer, self.down, self.sent_down),
             )
         except asyncio.CancelledError:
             pass  # `close` cut this connection; the task ends here (asyncio would log a cancelled handler)
@@ -139,25 +152,32 @@ class LinkProxy:
 @contextmanager
 def emulated_link(target_url: str, rtt_ms: float = 0.0, mbps: float | None = None) -> Iterator[str]:
     """Yields an http://127.0.0.1:PORT URL that reaches `target_url` through the emulated link."""
+    with running_proxy(target_url, rtt_ms, mbps) as proxy:
+        yield f"http://127.0.0.1:{proxy.port}"
+
+
+@contextmanager
+def running_proxy(target_url: str, rtt_ms: float = 0.0, mbps: float | None = None) -> Iterator[LinkProxy]:
+    """A started `LinkProxy` to `target_url` on its own thread, for callers that read its meters."""
     host, port = target_url.split("//", 1)[-1].rstrip("/").rsplit(":", 1)
     proxy = LinkProxy.symmetric((host, int(port)), rtt_ms, mbps)
+    with background_loop("netem") as loop:
+        asyncio.run_coroutine_threadsafe(proxy.start(), loop).result(10)
+        try:
+            yield proxy
+        finally:
+            asyncio.run_coroutine_threadsafe(proxy.close(), loop).result(10)
+
+
+@contextmanager
+def background_loop(name: str) -> Iterator[asyncio.AbstractEventLoop]:
+    """An event loop running on a daemon thread while the block lasts (a link for synchronous callers)."""
     loop = asyncio.new_event_loop()
-    started = threading.Event()
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(proxy.start())
-        started.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, name="netem", daemon=True)
+    thread = threading.Thread(target=loop.run_forever, name=name, daemon=True)
     thread.start()
-    if not started.wait(10):
-        raise RuntimeError("the link proxy did not start")
     try:
-        yield f"http://127.0.0.1:{proxy.port}"
+        yield loop
     finally:
-        asyncio.run_coroutine_threadsafe(proxy.close(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()

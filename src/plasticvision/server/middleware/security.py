@@ -20,7 +20,7 @@ from starlette.datastructures import Headers, QueryParams
 from plasticvision.config import ServerConfig
 from plasticvision.errors import PlasticVisionError
 
-EXPOSED_HEADERS = ["X-Faces-Swapped", "X-Faces-Found", "X-Session-Id", "X-Request-Id", "Location"]
+EXPOSED_HEADERS = ["X-Faces-Swapped", "X-Faces-Found", "X-Session-Id", "X-Request-Id", "Location", "Link"]
 OPEN_PATHS = frozenset({"/", "/metrics", "/favicon.ico"})
 OPEN_PREFIXES = ("/static/",)
 

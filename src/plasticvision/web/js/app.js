@@ -48,6 +48,7 @@ const settings = new SettingsPanel({ form: byId("settings-form"), message: byId(
 
 const live = new LivePanel({
   stream,
+  connection,
   consent,
   elements: {
     button: byId("start-camera"),
@@ -61,6 +62,9 @@ const live = new LivePanel({
     received: byId("frames-received"),
     dropped: byId("frames-dropped"),
     level: byId("send-level"),
+    transport: byId("transport"),
+    bitrate: byId("bitrate"),
+    loss: byId("loss"),
     link: byId("link-status"),
     message: byId("live-message"),
   },
@@ -91,6 +95,7 @@ bindTools({ image: byId("image-swap"), video: byId("video-swap"), detect: byId("
 /** Health first, then this session's faces and settings, which may need the API key. */
 async function syncWithServer() {
   if (!(await server.checkHealth())) return;
+  await live.probeTransports();
   try {
     await connection.ensureSession();
     server.showSession();
@@ -105,9 +110,11 @@ async function syncWithServer() {
   }
 }
 
-stream.addEventListener("status", (event) => {
-  if (event.detail.state === "live") syncWithServer(); // a restarted server may have lost this session
-});
+for (const transport of [stream, live.rtc]) {
+  transport.addEventListener("status", (event) => {
+    if (event.detail.state === "live") syncWithServer(); // a restarted server may have lost this session
+  });
+}
 connection.addEventListener("change", () => {
   stream.restart();
   syncWithServer();

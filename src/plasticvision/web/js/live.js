@@ -4,14 +4,21 @@ import { Camera } from "./camera.js";
 import { Codec } from "./codec.js";
 import { clearMessage, showMessage } from "./dom.js";
 import { describe } from "./pacing.js";
-import { FrameStats } from "./stats.js";
+import { FrameStats, LinkMeter } from "./stats.js";
+import { probeWebRTC, WebRTCStream } from "./webrtc.js";
 
 const METER_REFRESH_MS = 250;
 
 export class LivePanel {
-  constructor({ elements, stream, consent }) {
+  constructor({ elements, stream, connection, consent }) {
     this.el = elements;
     this.stream = stream;
+    this.connection = connection;
+    this.rtc = new WebRTCStream(connection, elements.preview);
+    this.iceServers = [];
+    this.usingRtc = false;
+    this.probed = false;
+    this.linkMeter = new LinkMeter();
     this.consent = consent;
     this.camera = new Camera(elements.camera);
     this.codec = new Codec();
@@ -30,7 +37,46 @@ export class LivePanel {
     stream.addEventListener("slot", () => this.pump());
     stream.addEventListener("dropped", () => this.stats.countDropped());
     stream.addEventListener("notice", (event) => showMessage(elements.message, event.detail, "error"));
+    this.rtc.addEventListener("status", (event) => this.showStatus(event.detail));
+    this.rtc.addEventListener("sent", () => this.stats.countSent(this.rtcSending()));
+    this.rtc.addEventListener("frame", (event) => this.rtcFrame(event.detail.latencyMs));
+    this.rtc.addEventListener("failed", (event) => this.fallBack(event.detail));
     this.refreshMeters();
+  }
+
+  /** Offer WebRTC in the transport switch when the server has /whip, and make it the default then. */
+  async probeTransports() {
+    const { offered, iceServers } = await probeWebRTC(this.connection);
+    this.iceServers = iceServers;
+    const option = this.el.transport.querySelector("option[value=webrtc]");
+    option.disabled = !offered;
+    if (this.probed && !option.disabled) return; // keep the user's choice once made
+    this.probed = true;
+    const asked = new URLSearchParams(location.search).get("transport");
+    this.el.transport.value = offered && asked !== "websocket" ? "webrtc" : "websocket";
+  }
+
+  get transport() {
+    return this.usingRtc ? this.rtc : this.stream;
+  }
+
+  rtcSending() {
+    const { codec, width, height } = this.rtc.sending;
+    return { quality: codec, width, height, inFlight: 0, window: 0 };
+  }
+
+  rtcFrame(latencyMs) {
+    if (latencyMs === null) return; // no stamp: a frame from before the strip was read, or a notice
+    this.stats.countReceived(latencyMs, null);
+  }
+
+  /** ICE failed (UDP blocked, a strict firewall): carry on over the WebSocket. */
+  fallBack(reason) {
+    if (!this.camera.running) return;
+    showMessage(this.el.message, `WebRTC: ${reason}; using the WebSocket instead`, "error");
+    this.usingRtc = false;
+    this.el.transport.value = "websocket";
+    this.stream.start();
   }
 
   async start() {
@@ -39,6 +85,10 @@ export class LivePanel {
     this.el.button.disabled = true;
     try {
       await this.camera.start((captureMs) => {
+        if (this.usingRtc) {
+          this.rtc.send(captureMs);
+          return;
+        }
         this.freshFrameMs = captureMs;
         this.pump();
       });
@@ -50,7 +100,11 @@ export class LivePanel {
       this.el.button.disabled = false;
     }
     this.stats.reset();
-    this.stream.start();
+    this.linkMeter.reset();
+    this.usingRtc = this.el.transport.value === "webrtc";
+    this.el.transport.disabled = true;
+    if (this.usingRtc) this.rtc.start(this.camera, this.iceServers);
+    else this.stream.start();
     this.el.button.textContent = "Stop camera";
     this.el.stage.classList.add("running");
     this.meterTimer = setInterval(() => this.refreshMeters(), METER_REFRESH_MS);
@@ -58,7 +112,10 @@ export class LivePanel {
 
   stop() {
     this.camera.stop();
+    this.rtc.stop();
     this.stream.stop();
+    this.usingRtc = false;
+    this.el.transport.disabled = false;
     clearInterval(this.meterTimer);
     this.el.button.textContent = "Start camera";
     this.el.stage.classList.remove("running");
@@ -68,7 +125,7 @@ export class LivePanel {
 
   /** Send the newest camera frame when the stream has room for it; one encode at a time. */
   async pump() {
-    if (this.freshFrameMs === null || this.encoding || !this.stream.canSend) return;
+    if (this.usingRtc || this.freshFrameMs === null || this.encoding || !this.stream.canSend) return;
     const captureMs = this.freshFrameMs;
     this.freshFrameMs = null;
     this.encoding = true;
@@ -155,14 +212,30 @@ export class LivePanel {
     this.el.sent.textContent = sent;
     this.el.received.textContent = received;
     this.el.dropped.textContent = dropped;
-    this.el.level.textContent = live && sending ? `q${sending.quality} ${sending.width}×${sending.height}` : "–";
+    this.el.level.textContent = live && sending ? this.levelText(sending) : "–";
+    this.refreshLink(live);
     this.el.preview.dataset.framesSent = sent;
     this.el.preview.dataset.framesReceived = received;
     this.el.link.textContent = live && sending ? this.linkLine(serverMs, sending) : "";
   }
 
+  levelText(sending) {
+    const quality = typeof sending.quality === "number" ? `q${sending.quality}` : sending.quality;
+    return `${quality} ${sending.width}×${sending.height}`;
+  }
+
+  /** Bitrate each way and packet loss, from the transport's byte and packet counts. */
+  async refreshLink(live) {
+    const link = live ? await this.transport.readLink() : null;
+    const rates = live ? this.linkMeter.update(performance.now(), link) : null;
+    this.stats.link = rates;
+    this.el.bitrate.textContent = rates ? `${rates.sentMbps.toFixed(2)} / ${rates.receivedMbps.toFixed(2)}` : "–";
+    this.el.loss.textContent = rates && rates.lossPercent !== null ? rates.lossPercent.toFixed(1) : "–";
+  }
+
   /** Where a frame's time goes: this page (encode, decode), the network and the server. */
   linkLine(serverMs, sending) {
+    if (this.usingRtc) return "WebRTC: the browser's congestion control sets the bitrate";
     const pacer = this.stream.pacer;
     const { encode = 0, decode = 0 } = this.stats.stagesMs;
     const where =

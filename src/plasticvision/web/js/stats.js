@@ -9,6 +9,41 @@ function percentile(sorted, q) {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((q / 100) * sorted.length))] : null;
 }
 
+const RATE_WINDOW_MS = 1000;
+
+/** Bits per second each way and the share of packets lost, from running totals read now and then. */
+export class LinkMeter {
+  constructor() {
+    this.reset();
+  }
+
+  reset() {
+    this.last = null; // {atMs, sentBytes, receivedBytes, packetsLost, packetsReceived}
+    this.rates = null;
+  }
+
+  /** The rates over the last second or so; `totals` as a transport's readLink() gives them. */
+  update(nowMs, totals) {
+    if (this.last === null) {
+      this.last = { atMs: nowMs, ...totals };
+      return this.rates;
+    }
+    const seconds = (nowMs - this.last.atMs) / 1000;
+    if (seconds * 1000 < RATE_WINDOW_MS) return this.rates;
+    const lost = totals.packetsLost === null ? null : totals.packetsLost - this.last.packetsLost;
+    const arrived = totals.packetsReceived === null ? null : totals.packetsReceived - this.last.packetsReceived;
+    let lossPercent = null; // null: the transport does not see its packets (TCP)
+    if (lost !== null) lossPercent = lost + arrived > 0 ? (100 * lost) / (lost + arrived) : 0;
+    this.rates = {
+      sentMbps: ((totals.sentBytes - this.last.sentBytes) * 8) / seconds / 1e6,
+      receivedMbps: ((totals.receivedBytes - this.last.receivedBytes) * 8) / seconds / 1e6,
+      lossPercent,
+    };
+    this.last = { atMs: nowMs, ...totals };
+    return this.rates;
+  }
+}
+
 export class FrameStats {
   constructor() {
     this.reset();
@@ -23,6 +58,7 @@ export class FrameStats {
     this.arrivals = [];
     this.sending = null; // {quality, width, height, inFlight, window}
     this.stagesMs = {}; // smoothed ms of the page's own steps: wait (for a slot), encode, decode
+    this.link = null; // {sentMbps, receivedMbps, lossPercent}: the link meters
     this.mark();
   }
 
@@ -79,6 +115,7 @@ export class FrameStats {
       latencyP95: percentile(sorted, 95),
       samples: this.samples,
       stagesMs: this.stagesMs,
+      link: this.link,
       ...this.sending,
     };
   }

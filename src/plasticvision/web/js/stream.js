@@ -29,6 +29,7 @@ export class StreamClient extends EventTarget {
     this.attempt = 0;
     this.reconnectTimer = 0;
     this.maxInFlight = inFlightCap();
+    this.bytesSent = this.bytesReceived = 0; // for the bitrate meters; TCP hides its packet loss
     this.reset();
   }
 
@@ -50,6 +51,11 @@ export class StreamClient extends EventTarget {
     if (!this.wanted) return;
     this.close();
     this.start();
+  }
+
+  /** Bytes each way so far (packet loss is TCP's to hide: none is reported). */
+  readLink() {
+    return { sentBytes: this.bytesSent, receivedBytes: this.bytesReceived, packetsLost: null, packetsReceived: null };
   }
 
   get inFlight() {
@@ -74,6 +80,7 @@ export class StreamClient extends EventTarget {
     const message = new Blob([frameHeader(seq, captureTimeMs, replyQuality), jpeg]);
     this.pending.set(seq, { sentMs: performance.now(), bytes: message.size });
     this.lastFrameBytes = message.size;
+    this.bytesSent += message.size;
     this.socket.send(message);
     return seq;
   }
@@ -149,6 +156,7 @@ export class StreamClient extends EventTarget {
   }
 
   reply(buffer) {
+    this.bytesReceived += buffer.byteLength;
     const header = parseReply(buffer);
     if (!header) {
       this.notice("The server sent a reply this page cannot read");

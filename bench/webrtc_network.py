@@ -1,0 +1,103 @@
+"""WebRTC next to the WebSocket over the same emulated links, in one run: fps, latency and wire bitrate.
+
+Starts `plasticvision serve` (dlib engine), coturn, and for each link the UDP relay
+(`netem_udp`, in front of coturn: the WebRTC client may only use TURN, so all its media cross
+the link) and the TCP link proxy (`netem`, for the WebSocket). Both clients are the Python ones
+(`plasticvision.client` and `plasticvision.client.webrtc`), streaming the same 640x480 frame at
+30 fps. Latency is capture to arrival of the swapped frame; bitrate is what crossed the link
+each way (UDP: with IP/UDP headers; TCP: payload). The TCP proxy cannot drop packets (TCP would
+resend them anyway), so the WebSocket's lossy rows show delay only.
+
+    python -m bench.webrtc_network [--duration 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+import cv2
+import httpx
+
+from tests.client.test_client import stream_for
+from tests.support.faces import on_canvas
+from tests.support.server_process import throwaway_server
+from tests.support.turn_server import SECRET, turn_server
+
+from plasticvision.client import StreamClient
+from plasticvision.client.webrtc import WhipClient
+from plasticvision.tools.netem import running_proxy
+from plasticvision.tools.netem_udp import UdpLink, udp_link
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+LINKS = ((0, 0.0, None), (80, 0.01, None), (80, 0.01, 2.0))  # (rtt ms, loss, Mbit/s cap)
+SESSION = "bench-webrtc"
+WARM_UP_S = 3.0
+
+
+def row(name: str, fps: float, p50: float, p95: float, up_bytes: int, down_bytes: int, seconds: float) -> str:
+    up, down = up_bytes * 8 / seconds / 1e6, down_bytes * 8 / seconds / 1e6
+    return f"  {name:9s} {fps:5.1f} fps  latency p50 {p50:5.0f} ms  p95 {p95:5.0f} ms  up {up:5.2f} Mbit/s  down {down:5.2f} Mbit/s"
+
+
+def percentiles(latencies: list[float]) -> tuple[float, float]:
+    if len(latencies) < 2:
+        return float("nan"), float("nan")
+    return statistics.median(latencies), statistics.quantiles(latencies, n=20)[-1]
+
+
+def websocket_row(url: str, rtt: float, mbps: float | None, frame, seconds: float) -> str:
+    with running_proxy(url, rtt, mbps) as proxy:
+        client = StreamClient(f"http://127.0.0.1:{proxy.port}", session_id=SESSION)
+        with client.open_stream() as live:
+            replies = stream_for(live, frame, WARM_UP_S)
+            before, start = (proxy.sent_up.bytes, proxy.sent_down.bytes), time.monotonic()
+            replies = stream_for(live, frame, seconds)
+            elapsed = time.monotonic() - start
+            up, down = proxy.sent_up.bytes - before[0], proxy.sent_down.bytes - before[1]
+    p50, p95 = percentiles([reply.latency_ms for reply in replies])
+    return row("WebSocket", len(replies) / elapsed, p50, p95, up, down, elapsed)
+
+
+async def webrtc_row(url: str, relay, frame, seconds: float) -> str:
+    async with WhipClient(url, session=SESSION, relay_only=True) as client:
+        link = await client.publish(lambda: frame)
+        await link.next_frame(30)
+        await asyncio.sleep(WARM_UP_S)
+        count, samples, start = link.received, len(link.samples), time.monotonic()
+        before = (relay.sent_up.bytes, relay.sent_down.bytes)
+        await asyncio.sleep(seconds)
+        elapsed = time.monotonic() - start
+        up, down = relay.sent_up.bytes - before[0], relay.sent_down.bytes - before[1]
+        p50, p95 = percentiles([ms for _, ms in link.samples[samples:]])
+        return row("WebRTC", (link.received - count) / elapsed, p50, p95, up, down, elapsed)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds measured per row (default 10)")
+    args = parser.parse_args()
+    frame = on_canvas(cv2.imread(str(DATA / "astronaut.png")), 400, (120, 40))
+    print(f"{os.cpu_count()} CPU cores, dlib engine, 640x480 at 30 fps, Python clients")
+    print("load average before (1/5/15 min): %.2f %.2f %.2f" % os.getloadavg())
+    with turn_server() as turn_port, udp_link(("127.0.0.1", turn_port)) as relay:
+        env = {"PLASTICVISION_ICE_SERVERS": json.dumps([f"turn:127.0.0.1:{relay.port}"]), "PLASTICVISION_TURN_SECRET": SECRET}
+        with throwaway_server(env=env) as server:
+            with open(DATA / "Tom_Hanks_54745.png", "rb") as image:
+                httpx.post(server.url + "/upload-source-faces", files={"files": image}, headers={"X-Session-Id": SESSION}, timeout=60)
+            for rtt, loss, mbps in LINKS:
+                print(f"{rtt} ms round trip, {loss:.0%} loss (UDP only), " + (f"{mbps:g} Mbit/s cap" if mbps else "no cap"))
+                relay.change(UdpLink(delay_ms=rtt / 2, loss=loss, mbps=mbps))
+                print(websocket_row(server.url, rtt, mbps, frame, args.duration), flush=True)
+                print(asyncio.run(webrtc_row(server.url, relay, frame, args.duration)), flush=True)
+    print("load average after (1/5/15 min): %.2f %.2f %.2f" % os.getloadavg())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""Who may open a WebRTC stream: the same key, origin, session and stream-slot rules as the WebSocket.
+
+One function, so the hardened edge (server-issued sessions, per-client slots) replaces its body
+without touching the routes: a WebRTC connection holds a stream slot exactly as a WebSocket does,
+from the 201 until DELETE or the connection's end.
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from plasticvision.api import FaceSwapper
+from plasticvision.config import ServerConfig
+from plasticvision.engines.pool import Replica
+from plasticvision.pipeline.session import SwapSession
+from plasticvision.server.middleware.security import check_api_key, check_origin
+from plasticvision.server.sessions.registry import SessionRegistry, check_session_id
+
+KEY_WHERE = "as Authorization: Bearer <key> (the WHIP way) or the X-API-Key header"
+
+
+@dataclass
+class Admission:
+    """A granted stream: its session, the device replica it stays on, and what to release at the end."""
+
+    session_id: str
+    session: SwapSession
+    replica: Replica
+    held: ExitStack
+
+
+def bearer_key(request: Request) -> str | None:
+    """The API key from `Authorization: Bearer` (WHIP, RFC 9725 §4.5), else from X-API-Key."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return request.headers.get("x-api-key")
+
+
+def session_id_of(request: Request) -> str:
+    """The session from the X-Session-Id header or `?session=`, as the REST routes and the WebSocket take it."""
+    return check_session_id(request.headers.get("x-session-id") or request.query_params.get("session"))
+
+
+def check_caller(request: Request, config: ServerConfig) -> None:
+    """Origin and key: every WHIP/WHEP request, DELETE included."""
+    check_origin(config, request.headers.get("origin"))
+    check_api_key(config, bearer_key(request), KEY_WHERE)
+
+
+def admit(request: Request, registry: SessionRegistry, swapper: FaceSwapper) -> Admission:
+    """Take a stream slot and a replica for a caller `check_caller` let in; close `held` to give them back."""
+    session_id = registry.check_id(session_id_of(request))
+    held = ExitStack()
+    try:
+        session = held.enter_context(registry.connect(session_id))
+        replica = held.enter_context(swapper.pool.attach())
+    except BaseException:
+        held.close()
+        raise
+    return Admission(session_id, session, replica, held)
