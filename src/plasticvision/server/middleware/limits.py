@@ -16,6 +16,8 @@ MULTIPART_OVERHEAD = 1024 * 1024
 BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 IMAGE_PATHS = frozenset({"/upload-source-faces", "/swap-image", "/detect-faces", "/identities", "/face-map", "/verify"})
 VIDEO_PATHS = frozenset({"/swap-video", "/jobs/video"})  # routes whose target file is a video
+SDP_PATHS = frozenset({"/whip", "/whep"})  # an SDP offer: a few kB, more with many codecs and candidates
+MAX_SDP_BYTES = 64 * KB
 
 
 def max_body_bytes(config: ServerConfig, path: str = "", method: str = "POST") -> int:
@@ -26,6 +28,8 @@ def max_body_bytes(config: ServerConfig, path: str = "", method: str = "POST") -
         return config.max_files * config.max_upload_bytes + config.max_video_bytes + MULTIPART_OVERHEAD
     if path in IMAGE_PATHS:
         return (config.max_files + 1) * config.max_upload_bytes + MULTIPART_OVERHEAD
+    if path in SDP_PATHS:
+        return MAX_SDP_BYTES
     return config.max_json_bytes
 
 

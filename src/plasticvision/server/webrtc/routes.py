@@ -89,11 +89,11 @@ async def whip(
 
 
 @router.post("/whep", status_code=201, responses=ANSWER, openapi_extra={"requestBody": SDP_BODY})
-async def whep(request: Request, config: ConfigDep, peers: PeersDep) -> Response:
+async def whep(request: Request, config: ConfigDep, registry: RegistryDep, peers: PeersDep) -> Response:
     """Play your session's swapped video (a receive-only SDP offer): OBS, a second page, `camera --whep`."""
     check_caller(request, config)
     offer = parse_offer(request.headers.get("content-type"), await request.body())
-    resource, sdp = await peers.play(offer, session_id_of(request))
+    resource, sdp = await peers.play(offer, session_id_of(request, registry))
     return answered(resource, sdp, config)
 
 
