@@ -51,7 +51,15 @@ def camera_frame(read_test_image):
     return on_canvas(read_test_image("astronaut.png"), 400, (120, 40))
 
 
-def with_source(url: str, session: str, data_dir) -> str:
+def new_session(url: str) -> str:
+    """A server-issued session (a keyed server takes no other)."""
+    response = httpx.post(url + "/sessions", headers={"X-API-Key": KEY}, timeout=30)
+    assert response.status_code == 201, response.text
+    return response.json()["session_id"]
+
+
+def with_source(url: str, data_dir) -> str:
+    session = new_session(url)
     with open(data_dir / "Tom_Hanks_54745.png", "rb") as image:
         response = httpx.post(
             url + "/upload-source-faces", files={"files": image}, headers={"X-API-Key": KEY, "X-Session-Id": session}, timeout=60
@@ -86,7 +94,7 @@ def test_the_swapped_face_comes_back_and_delete_frees_everything(
     network, camera_frame, swapper, read_test_image, data_dir
 ):
     url, _ = network
-    session = with_source(url, "webrtc-loopback", data_dir)
+    session = with_source(url, data_dir)
 
     async def run():
         async with WhipClient(url, api_key=KEY, session=session) as client:
@@ -123,8 +131,10 @@ def test_refusals_are_4xx_with_a_reason(network):
         response = httpx.post(url + "/whip", content=body, headers=headers, timeout=30)
         assert response.status_code == status and words in response.json()["detail"], (status, response.text)
 
+    nobody = new_session(url)
+
     async def wrong_way_round():
-        async with WhipClient(url, api_key=KEY, session="nobody-streams") as client:
+        async with WhipClient(url, api_key=KEY, session=nobody) as client:
             with pytest.raises(ServerRefused, match="404.*no WHIP stream"):
                 await client.play()
             player = await client.new_peer()
@@ -134,12 +144,12 @@ def test_refusals_are_4xx_with_a_reason(network):
             assert refused.value.type == "bad_offer"
 
     in_own_loop(wrong_way_round())
-    assert connections(url, "nobody-streams") == 0, "a refused offer kept its stream slot"
+    assert connections(url, nobody) == 0, "a refused offer kept its stream slot"
 
 
 def test_an_obs_style_push_plays_to_a_whep_player(network, camera_frame, swapper, read_test_image, data_dir):
     url, _ = network
-    session = with_source(url, "webrtc-obs", data_dir)
+    session = with_source(url, data_dir)
 
     async def run():
         async with WhipClient(url, api_key=KEY, session=session) as obs, WhipClient(
@@ -159,7 +169,7 @@ def test_an_obs_style_push_plays_to_a_whep_player(network, camera_frame, swapper
 
 def test_over_an_80_ms_link_with_1_percent_loss(network, camera_frame, data_dir):
     url, relay = network
-    session = with_source(url, "webrtc-lossy", data_dir)
+    session = with_source(url, data_dir)
     relay.change(UdpLink(delay_ms=40, loss=0.01))
 
     async def run():
