@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 
 from plasticvision.client.connection import LiveConnection
-from plasticvision.client.errors import ClientError, ServerUnreachable, refusal
+from plasticvision.client.errors import ClientError, ServerRefused, ServerUnreachable, refusal
 
 
 class StreamClient:
@@ -53,7 +53,7 @@ class StreamClient:
             try:
                 self.session_id = str(self.send("POST", "/sessions")["session_id"])
             except ServerRefused as exc:
-                if exc.status != 404:
+                if exc.type != "not_found":
                     raise
         return self.session_id
 
