@@ -19,6 +19,7 @@ import av.error
 import cv2
 
 from plasticvision.errors import BadVideo
+from plasticvision.media.video_formats import open_container
 from plasticvision.media.video_limits import VideoLimits
 from plasticvision.types import Frame
 
@@ -53,19 +54,6 @@ class TimedFrame:
     time_base: Fraction
 
 
-def not_a_video(format_name: str) -> str | None:
-    """What a file is when FFmpeg opened it as a "video" that no user means as one, else None.
-
-    FFmpeg renders PNG, JPEG, ... as one-frame videos (image demuxers) and text files as
-    ANSI art (`tty`); a swap of either would only surprise.
-    """
-    if format_name == "image2" or format_name.endswith("_pipe"):
-        return "a still image (swap-image takes images)"
-    if format_name == "tty":
-        return "a text file"
-    return None
-
-
 def normalise_rotation(degrees: float) -> int:
     """The display rotation snapped to a quarter turn in -90..180, the only ones players honour."""
     quarter = int(round(degrees / 90.0)) % 4
@@ -87,12 +75,7 @@ class VideoReader:
         self.path = Path(path)
         self.name = name or self.path.name  # what error messages call the file (the upload's own name)
         self.limits = limits
-        try:
-            self.container = av.open(str(self.path), "r")
-        except (av.error.FFmpegError, UnicodeDecodeError) as exc:
-            raise BadVideo(f"{self.name}: not a readable video ({describe(exc)})") from exc
-        except OSError as exc:
-            raise BadVideo(f"cannot read {self.name}: {exc.strerror or exc}") from exc
+        self.container = open_container(self.path, self.name)  # the allow-list of containers and codecs
         try:
             self.video = self._video_stream()
             self.audio = self.container.streams.audio[0] if self.container.streams.audio else None
@@ -105,9 +88,6 @@ class VideoReader:
             raise
 
     def _video_stream(self) -> av.video.stream.VideoStream:
-        kind = not_a_video(self.container.format.name)
-        if kind:
-            raise BadVideo(f"{self.name}: this is {kind}, not a video")
         # cover art in a music file is a one-picture "video" stream: not what anyone means by video
         streams = [s for s in self.container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
         if not streams or not streams[0].codec_context.width:
@@ -143,7 +123,7 @@ class VideoReader:
 
         A second demuxer does the peeking, so `frames()` still starts at the first packet.
         """
-        with av.open(str(self.path), "r") as peek:
+        with open_container(self.path, self.name) as peek:
             stream = peek.streams[self.video.index]
             for packet in peek.demux(stream):
                 for frame in self._decode(packet):

@@ -21,6 +21,7 @@ from plasticvision.config import ServerConfig, get_settings
 from plasticvision.pipeline.timing import TimingStats
 from plasticvision.server import stream
 from plasticvision.server.errors import install_error_handlers
+from plasticvision.server.jobs.admission import VideoAdmission
 from plasticvision.server.limits import BodyLimit
 from plasticvision.server.metrics import Metrics, Readings
 from plasticvision.server.ratelimit import RateLimit, RateLimiter
@@ -77,6 +78,7 @@ def create_app(config: ServerConfig | None = None, swapper: FaceSwapper | None =
     app.state.web_dir = WEB_DIR
     app.state.metrics = watch(app, store)
     install_error_handlers(app)
+    app.add_middleware(VideoAdmission)  # inside BodyLimit: an oversized body is a 413 first
     app.add_middleware(BodyLimit, config=config)
     install_cors(app, config)  # outermost but for the request log, so refusals carry CORS headers too
     app.add_middleware(RequestLog, metrics=app.state.metrics, access_log=config.log_format == "json")

@@ -10,11 +10,14 @@ from typing import Any
 from collections.abc import Sequence
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from plasticvision.errors import PlasticVisionError
+from plasticvision.media.disk_full import is_disk_full
 
 LOCATIONS = ("body", "query", "header", "path", "cookie")
 
@@ -51,11 +54,19 @@ async def on_plasticvision_error(request: Request, exc: PlasticVisionError) -> J
     return error_response(exc.status_code, str(exc), getattr(exc, "headers", None))  # e.g. Retry-After
 
 
+async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    """FastAPI's own errors; a body that could not be spooled because the disk is full is a 507, not a 400."""
+    if is_disk_full(exc):
+        return error_response(507, "the disk is full: the request body could not be stored; nothing was kept")
+    return await http_exception_handler(request, exc)
+
+
 async def on_validation_error(request: Request, exc: RequestValidationError | ValidationError) -> JSONResponse:
     return error_response(422, describe_errors(exc.errors()))
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PlasticVisionError, on_plasticvision_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, on_http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, on_validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(ValidationError, on_validation_error)  # type: ignore[arg-type]

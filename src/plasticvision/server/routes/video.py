@@ -15,8 +15,9 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Header, Query, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
 
+from plasticvision.config import ServerConfig
 from plasticvision.errors import PlasticVisionError
 from plasticvision.media.video import probe
 from plasticvision.media.video_limits import VideoLimits
@@ -29,9 +30,11 @@ from plasticvision.server.deps import (
     SwapperDep,
     WorkersDep,
 )
+from plasticvision.server.jobs.admission import client_address
 from plasticvision.server.jobs.chunked import video_swap_for
 from plasticvision.server.jobs.errors import JobNotReady
 from plasticvision.server.jobs.feed import JobFeed
+from plasticvision.server.jobs.quotas import JobQuotas
 from plasticvision.server.jobs.retention import GB, Retention
 from plasticvision.server.jobs.runner import VideoJobs, check_job_id
 from plasticvision.server.jobs.store import JobRecord, JobState
@@ -54,10 +57,13 @@ class JobFailed(PlasticVisionError):
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """The job runner lives as long as the app: recovery at start, interrupted jobs recorded at stop."""
+    """The job runner lives as long as the app: interrupted jobs resumed at start, running chunks drained at stop."""
     config = app.state.config
-    swap = video_swap_for(config, app.state.swapper.pool, app.state.swapper.engine.name)
-    jobs = app.state.video_jobs = VideoJobs(config.data_dir, config.max_video_jobs, swap)
+    swapper = app.state.swapper
+    swap = video_swap_for(config, swapper.pool, swapper.engine.name)
+    jobs = VideoJobs(config.data_dir, config.max_video_jobs, swap, swapper.new_session, quotas_of(config))
+    jobs.resume_interrupted()
+    app.state.video_jobs = jobs
     retention = Retention(jobs.store, jobs.files, config.result_ttl_s, int(config.max_results_gb * GB))
     retention.start()
     try:
@@ -67,7 +73,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(jobs.shutdown)
 
 
-router = APIRouter(tags=["video"], responses=error_responses(404, 409, 415, 503, 507), lifespan=lifespan)
+def quotas_of(config: ServerConfig) -> JobQuotas:
+    return JobQuotas(
+        max_queue=config.max_video_queue,
+        jobs_per_client=config.max_video_jobs_per_client,
+        bytes_per_client=int(config.max_video_gb_per_client * GB),
+        min_free_bytes=int(config.min_free_mb * 1024 * 1024),
+    )
+
+
+router = APIRouter(tags=["video"], responses=error_responses(404, 409, 415, 429, 503, 507), lifespan=lifespan)
 
 
 def require_api_key_anywhere(
@@ -108,6 +123,7 @@ JobIdHeader = Annotated[str | None, Header(alias="X-Job-Id", description="same a
 
 
 async def start_job(
+    request: Request,
     target_file: TargetFile,
     session: SessionDep,
     owner: OwnerDep,
@@ -126,7 +142,8 @@ async def start_job(
     job_id = check_job_id(job_id or x_job_id)
     filename = target_file.filename or "video"
     settings = session.settings
-    jobs.reserve(job_id, filename, owner)
+    declared = request.headers.get("content-length", "")
+    jobs.reserve(job_id, filename, owner, client_address(request.scope), int(declared) if declared.isdigit() else 0)
     try:
         one_shot = await one_shot_session(swapper, session, source_files, config, workers)
         target = await workers.run(jobs.files.save_upload, job_id, target_file.file, filename, config.max_video_bytes)
