@@ -88,7 +88,7 @@ def check_codecs(container: av.container.InputContainer, name: str) -> None:
         allowed = {"video": VIDEO_CODECS, "audio": AUDIO_CODECS}.get(stream.type)
         if allowed is None or (stream.type == "video" and stream.disposition & av.stream.Disposition.attached_pic):
             continue
-        codec = stream.codec_context.name if stream.codec_context else "unknown"
+        codec = stream.codec_context.codec.canonical_name  # the format's name, not the decoder's (mp3float)
         if codec not in allowed:
             raise UnsupportedContainer(f"{name}: the {stream.type} codec {codec!r} is not accepted")
 

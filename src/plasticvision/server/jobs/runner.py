@@ -206,10 +206,13 @@ class VideoJobs:
         except PlasticVisionError as exc:
             log.warning("video job %s failed: %s", job_id, exc)
             self._finish(job_id, live, JobState.FAILED, error=str(exc))
-        except Exception as exc:  # a bug (or a full disk under the job store) must not leave the job "running"
-            log.exception("video job %s crashed", job_id)
-            reason = "disk full" if is_disk_full(exc) else f"internal error ({type(exc).__name__})"
-            self._finish(job_id, live, JobState.FAILED, error=reason)
+        except Exception as exc:  # a full disk (under a chunk, the join or the store), or a bug: never "running"
+            if is_disk_full(exc):
+                log.warning("video job %s failed: disk full (%s)", job_id, exc)
+                self._finish(job_id, live, JobState.FAILED, error="disk full: free some space; nothing partial was kept")
+            else:
+                log.exception("video job %s crashed", job_id)
+                self._finish(job_id, live, JobState.FAILED, error=f"internal error ({type(exc).__name__})")
         else:
             size = self.files.result(job_id).stat().st_size
             self._finish(job_id, live, JobState.DONE, result_bytes=size, **progress_columns(result.progress))
