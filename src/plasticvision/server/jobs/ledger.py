@@ -95,11 +95,12 @@ class ChunkLedger:
         return good
 
     def first_unfinished(self, job_id: str) -> int | None:
-        """The first frame of the first chunk not finished, when some chunk is (a resume); else None."""
-        rows = self._execute("SELECT start, sha256 FROM chunks WHERE job_id = ? ORDER BY idx", (job_id,))
+        """When some chunk is finished (a resume), the first frame of the first one that is not (the frame
+        count when all are: only the join is left); else None."""
+        rows = self._execute("SELECT start, stop, sha256 FROM chunks WHERE job_id = ? ORDER BY idx", (job_id,))
         if not any(row["sha256"] for row in rows):
             return None
-        return next((row["start"] for row in rows if row["sha256"] is None), None)
+        return next((row["start"] for row in rows if row["sha256"] is None), rows[-1]["stop"])
 
     def started(self, job_id: str, chunk: Chunk) -> None:
         self._execute("UPDATE chunks SET running = 1 WHERE job_id = ? AND idx = ?", (job_id, chunk.index))

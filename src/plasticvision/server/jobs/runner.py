@@ -178,6 +178,22 @@ class VideoJobs:
             self._finish(job_id, live, JobState.CANCELLED, error="cancelled before it started")
         return self.get(job_id)
 
+    def abandon_stale(self, cutoff: float) -> list[str]:
+        """Fail queued or resuming jobs not touched since `cutoff` (Unix time): retention's hook, so that a
+        job nothing will run (a crash loop, a queue that never drained) does not keep its upload for ever."""
+        stale = []
+        for record in self.store.all():
+            if record.state not in (JobState.QUEUED, JobState.RESUMING) or record.updated_at >= cutoff:
+                continue
+            live = self._live.get(record.job_id) or LiveJob()
+            live.cancel.set()
+            with live.lock:
+                if live.started:
+                    continue
+            self._finish(record.job_id, live, JobState.FAILED, error="abandoned: it waited longer than the retention time")
+            stale.append(record.job_id)
+        return stale
+
     def _run(self, job_id: str, live: LiveJob) -> None:
         with live.lock:
             if live.cancel.is_set() or self._stopping:

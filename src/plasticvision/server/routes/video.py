@@ -64,7 +64,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     jobs = VideoJobs(config.data_dir, config.max_video_jobs, swap, swapper.new_session, quotas_of(config))
     jobs.resume_interrupted()
     app.state.video_jobs = jobs
-    retention = Retention(jobs.store, jobs.files, config.result_ttl_s, int(config.max_results_gb * GB))
+    retention = Retention(
+        jobs.store, jobs.files, config.result_ttl_s, int(config.max_results_gb * GB), abandon=jobs.abandon_stale
+    )
     retention.start()
     try:
         yield
