@@ -29,6 +29,7 @@ from plasticvision.media.video_threads import RunAhead, RunBehind
 from plasticvision.media.video_writer import VideoWriter
 from plasticvision.pipeline.facemap import FaceMapState
 from plasticvision.pipeline.session import SwapSession
+from plasticvision.pipeline.timing import TimingStats
 from plasticvision.pipeline.tracking import DETECT_EVERY
 from plasticvision.settings import Settings
 
@@ -132,12 +133,13 @@ def run_chunk(
     *,
     on_frames: Callable[[int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    stats: TimingStats | None = None,
 ) -> ChunkResult:
     """Swap the chunk's frames on `replica` into `output` (H.264 MP4, video only, the single pass's encoder
     settings); warm-up frames only feed the tracker. `output` appears whole (written aside, synced, renamed)
     or not at all: no file remains on failure, cancellation or a crash but a hidden partial one."""
     started = time.perf_counter()
-    session = SwapSession(replica.engine)
+    session = SwapSession(replica.engine, stats)  # `stats`: where the stage timings go (the server's metrics)
     session.use_prepared(job.sources)
     if job.face_map is not None:
         session.face_map.restore(job.face_map)

@@ -34,6 +34,7 @@ from plasticvision.media.video_join import join_chunks
 from plasticvision.media.video_process import ProgressCallback, ProgressMeter
 from plasticvision.media.video_swap import VideoSwapResult, swap_video
 from plasticvision.pipeline.session import SwapSession
+from plasticvision.pipeline.timing import TimingStats
 from plasticvision.media.video_limits import VideoLimits
 from plasticvision.server.jobs.chunk_queue import AttemptProgress, ChunkWatcher, OnFrames, ShouldStop, never, run_queued
 from plasticvision.server.jobs.ledger import JobChunks
@@ -189,8 +190,9 @@ class PoolChunks:
     second per new thread), so it is built once per device, not once per job.
     """
 
-    def __init__(self, pool: EnginePool) -> None:
+    def __init__(self, pool: EnginePool, stats: TimingStats | None = None) -> None:
         self.pool = pool
+        self.stats = stats  # the server's stage timings, shared with its live streams
         self.workers = len(pool.replicas)
         self._threads = [
             ThreadPoolExecutor(1, thread_name_prefix=f"plasticvision-chunk-{r.device.label}") for r in pool.replicas
@@ -212,7 +214,9 @@ class PoolChunks:
         def attempt(worker: int, chunk: Chunk, progress: AttemptProgress, stop: ShouldStop) -> ChunkResult:
             replica = self.pool.replicas[worker]
             with replica.attached():  # counts like a stream: new streams prefer the other devices
-                return run_chunk(job, chunk, replica, paths[chunk.index], on_frames=progress, should_stop=stop)
+                return run_chunk(
+                    job, chunk, replica, paths[chunk.index], on_frames=progress, should_stop=stop, stats=self.stats
+                )
 
         def spawn(worker: int, loop: Callable[[], None]) -> Future:
             return self._threads[worker].submit(loop)
@@ -228,7 +232,7 @@ class PoolChunks:
             threads.shutdown(wait=True, cancel_futures=True)
 
 
-def video_swap_for(config: ServerConfig, pool: EnginePool, engine_name: str) -> ChunkedVideoSwap:
+def video_swap_for(config: ServerConfig, pool: EnginePool, engine_name: str, stats: TimingStats) -> ChunkedVideoSwap:
     """The server's video swap: chunks on Ray when `ray_address` is set, else on the local pool (one
     device too: chunks are what a resumed job goes on from). Every decoded frame is held to the limits."""
     limits = VideoLimits(config.max_video_pixels, config.max_video_s)
@@ -236,4 +240,4 @@ def video_swap_for(config: ServerConfig, pool: EnginePool, engine_name: str) -> 
         from plasticvision.server.jobs.ray_runner import RayChunks  # Ray is imported only when asked for
 
         return ChunkedVideoSwap(RayChunks(config.ray_address, engine_name, config.models_dir), config.video_chunk_s, limits)
-    return ChunkedVideoSwap(PoolChunks(pool), config.video_chunk_s, limits)
+    return ChunkedVideoSwap(PoolChunks(pool, stats), config.video_chunk_s, limits)

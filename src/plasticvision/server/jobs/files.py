@@ -61,8 +61,8 @@ class JobFiles:
         self.chunk_dir(job_id).mkdir(parents=True, exist_ok=True)
 
     def save_upload(self, job_id: str, upload: BinaryIO, filename: str, limit: int) -> Path:
-        """Copy an uploaded target video into the job's folder (synced: a resume needs it), refusing it past
-        `limit` bytes; a full disk is DiskFull. On failure the caller discards the folder."""
+        """Copy an uploaded target video into the job's folder, refusing it past `limit` bytes; a full disk is
+        DiskFull. On failure the caller discards the folder."""
         path = self.target(job_id)
         written = 0
         try:
@@ -72,13 +72,16 @@ class JobFiles:
                     if written > limit:
                         raise UploadTooLarge(f"{filename} is larger than the {limit / 1024 / 1024:g} MB limit")
                     out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
         except OSError as exc:
             if is_disk_full(exc):
                 raise DiskFull(f"the disk is full: {filename} could not be stored; nothing was kept") from exc
             raise
         return path
+
+    def sync_target(self, job_id: str) -> None:
+        """Flush an accepted upload to the disk: a resume after a power cut needs it whole."""
+        with open(self.target(job_id), "rb+") as file:
+            os.fsync(file.fileno())
 
     def discard_work(self, job_id: str) -> None:
         """Remove the upload and any partial output: what a job no longer needs once it ended."""

@@ -123,13 +123,15 @@ class VideoJobs:
     def start(self, job_id: str, session: SwapSession, settings: Settings, target: Path, frames_total: int) -> None:
         """Store what the job swaps with beside its upload, then queue it."""
         filename = self.get(job_id).filename
+        self.files.sync_target(job_id)
         JobSpec.of(session, settings, filename).save(self.files.spec(job_id))
         self.store.update(job_id, frames_total=frames_total, upload_bytes=target.stat().st_size)
         self._pool.submit(self._run, job_id, self._live[job_id])
 
     def reject(self, job_id: str, reason: str) -> None:
         """A reserved job whose upload was refused: kept as failed, so a follower learns why."""
-        self._finish(job_id, self._live[job_id], JobState.FAILED, error=reason)
+        self._finish(job_id, self._live.get(job_id) or LiveJob(), JobState.FAILED, error=reason)
+
     def get(self, job_id: str, owner: str | None = None) -> JobRecord:
         """The job; with `owner`, only that session's (another session's job is as unknown as a missing one)."""
         record = self.store.get(job_id, owner)
@@ -184,6 +186,8 @@ class VideoJobs:
         stale = []
         for record in self.store.all():
             if record.state not in (JobState.QUEUED, JobState.RESUMING) or record.updated_at >= cutoff:
+                continue
+            if not self.files.spec(record.job_id).is_file():  # its upload is still arriving
                 continue
             live = self._live.get(record.job_id) or LiveJob()
             live.cancel.set()

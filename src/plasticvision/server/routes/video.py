@@ -60,7 +60,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """The job runner lives as long as the app: interrupted jobs resumed at start, running chunks drained at stop."""
     config = app.state.config
     swapper = app.state.swapper
-    swap = video_swap_for(config, swapper.pool, swapper.engine.name)
+    swap = video_swap_for(config, swapper.pool, swapper.engine.name, swapper.stats)
     jobs = VideoJobs(config.data_dir, config.max_video_jobs, swap, swapper.new_session, quotas_of(config))
     jobs.resume_interrupted()
     app.state.video_jobs = jobs
@@ -119,7 +119,7 @@ def get_job_owner(
 
 
 OwnerDep = Annotated[str, Depends(get_job_owner)]
-TargetFile = Annotated[UploadFile, File(description="the video (MP4, MOV, WebM, MKV, AVI, ...)")]
+TargetFile = Annotated[UploadFile, File(description="the video: MP4/MOV, Matroska/WebM, AVI, MPEG-TS or Y4M")]
 JobIdForm = Annotated[str | None, Form(description="your id for the job, to follow its events")]
 JobIdHeader = Annotated[str | None, Header(alias="X-Job-Id", description="same as the job_id field")]
 
@@ -151,10 +151,10 @@ async def start_job(
         target = await workers.run(jobs.files.save_upload, job_id, target_file.file, filename, config.max_video_bytes)
         info = await workers.run(probe, target, filename, VideoLimits(config.max_video_pixels, config.max_video_s))
         one_shot.check_settings(settings)
+        await workers.run(jobs.start, job_id, one_shot, settings, target, info.frames)  # writes the job's spec
     except BaseException as exc:
         jobs.reject(job_id, str(exc) if isinstance(exc, PlasticVisionError) else "the upload failed")
         raise
-    jobs.start(job_id, one_shot, settings, target, info.frames)
     return job_id
 
 
@@ -200,8 +200,9 @@ async def get_feed(job_id: str, jobs: JobsDep, owner: OwnerDep) -> JobFeed:
     dependencies=[ApiKeyAnywhereDep],
 )
 async def job_events(feed: Annotated[JobFeed, Depends(get_feed)]) -> AsyncIterator[ServerSentEvent]:
-    """Server-Sent Events: `queued`, `progress` (frames done, total, fps, ETA, stage), then `done`,
-    `failed` or `cancelled` as the last event. Each carries the job record; late followers get them all."""
+    """Server-Sent Events: `queued` (or `resuming`, after a restart), `progress` (frames done, total, fps, ETA,
+    stage; `note: "resumed from frame N"` once resumed), then `done`, `failed` or `cancelled` as the last event.
+    Each carries the job record; late followers get them all."""
     async for event in feed.follow():
         yield ServerSentEvent(data=event.data, event=event.name, id=str(event.seq))
 
