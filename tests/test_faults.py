@@ -254,3 +254,19 @@ def test_a_file_size_limit_fails_the_job_with_disk_full_too(tmp_path, short_clip
     with server_process(data, log, preexec_fn=limit_file_size) as server:
         post_job(server.url, clip, "starved")
         assert_failed_for_disk_full_and_still_serving(server, data, short_clip, log)
+
+
+def test_an_upload_the_disk_cannot_hold_is_a_507_before_a_byte_is_spooled(tmp_path, small_disk):
+    """Data dir and TMPDIR on one small tmpfs: the declared Content-Length decides, nothing is written."""
+    data, spool = small_disk / "data", small_disk / "spool"
+    spool.mkdir()
+    with server_process(data, tmp_path / "server.log", env={"TMPDIR": str(spool), "PLASTICVISION_MIN_FREE_MB": "1"}) as server:
+        free, spooled_before = shutil.disk_usage(small_disk).free, files_under(spool)
+        too_big = [("source_files", ("face.png", SOURCE.read_bytes(), "image/png")),
+                   ("target_file", ("big.mp4", os.urandom(TMPFS_MB * 1024 * 1024), "video/mp4"))]
+        refused = httpx.post(f"{server.url}/jobs/video", files=too_big, timeout=60)
+        assert refused.status_code == 507 and "not enough disk space" in refused.json()["detail"], refused.text
+        assert files_under(spool) == spooled_before and files_under(data / "uploads") == []
+        assert shutil.disk_usage(small_disk).free >= free - 1024 * 1024  # the job store's few pages at most
+        assert httpx.get(f"{server.url}/jobs", timeout=10).json() == []
+    assert_no_server_errors((tmp_path / "server.log").read_text())

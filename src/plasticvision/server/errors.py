@@ -61,6 +61,14 @@ async def on_http_error(request: Request, exc: StarletteHTTPException) -> Respon
     return await http_exception_handler(request, exc)
 
 
+async def on_os_error(request: Request, exc: OSError) -> Response:
+    """A full disk anywhere under a request (a spool, a copy, a job's files) is a 507; any other OSError is
+    the bug it was."""
+    if is_disk_full(exc):
+        return error_response(507, "the disk is full: nothing of this request was kept; try again later")
+    raise exc
+
+
 async def on_validation_error(request: Request, exc: RequestValidationError | ValidationError) -> JSONResponse:
     return error_response(422, describe_errors(exc.errors()))
 
@@ -68,5 +76,6 @@ async def on_validation_error(request: Request, exc: RequestValidationError | Va
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PlasticVisionError, on_plasticvision_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, on_http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(OSError, on_os_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, on_validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(ValidationError, on_validation_error)  # type: ignore[arg-type]

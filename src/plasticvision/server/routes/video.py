@@ -19,6 +19,7 @@ from starlette.requests import HTTPConnection, Request
 
 from plasticvision.config import ServerConfig
 from plasticvision.errors import PlasticVisionError
+from plasticvision.media.disk_full import is_disk_full
 from plasticvision.media.video import probe
 from plasticvision.media.video_limits import VideoLimits
 from plasticvision.server.deps import (
@@ -153,9 +154,13 @@ async def start_job(
         one_shot.check_settings(settings)
         await workers.run(jobs.start, job_id, one_shot, settings, target, info.frames)  # writes the job's spec
     except BaseException as exc:
-        jobs.reject(job_id, str(exc) if isinstance(exc, PlasticVisionError) else "the upload failed")
+        jobs.reject(job_id, str(exc) if isinstance(exc, PlasticVisionError) else refusal(exc))
         raise
     return job_id
+
+
+def refusal(exc: BaseException) -> str:
+    return "disk full: nothing of the upload was kept" if is_disk_full(exc) else "the upload failed"
 
 
 StartedJob = Annotated[str, Depends(start_job)]
