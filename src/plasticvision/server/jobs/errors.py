@@ -21,3 +21,9 @@ class JobNotReady(PlasticVisionError):
     """The result of a job that has not finished (or did not succeed)."""
 
     status_code = 409
+
+
+class JobFinished(PlasticVisionError):
+    """A cancel for a job that has already ended."""
+
+    status_code = 409

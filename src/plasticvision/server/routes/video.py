@@ -33,7 +33,7 @@ from plasticvision.server.deps import (
 )
 from plasticvision.server.jobs.admission import client_address
 from plasticvision.server.jobs.chunked import video_swap_for
-from plasticvision.server.jobs.errors import JobNotReady
+from plasticvision.server.jobs.errors import JobFinished, JobNotReady
 from plasticvision.server.jobs.feed import JobFeed
 from plasticvision.server.jobs.quotas import JobQuotas
 from plasticvision.server.jobs.retention import GB, Retention
@@ -229,6 +229,15 @@ def result_response(jobs: VideoJobs, record: JobRecord) -> FileResponse:
 def job_result(job_id: str, jobs: JobsDep, owner: OwnerDep) -> FileResponse:
     """The finished MP4; range requests work, so a browser can seek in it."""
     return result_response(jobs, jobs.get(job_id, owner))
+
+
+@router.post("/jobs/{job_id}/cancel", response_model=JobRecord, dependencies=[ApiKeyDep])
+async def cancel_job(job_id: str, jobs: JobsDep, owner: OwnerDep) -> JobRecord:
+    """Stops a queued or running job between two frames (its record stays, cancelled; its files go);
+    a finished job is a 409 (`DELETE` removes it)."""
+    if jobs.get(job_id, owner).state.finished:
+        raise JobFinished(f"job {job_id} has already finished; DELETE /jobs/{job_id} removes it")
+    return await delete_job(job_id, jobs, owner)
 
 
 @router.delete("/jobs/{job_id}", response_model=JobRecord, dependencies=[ApiKeyDep])
