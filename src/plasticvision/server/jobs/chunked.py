@@ -31,11 +31,11 @@ from plasticvision.errors import NoSourceFaces
 from plasticvision.media.video import VideoReader
 from plasticvision.media.video_chunks import MIN_CHUNK_FRAMES, Chunk, ChunkJob, ChunkResult, chunk_paths, plan_chunks, run_chunk
 from plasticvision.media.video_join import join_chunks
+from plasticvision.media.video_limits import VideoLimits
 from plasticvision.media.video_process import ProgressCallback, ProgressMeter
 from plasticvision.media.video_swap import VideoSwapResult, swap_video
 from plasticvision.pipeline.session import SwapSession
 from plasticvision.pipeline.timing import TimingStats
-from plasticvision.media.video_limits import VideoLimits
 from plasticvision.server.jobs.chunk_queue import AttemptProgress, ChunkWatcher, OnFrames, ShouldStop, never, run_queued
 from plasticvision.server.jobs.ledger import JobChunks
 from plasticvision.settings import Settings
