@@ -119,6 +119,9 @@ class ChunkLedger:
             values,
         )
 
+    def any_running(self, job_id: str) -> bool:
+        return bool(self._execute("SELECT 1 FROM chunks WHERE job_id = ? AND running = 1", (job_id,)))
+
     def count_crashes(self, job_id: str) -> Chunk | None:
         """After a restart: chunks still marked running crashed the server; the first one that did so
         MAX_CRASHES times, if any."""

@@ -94,12 +94,8 @@ class VideoJobs:
                 log.warning("video job %s was interrupted before its upload was complete; marked failed", job_id)
                 self._end(job_id, JobState.FAILED, error=INTERRUPTED)
                 continue
-            crashed = self.ledger.count_crashes(job_id)
-            if crashed is not None:
-                reason = (
-                    f"chunk {crashed.index} (frames {crashed.start}-{crashed.stop - 1}) crashed the server "
-                    f"{MAX_CRASHES} times; the job was stopped so that it does not crash it again"
-                )
+            reason = self._crash_loop(job_id)
+            if reason is not None:
                 log.error("video job %s: %s", job_id, reason)
                 self._end(job_id, JobState.FAILED, error=reason)
                 continue
@@ -108,6 +104,20 @@ class VideoJobs:
             record = self.store.update(job_id, state=JobState.RESUMING.value, stage="resuming", eta_s=None)
             live.feed.publish(JobState.RESUMING.value, record.to_json() if record else {})
             self._pool.submit(self._run, job_id, live)
+
+    def _crash_loop(self, job_id: str) -> str | None:
+        """Count the crash a restart found this job in (in a chunk, or reading or joining the video outside
+        them); why it must not run again once the same place crashed the server MAX_CRASHES times."""
+        record = self.get(job_id)
+        outside_chunks = record.state is JobState.RUNNING and not self.ledger.any_running(job_id)
+        crashed = self.ledger.count_crashes(job_id)
+        if crashed is not None:
+            where = f"chunk {crashed.index} (frames {crashed.start}-{crashed.stop - 1})"
+        elif outside_chunks and self.store.count_crash(job_id) >= MAX_CRASHES:
+            where = "reading or joining the video (outside its chunks)"
+        else:
+            return None
+        return f"{where} crashed the server {MAX_CRASHES} times; the job was stopped so that it does not crash it again"
 
     def reserve(self, job_id: str, filename: str, owner: str = "default", client: str = "", incoming: int = 0) -> Path:
         """Claim the id (a queued record of the `owner` session) before the upload is written; returns the

@@ -81,6 +81,7 @@ ADDED_COLUMNS = {  # columns newer than the first data dirs, added to those on o
     "upload_bytes": "INTEGER NOT NULL DEFAULT 0",
     "resumed_from_frame": "INTEGER",
     "note": "TEXT",
+    "crashes": "INTEGER NOT NULL DEFAULT 0",  # restarts that found it running outside any chunk
 }
 
 
@@ -166,6 +167,11 @@ class JobStore:
             (*ACTIVE, *ACTIVE, value),
         )[0]
         return int(row["jobs"]), int(row["bytes"])
+
+    def count_crash(self, job_id: str) -> int:
+        """One more crash of the server while it ran this job outside its chunks; returns the count."""
+        self._execute("UPDATE jobs SET crashes = crashes + 1 WHERE job_id = ?", (job_id,))
+        return int(self._execute("SELECT crashes FROM jobs WHERE job_id = ?", (job_id,))[0]["crashes"])
 
     def active_count(self) -> int:
         marks = ", ".join("?" * len(ACTIVE))
