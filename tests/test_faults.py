@@ -227,7 +227,7 @@ def test_a_full_disk_fails_the_job_with_disk_full_and_the_server_keeps_serving(
     """The data dir on a small tmpfs that the test fills up while the job writes its output."""
     data = small_disk / "data"
     log = tmp_path / "server.log"
-    with server_process(data, log) as server:
+    with server_process(data, log, env={"PLASTICVISION_MIN_FREE_MB": "0"}) as server:  # the upload is let in
         post_job(server.url, long_clip, "starved")
         wait_for(server.url, "starved", lambda r: r["frames_done"] >= 15)
         filler = fill(small_disk, leave_bytes=128 * 1024)

@@ -82,7 +82,7 @@ def test_a_damaged_chunk_file_is_run_again(swap, session, clip, tmp_path):
     assert len(read_frames(tmp_path / "again.mp4")) == FRAMES
 
 
-def test_a_job_spec_comes_back_bit_for_bit(session, swapper, read_test_image, tmp_path):
+def test_a_job_spec_comes_back_with_its_face_map_and_settings(session, swapper, read_test_image, tmp_path):
     mapped = swapper.new_session()
     mapped.face_map.add_identity("hanks", [read_test_image("Tom_Hanks_54745.png")])
     spec = JobSpec.of(mapped, mapped.settings.model_copy(update={"opacity": 0.5}), "clip.mp4")

@@ -63,21 +63,14 @@ def unpack(blob: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
 
 
 class TreeWriter:
-    """Turns dataclass trees into JSON-able nodes, collecting their arrays under fresh names.
+    """Turns dataclass trees into JSON-able nodes, collecting their arrays under fresh names."""
 
-    `lossless` keeps pictures as PNG, for what must come back bit for bit (a video job's sources,
-    so a resumed job renders what its first run did)."""
-
-    def __init__(self, lossless: bool = False) -> None:
+    def __init__(self) -> None:
         self.arrays: dict[str, np.ndarray] = {}
-        self.lossless = lossless
 
     def node(self, value: Any) -> Any:
         if isinstance(value, np.ndarray):
             name = f"a{len(self.arrays)}"
-            if is_picture(value) and self.lossless:
-                self.arrays[name] = encoded(".png", value, [])
-                return {"png": name}
             if is_picture(value):
                 self.arrays[name] = encode_jpeg(value[:, :, :3], PICTURE_QUALITY)
                 if value.shape[2] == 3:
@@ -114,11 +107,6 @@ def read_node(node: Any, arrays: Mapping[str, np.ndarray]) -> Any:
         return tuple(read_node(item, arrays) for item in node["items"])
     if isinstance(node, dict) and "bytes" in node:
         return arrays[node["bytes"]].tobytes()
-    if isinstance(node, dict) and "png" in node:
-        picture = cv2.imdecode(arrays[node["png"]], cv2.IMREAD_UNCHANGED)
-        if picture is None:
-            raise BadStoredData("a stored picture does not decode")
-        return picture
     if isinstance(node, dict) and "jpeg" in node:
         picture = cv2.imdecode(arrays[node["jpeg"]], cv2.IMREAD_COLOR)
         alpha = cv2.imdecode(arrays[node["alpha"]], cv2.IMREAD_GRAYSCALE) if "alpha" in node else None

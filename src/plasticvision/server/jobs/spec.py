@@ -2,8 +2,9 @@
 
 The session that started a job lives in memory and may be gone when a restarted server
 resumes it, so the job keeps its own copy, written once at submission (atomically, synced)
-in the session store's archive format with lossless pictures: the resumed job renders exactly
-what its first run did.
+in the session store's archive format (no pickle; pictures as JPEG at quality 95). Every run
+of a job, the first one too, swaps with what it reads back from this file, so a resumed job
+renders exactly what an uninterrupted one does.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class JobSpec:
         return cls(tuple(session.sources), settings, session.face_map.state, filename)
 
     def save(self, path: Path) -> None:
-        writer = TreeWriter(lossless=True)
+        writer = TreeWriter()
         manifest = {
             "sources": writer.node(self.sources),
             "face_map": writer.node(self.face_map),
