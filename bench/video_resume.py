@@ -23,7 +23,7 @@ from clip import load, smooth_clip  # noqa: E402
 from video_bench import FPS, write_clip  # noqa: E402
 
 from plasticvision import FaceSwapper  # noqa: E402
-from plasticvision.media.video_swap import swap_video  # noqa: E402
+from plasticvision.video.swap import swap_video  # noqa: E402
 from plasticvision.server.jobs.chunk_queue import Interrupted  # noqa: E402
 from plasticvision.server.jobs.chunked import ChunkedVideoSwap, PoolChunks  # noqa: E402
 from plasticvision.server.jobs.ledger import ChunkLedger, JobChunks  # noqa: E402

@@ -22,7 +22,7 @@ IDENTITY_NAME = re.compile(r"^[\w][\w .'-]{0,39}$")  # letters (any script), dig
 
 
 class BadIdentityName(PlasticVisionError):
-    status_code = 422
+    type = "bad_name"
 
 
 def check_identity_name(name: str) -> str:

@@ -16,8 +16,8 @@ from plasticvision.api import FaceSwapper
 from plasticvision.config import ServerConfig, get_settings
 from plasticvision.pipeline.session import SwapSession
 from plasticvision.server.metrics import Metrics
-from plasticvision.server.security import check_api_key
-from plasticvision.server.sessions import SessionRegistry
+from plasticvision.server.middleware.security import check_api_key
+from plasticvision.server.sessions.registry import SESSION_ID, SessionRegistry
 from plasticvision.server.workers import Workers
 
 ConfigDep = Annotated[ServerConfig, Depends(get_settings)]
@@ -44,7 +44,12 @@ RegistryDep = Annotated[SessionRegistry, Depends(get_registry)]
 WorkersDep = Annotated[Workers, Depends(get_workers)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 SessionIdHeader = Annotated[
-    str | None, Header(alias="X-Session-Id", description="your session; none = the shared 'default' session")
+    str | None,
+    Header(
+        alias="X-Session-Id",
+        description="your session; none = the shared 'default' session",
+        json_schema_extra={"pattern": SESSION_ID.pattern},  # documented; the registry checks it, naming the rule
+    ),
 ]
 
 

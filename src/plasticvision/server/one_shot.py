@@ -24,7 +24,7 @@ SourceFiles = Annotated[
 
 
 class MissingSources(PlasticVisionError):
-    status_code = 422
+    type = "missing_sources"
 
 
 async def one_shot_session(

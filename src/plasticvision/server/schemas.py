@@ -47,6 +47,21 @@ class Status(BaseModel):
     devices: list[DeviceStatus] = Field(description="one engine replica per device (`--devices`)")
 
 
+class DetectedFace(BaseModel):
+    id: str = Field(description="what `POST /face-map` takes as `face_id`")
+    box: list[float] = Field(description="x0, y0, x1, y1 in pixels")
+    score: float
+    landmarks_5: list[list[float]] = Field(description="eyes, nose tip, mouth corners: [x, y] each")
+    landmarks_68: list[list[float]] | None = Field(None, description="the 68-point landmarks, when the engine has them")
+
+
+class Detections(BaseModel):
+    """`POST /detect-faces?format=json`: the faces found, largest first."""
+
+    count: int
+    faces: list[DetectedFace]
+
+
 class UploadResult(BaseModel):
     success: bool
     count: int

@@ -16,11 +16,11 @@ from plasticvision.types import Frame
 
 
 class UploadTooLarge(PlasticVisionError):
-    status_code = 413
+    type = "file_too_large"
 
 
 class TooManyFiles(PlasticVisionError):
-    status_code = 413
+    type = "too_many_files"
 
 
 def check_count(files: list[UploadFile], config: ServerConfig, field: str) -> None:

@@ -21,8 +21,8 @@ from concurrent.futures import Future, wait
 from typing import Protocol
 
 from plasticvision.engines.pool import DeviceFailed
-from plasticvision.media.video_chunks import Chunk, ChunkResult
-from plasticvision.media.video_process import Cancelled
+from plasticvision.video.chunks import Chunk, ChunkResult
+from plasticvision.video.process import Cancelled
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from plasticvision.errors import DiskFull
-from plasticvision.media.disk_full import is_disk_full
+from plasticvision.video.disk_full import is_disk_full
 from plasticvision.server.uploads import UploadTooLarge
 
 UPLOADS, TEMP, RESULTS = "uploads", "tmp", "results"

@@ -19,7 +19,7 @@ from contextlib import closing
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from plasticvision.media.video_chunks import Chunk, ChunkResult, chunk_paths
+from plasticvision.video.chunks import Chunk, ChunkResult, chunk_paths
 
 MAX_CRASHES = 3
 CRASH_CHUNK_ENV = "PLASTICVISION_TEST_CRASH_CHUNK"  # tests only: "K" makes chunk K kill the server (SIGKILL)

@@ -28,13 +28,19 @@ MAX_RETRY_S = 3600
 
 
 class JobsRefused(PlasticVisionError):
-    """The queue or a quota is full: try again later."""
-
-    status_code = 429
+    """The queue or a quota is full: try again later (`Retry-After`)."""
 
     def __init__(self, message: str, retry_after_s: float) -> None:
         super().__init__(message)
         self.headers = {"Retry-After": str(max(1, min(MAX_RETRY_S, math.ceil(retry_after_s))))}
+
+
+class QueueFull(JobsRefused):
+    type = "queue_full"
+
+
+class QuotaExceeded(JobsRefused):
+    type = "quota_exceeded"
 
 
 @dataclass(frozen=True)
@@ -48,20 +54,20 @@ class JobQuotas:
         """Raise JobsRefused when one more job of `incoming` bytes from this session and address is too much."""
         active = store.active_count()
         if active >= self.max_queue:
-            raise JobsRefused(
+            raise QueueFull(
                 f"the video queue is full ({active} jobs, PLASTICVISION_MAX_VIDEO_QUEUE); try again later",
                 retry_after(store),
             )
         for kind, column, value in (("session", "owner", owner), ("address", "client", client)):
             jobs, used = store.usage(column, value)
             if jobs >= self.jobs_per_client:
-                raise JobsRefused(
+                raise QuotaExceeded(
                     f"this {kind} already has {jobs} video jobs queued or running, the most allowed "
                     "(PLASTICVISION_MAX_VIDEO_JOBS_PER_CLIENT); wait for one to finish or cancel one",
                     retry_after(store),
                 )
             if used + incoming > self.bytes_per_client:
-                raise JobsRefused(
+                raise QuotaExceeded(
                     f"this {kind} would hold {(used + incoming) / GB:.2f} GB of videos, over its "
                     f"{self.bytes_per_client / GB:g} GB quota (PLASTICVISION_MAX_VIDEO_GB_PER_CLIENT); "
                     "delete finished jobs (DELETE /jobs/{id}) to make room",

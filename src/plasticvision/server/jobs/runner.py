@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from plasticvision.errors import PlasticVisionError
-from plasticvision.media.disk_full import is_disk_full
-from plasticvision.media.video_process import Cancelled, VideoProgress
 from plasticvision.pipeline.session import SwapSession
 from plasticvision.server.jobs.chunk_queue import Interrupted
 from plasticvision.server.jobs.chunked import ChunkedVideoSwap
@@ -36,6 +34,8 @@ from plasticvision.server.jobs.quotas import JobQuotas
 from plasticvision.server.jobs.spec import JobSpec
 from plasticvision.server.jobs.store import JobRecord, JobState, JobStore
 from plasticvision.settings import Settings
+from plasticvision.video.disk_full import is_disk_full
+from plasticvision.video.process import Cancelled, VideoProgress
 
 log = logging.getLogger(__name__)
 

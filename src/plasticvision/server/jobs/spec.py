@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from plasticvision.engines.base import SourceFace
-from plasticvision.media.video_chunks import durable_replace
+from plasticvision.video.chunks import durable_replace
 from plasticvision.pipeline.facemap import FaceMapState
 from plasticvision.pipeline.session import SwapSession
-from plasticvision.server.session_codec import TreeWriter, pack, read_node, unpack
+from plasticvision.server.sessions.codec import TreeWriter, pack, read_node, unpack
 from plasticvision.settings import Settings
 
 

@@ -16,16 +16,17 @@ from pydantic import BaseModel, Field
 from plasticvision.errors import PlasticVisionError
 from plasticvision.pipeline.facemap import MappedPerson
 from plasticvision.pipeline.mapper import FaceMapper
+from plasticvision.pipeline.identities import IDENTITY_NAME
 from plasticvision.server.deps import ApiKeyDep, ConfigDep, SessionDep, WorkersDep
+from plasticvision.server.openapi import IMAGE_TYPES, upload_fields
 from plasticvision.server.schemas import ERROR_RESPONSES
 from plasticvision.server.uploads import decode_upload, decode_uploads
 
-RESPONSES = {**ERROR_RESPONSES, 404: ERROR_RESPONSES[422]}  # unknown identity, person or face id
-router = APIRouter(tags=["face map"], dependencies=[ApiKeyDep], responses=RESPONSES)
+router = APIRouter(tags=["face map"], dependencies=[ApiKeyDep], responses=ERROR_RESPONSES)  # 404: an unknown name or id
 
 
 class OneReference(PlasticVisionError):
-    status_code = 422
+    type = "invalid_request"
 
 
 class IdentityInfo(BaseModel):
@@ -76,9 +77,17 @@ def face_map_info(mapper: FaceMapper) -> FaceMapInfo:
     return FaceMapInfo(engine=mapper.engine.name, threshold=mapper.threshold, people=people)
 
 
-@router.post("/identities", status_code=201, response_model=IdentityCreated)
+@router.post(
+    "/identities", status_code=201, response_model=IdentityCreated, openapi_extra=upload_fields(files=IMAGE_TYPES)
+)
 async def create_identity(
-    name: Annotated[str, Form(description="1-40 letters, digits, spaces, '.', \"'\", '_' or '-'")],
+    name: Annotated[
+        str,
+        Form(
+            description="1-40 letters, digits, spaces, '.', \"'\", '_' or '-'",
+            json_schema_extra={"pattern": IDENTITY_NAME.pattern},  # documented; the face map checks it
+        ),
+    ],
     files: Annotated[list[UploadFile], File(description="1-10 photos of this person")],
     session: SessionDep,
     config: ConfigDep,
@@ -108,7 +117,9 @@ async def read_face_map(session: SessionDep) -> FaceMapInfo:
     return face_map_info(session.face_map)
 
 
-@router.post("/face-map", status_code=201, response_model=PersonMapped)
+@router.post(
+    "/face-map", status_code=201, response_model=PersonMapped, openapi_extra=upload_fields(reference=IMAGE_TYPES)
+)
 async def map_person(
     identity: Annotated[str, Form(description="the identity to put on this person")],
     session: SessionDep,

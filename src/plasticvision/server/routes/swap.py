@@ -9,9 +9,10 @@ from fastapi import APIRouter, File, Response, UploadFile
 
 from plasticvision.media.images import encode_png
 from plasticvision.server.deps import ApiKeyDep, ConfigDep, MetricsDep, SessionDep, SwapperDep, WorkersDep
-from plasticvision.server.ratelimit import RateLimitDep
-from plasticvision.server.schemas import ERROR_RESPONSES, png_response
+from plasticvision.server.middleware.ratelimit import RateLimitDep
+from plasticvision.server.openapi import IMAGE_TYPES, upload_fields
 from plasticvision.server.one_shot import SourceFiles, one_shot_session
+from plasticvision.server.schemas import ERROR_RESPONSES, png_response
 from plasticvision.server.uploads import decode_upload
 
 router = APIRouter(tags=["swap"], dependencies=[ApiKeyDep], responses=ERROR_RESPONSES)
@@ -22,6 +23,7 @@ router = APIRouter(tags=["swap"], dependencies=[ApiKeyDep], responses=ERROR_RESP
     response_class=Response,
     responses=png_response("the swapped image, labelled as synthetic"),
     dependencies=[RateLimitDep],
+    openapi_extra=upload_fields(target_file=IMAGE_TYPES, source_files=IMAGE_TYPES),
 )
 async def swap_image(
     target_file: Annotated[UploadFile, File(description="the image whose face is replaced")],

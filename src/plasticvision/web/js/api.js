@@ -2,15 +2,17 @@
 
 const JSON_HEADERS = { Accept: "application/json" };
 
+/** `type` is the server's stable word for the refusal (see the HTTP API docs): branch on it, not on the message. */
 class ApiError extends Error {
-  constructor(message, status = 0) {
+  constructor(message, status = 0, type = "") {
     super(message);
     this.name = "ApiError";
     this.status = status;
+    this.type = type;
   }
 }
 
-/** FastAPI answers {"detail": "..."} or, for validation errors, {"detail": [{loc, msg}, ...]}. */
+/** The server answers {"detail": "...", "type": "..."}; plain FastAPI, {"detail": [{loc, msg}, ...]}. */
 function describeDetail(detail) {
   if (typeof detail === "string") return detail;
   if (Array.isArray(detail)) {
@@ -21,13 +23,15 @@ function describeDetail(detail) {
 
 async function errorFrom(response) {
   let text = `${response.status} ${response.statusText}`.trim();
+  let type = "";
   try {
     const body = await response.json();
     if (body?.detail !== undefined) text = describeDetail(body.detail);
+    if (typeof body?.type === "string") type = body.type;
   } catch {
-    /* not JSON: keep the status line */
+    /* not JSON (e.g. a proxy's page): keep the status line */
   }
-  return new ApiError(text, response.status);
+  return new ApiError(text, response.status, type);
 }
 
 export class Api {
