@@ -37,10 +37,10 @@ AUDIO_CODECS = frozenset({
     "pcm_s16le", "pcm_s16be", "pcm_s24le", "pcm_s32le", "pcm_f32le", "pcm_u8", "pcm_mulaw", "pcm_alaw",
 })
 REFUSED = (  # what some first bytes are, when they are something we refuse by name
-    (b"#EXTM3U", "a playlist (HLS .m3u8); upload the video file itself"),
+    (b"#EXTM3U", "a playlist (HLS .m3u8), not a video; upload the video file itself"),
     (b"GIF8", "an animated GIF, which is not a video (swap-image takes images)"),
-    (b"\x89PNG", "a PNG image (swap-image takes images)"),
-    (b"\xff\xd8\xff", "a JPEG image (swap-image takes images)"),
+    (b"\x89PNG", "a PNG image, not a video (swap-image takes images)"),
+    (b"\xff\xd8\xff", "a JPEG image, not a video (swap-image takes images)"),
 )
 OPTIONS = {"protocol_whitelist": "file"}  # nested opens (none of the allowed demuxers makes one) stay local
 
