@@ -67,6 +67,10 @@ class ServerConfig(BaseSettings):
     max_streams_per_client: int = Field(4, ge=1, description="live streams one address may hold open")
     max_followers_per_client: int = Field(8, ge=1, description="event streams (SSE) one address may follow")
     settings_messages_per_s: float = Field(10.0, gt=0, description="settings changes per second on one stream")
+    max_video_queue: int = Field(16, ge=1, description="video jobs queued, resuming or running at once")
+    max_video_jobs_per_client: int = Field(4, ge=1, description="active video jobs per session and per address")
+    max_video_gb_per_client: float = Field(8.0, gt=0, description="uploads and results on disk per session and address")
+    min_free_mb: float = Field(256.0, ge=0, description="kept free on the data dir and TMPDIR after an upload")
     rate_limit: str | None = Field(
         None, pattern=r"^\d+/(second|minute|hour)$", description="uploads and swaps per client address: '30/minute'"
     )
@@ -78,7 +82,9 @@ class ServerConfig(BaseSettings):
     stream_parallel_frames: int = Field(2, ge=1, le=8, description="frames of one stream swapped at once")
     devices: str = Field("auto", description="engine replicas: 'auto' (every CUDA device, else one), '0,1', 'cpu:2'")
     ray_address: str | None = Field(None, description="run video chunks on this Ray cluster ('auto', 'ray://head:10001')")
-    video_chunk_s: float = Field(4.0, gt=0, description="shortest video chunk, in seconds, when a job is split")
+    video_chunk_s: float = Field(
+        4.0, gt=0, description="video chunk length in seconds: the work a crash can lose, and the shortest split"
+    )
 
     @field_validator("devices")
     @classmethod

@@ -67,3 +67,23 @@ def test_the_server_sweeps_on_its_own(tmp_path, swapper, clip):
         assert client.get(f"/jobs/{job['job_id']}/result").status_code == 200
         wait_until(lambda: client.get(f"/jobs/{job['job_id']}").status_code == 404, timeout=10)
         assert list((tmp_path / "data" / "results").iterdir()) == []
+
+
+def test_a_queued_job_nothing_runs_is_abandoned_then_expires(tmp_path, swapper):
+    with TestClient(create_app(ServerConfig(engine="dlib", data_dir=tmp_path / "data"), swapper)) as client:
+        jobs = client.app.state.video_jobs
+        uploads_dir = jobs.reserve("stuck", "clip.mp4")  # reserved, never started: as if its worker never came
+        (uploads_dir / "target.video").write_bytes(b"\0" * 1000)
+        (uploads_dir / "job.npz").write_bytes(b"")  # submitted: its spec is written
+        now = time.time()
+
+        def retention(at: float) -> Retention:
+            return Retention(jobs.store, jobs.files, DAY_S, 10**12, clock=lambda: at, abandon=jobs.abandon_stale)
+
+        assert retention(now + DAY_S - 60).sweep() == [] and client.get("/jobs/stuck").json()["state"] == "queued"
+        assert jobs.abandon_stale(cutoff=now + 1) == ["stuck"]  # what a sweep a day later does first
+        record = client.get("/jobs/stuck").json()
+        assert record["state"] == "failed" and record["error"].startswith("abandoned")
+        assert not uploads_dir.exists(), "its upload is deleted as soon as it is abandoned"
+        assert retention(time.time() + DAY_S + 1).sweep() == ["stuck"]
+        assert client.get("/jobs/stuck").status_code == 404

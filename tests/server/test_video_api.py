@@ -283,3 +283,12 @@ def test_a_data_dir_from_before_job_owners_is_upgraded(data_dir, swapper):
     with start_client(data_dir, swapper) as client:
         assert [job["job_id"] for job in client.get("/jobs").json()] == ["old"]
         assert client.get("/jobs", headers={"X-Session-Id": "someone"}).json() == []
+
+
+def test_post_cancel_stops_a_running_job_within_its_chunk_and_refuses_a_finished_one(client, long_clip):
+    job_id = client.post("/jobs/video", files=uploads(long_clip)).json()["job_id"]
+    wait_until(lambda: client.get(f"/jobs/{job_id}").json()["frames_done"] > 0)
+    cancelled = client.post(f"/jobs/{job_id}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
+    assert cancelled.json()["frames_done"] < cancelled.json()["frames_total"]
+    assert client.post(f"/jobs/{job_id}/cancel").status_code == 409

@@ -25,6 +25,7 @@ from plasticvision.server.client_limits import ClientLimits
 from plasticvision.server.middleware.gate import Gate
 from plasticvision.server.middleware.hosts import HostCheck
 from plasticvision.server.metrics import Metrics, Readings
+from plasticvision.server.middleware.admission import VideoAdmission
 from plasticvision.server.middleware.ratelimit import RateLimit, RateLimiter
 from plasticvision.server.middleware.request_log import RequestLog
 from plasticvision.server.middleware.security import install_cors
@@ -86,6 +87,7 @@ def create_app(config: ServerConfig | None = None, swapper: FaceSwapper | None =
     app.state.metrics = watch(app, store)
     install_error_handlers(app)
     install_openapi(app)
+    app.add_middleware(VideoAdmission)  # inside the gate: quotas and free disk for a caller it let in
     app.add_middleware(Gate, config=config)  # key and body size on the headers, before any body byte
     install_cors(app, config)  # outside the gate, so its refusals carry CORS headers too
     app.add_middleware(HostCheck, config=config)

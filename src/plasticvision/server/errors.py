@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from plasticvision.errors import PlasticVisionError
+from plasticvision.video.disk_full import is_disk_full
 
 LOCATIONS = ("body", "query", "header", "path", "cookie")
 MAX_CLOSE_REASON = 120  # bytes; RFC 6455 allows 123
@@ -64,6 +65,7 @@ ERROR_TYPES: dict[str, ErrorType] = {
     "no_source_faces": ErrorType(409, "a swap was asked for before any source face was uploaded"),
     "job_exists": ErrorType(409, "a job with this id exists already; choose another"),
     "job_not_ready": ErrorType(409, "the job has no result: it has not finished, or did not succeed"),
+    "job_finished": ErrorType(409, "a cancel for a job that has already ended (`DELETE` removes it)"),
     "too_large": ErrorType(413, "the request body is over the server's limit"),
     "file_too_large": ErrorType(413, "an uploaded file is over `PLASTICVISION_MAX_UPLOAD_MB`"),
     "too_many_files": ErrorType(413, "more files than `PLASTICVISION_MAX_FILES`"),
@@ -73,6 +75,7 @@ ERROR_TYPES: dict[str, ErrorType] = {
     "bad_image": ErrorType(415, "not a decodable image"),
     "not_sdp": ErrorType(415, "a WHIP/WHEP body not sent as `application/sdp`"),
     "bad_video": ErrorType(415, "not a decodable video"),
+    "unsupported_container": ErrorType(415, "a container or codec off the allow-list (a playlist, a GIF, ...)"),
     "invalid_request": ErrorType(422, "a field or setting is missing, malformed or out of range; the detail names it"),
     "bad_session": ErrorType(422, "a session id that is not 1-64 letters, digits, '.', '_' or '-'"),
     "bad_job_id": ErrorType(422, "a job id that is not 1-64 letters, digits, '-' or '_'"),
@@ -89,6 +92,8 @@ ERROR_TYPES: dict[str, ErrorType] = {
     "too_many_settings": ErrorType(429, "settings messages on the stream came faster than the server takes them"),
     "too_many_sessions": ErrorType(429, "the server holds `PLASTICVISION_MAX_SESSIONS` sessions already"),
     "too_many_connections": ErrorType(429, "the server or your session has the most streams it may have"),
+    "queue_full": ErrorType(429, "`PLASTICVISION_MAX_VIDEO_QUEUE` video jobs are waiting or running; see `Retry-After`"),
+    "quota_exceeded": ErrorType(429, "your session or address has the most video jobs or bytes it may have"),
     "server_error": ErrorType(500, "a fault of the server, not of the request; it is logged"),
     "model_missing": ErrorType(503, "an engine's weights are missing or fail their checksum"),
     "store_unavailable": ErrorType(503, "the session store (Redis) is unreachable: changes are refused for now"),
@@ -146,14 +151,20 @@ async def on_validation_error(request: Request, exc: RequestValidationError | Va
 
 
 async def on_http_error(request: Request, exc: HTTPException) -> JSONResponse:
-    """Starlette's own refusals (no such route, wrong method, an unreadable body), typed like ours."""
+    """Starlette's own refusals (no such route, wrong method, an unreadable body), typed like ours; a body
+    that could not be spooled because the disk is full is a 507, not a 400."""
+    if is_disk_full(exc):
+        return error_response("disk_full", "the disk is full: the request body could not be stored; nothing was kept")
     type_ = HTTP_TYPES.get(exc.status_code, "bad_request" if exc.status_code < 500 else "server_error")
     body = error_body(type_, str(exc.detail))
     return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
 async def on_server_error(request: Request, exc: Exception) -> JSONResponse:
-    """A bug or a fault: logged with its traceback by Starlette, answered without one."""
+    """A bug or a fault: logged with its traceback by Starlette, answered without one; a full disk anywhere
+    under a request (a copy, a job's files) is a 507."""
+    if is_disk_full(exc):
+        return error_response("disk_full", "the disk is full: nothing of this request was kept; try again later")
     return error_response("server_error", "internal server error; the server logged it")
 
 

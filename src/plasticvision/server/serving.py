@@ -8,6 +8,8 @@ from fastapi import FastAPI
 from plasticvision.config import ServerConfig
 
 TRANSPORT_SIZE_FACTOR = 2
+GRACEFUL_SHUTDOWN_S = 10  # open connections (SSE followers, streams) get this long after SIGTERM; then video
+# jobs drain their running chunks (runner.DRAIN_S): together well within systemd's TimeoutStopSec
 
 
 def uvicorn_config(app: FastAPI, config: ServerConfig, **overrides: object) -> uvicorn.Config:
@@ -24,6 +26,7 @@ def uvicorn_config(app: FastAPI, config: ServerConfig, **overrides: object) -> u
         "ws_per_message_deflate": False,
         "ws_max_size": TRANSPORT_SIZE_FACTOR * config.max_ws_message_bytes,
         "log_level": "info",
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_S,
     }
     if config.log_format == "json":
         options |= {"log_config": None, "access_log": False}

@@ -13,6 +13,8 @@ a single pass does and the two results differ only while the smoother's history 
 
 from __future__ import annotations
 
+import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,8 +24,10 @@ from plasticvision.engines.base import SourceFace
 from plasticvision.engines.pool import Replica
 from plasticvision.pipeline.facemap import FaceMapState
 from plasticvision.pipeline.session import SwapSession
+from plasticvision.pipeline.timing import TimingStats
 from plasticvision.pipeline.tracking import DETECT_EVERY
 from plasticvision.settings import Settings
+from plasticvision.video.limits import VideoLimits
 from plasticvision.video.process import Cancelled
 from plasticvision.video.reader import VideoReader
 from plasticvision.video.threads import RunAhead, RunBehind
@@ -64,6 +68,8 @@ class ChunkJob:
     settings: Settings
     fps: float
     face_map: FaceMapState | None = None  # who becomes whom, when the job's session has a face map
+    limits: VideoLimits | None = None  # enforced on every decoded frame, whatever the header said
+    name: str = "video"  # what limit errors call the file (the upload's own name)
 
 
 @dataclass(frozen=True)
@@ -75,8 +81,11 @@ class ChunkResult:
     seconds: float
 
 
-def plan_chunks(path: str | Path, parts: int, *, min_frames: int = MIN_CHUNK_FRAMES) -> list[Chunk]:
-    """Up to `parts` chunks of about equal length, each starting at a keyframe and at least `min_frames` long.
+def plan_chunks(
+    path: str | Path, parts: int, *, min_frames: int = MIN_CHUNK_FRAMES, max_frames: int | None = None
+) -> list[Chunk]:
+    """Up to `parts` chunks of about equal length, each starting at a keyframe and at least `min_frames` long;
+    with `max_frames`, as many more as make chunks about that short (where keyframes allow).
 
     A file whose packets lack timestamps, or without keyframes to cut at, is one chunk.
     """
@@ -87,6 +96,8 @@ def plan_chunks(path: str | Path, parts: int, *, min_frames: int = MIN_CHUNK_FRA
     times = sorted(pts for pts, _ in packets)
     keyframes = set(pts for pts, key in packets if key)
     count = len(times)
+    if max_frames:
+        parts = max(parts, math.ceil(count / max_frames))
     cuts = [index for index, pts in enumerate(times) if pts in keyframes]
     starts = [0]
     for part in range(1, parts):
@@ -122,11 +133,13 @@ def run_chunk(
     *,
     on_frames: Callable[[int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    stats: TimingStats | None = None,
 ) -> ChunkResult:
     """Swap the chunk's frames on `replica` into `output` (H.264 MP4, video only, the single pass's encoder
-    settings); warm-up frames only feed the tracker. No file remains on failure or cancellation."""
+    settings); warm-up frames only feed the tracker. `output` appears whole (written aside, synced, renamed)
+    or not at all: no file remains on failure, cancellation or a crash but a hidden partial one."""
     started = time.perf_counter()
-    session = SwapSession(replica.engine)
+    session = SwapSession(replica.engine, stats)  # `stats`: where the stage timings go (the server's metrics)
     session.use_prepared(job.sources)
     if job.face_map is not None:
         session.face_map.restore(job.face_map)
@@ -135,7 +148,8 @@ def run_chunk(
     with VideoReader(job.source) as reader:
         if chunk.seek_pts is not None:
             reader.seek(chunk.seek_pts)
-        writer = VideoWriter(output, reader.info, reader.time_base)
+        partial = output.with_name(f".{output.name}.part")
+        writer = VideoWriter(partial, reader.info, reader.time_base)
         encoder = RunBehind()
         decoder = RunAhead(reader.frames)
         try:
@@ -147,6 +161,10 @@ def run_chunk(
                     continue
                 if chunk.stop_pts is not None and pts >= chunk.stop_pts:
                     break
+                if job.limits is not None and pts >= chunk.start_pts:
+                    height, width = frame.image.shape[:2]
+                    index = chunk.start + written
+                    job.limits.check_frame(job.name, index, float(pts * frame.time_base), width, height)
                 with replica.work():
                     if pts < chunk.start_pts:
                         stream.follow(frame.image)  # what a single pass does with this frame, minus the swap
@@ -160,14 +178,27 @@ def run_chunk(
                     on_frames(1)
             encoder.submit(writer.close)
             encoder.finish()
+            durable_replace(partial, output)
         except BaseException:
             decoder.close()
             encoder.close()
             writer.abort()
-            output.unlink(missing_ok=True)
+            partial.unlink(missing_ok=True)
             raise
         decoder.close()
     return ChunkResult(chunk.index, written, swapped, warmed, time.perf_counter() - started)
+
+
+def durable_replace(partial: Path, output: Path) -> None:
+    """Rename a written file into place so that, after a crash or power loss, `output` is whole or absent."""
+    with open(partial, "rb+") as file:
+        os.fsync(file.fileno())
+    os.replace(partial, output)
+    folder = os.open(output.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 def chunk_paths(folder: Path, chunks: Sequence[Chunk]) -> list[Path]:

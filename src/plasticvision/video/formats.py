@@ -1,11 +1,11 @@
-"""Which files FFmpeg may open as videos: real containers only, told by their first bytes, never by name.
+"""The one gate every video file passes before FFmpeg reads it: an allow-list of containers and codecs.
 
-Left to probe, FFmpeg picks from hundreds of demuxers, some of which read more than the file:
-an HLS or concat playlist makes it open the local files (or URLs) the playlist names, image
-demuxers render a still, `tty` renders text. So the container is recognised here from its
-magic bytes and FFmpeg is told which demuxer to use: a playlist, an image or anything unknown
-is refused before FFmpeg parses a byte, and the file's suffix (the client's choice) plays no
-part. Only the `file` protocol is allowed, so no demuxer can reach out either.
+FFmpeg opens anything it can probe, and some of what it can probe is dangerous on a server:
+an HLS playlist (`.m3u8`) makes it read the local files (and http(s) URLs) it names; image
+demuxers turn a PNG or an animated GIF into a "video". So the container is recognised here
+from its first bytes, by us, and FFmpeg is told which demuxer to use (it never probes), with
+no protocol but `file`. The streams it finds must then use a codec of the allow-list. The
+suffix of an upload plays no part: uploads are saved under our own name.
 """
 
 from __future__ import annotations
@@ -14,68 +14,106 @@ from pathlib import Path
 
 import av
 import av.container
+import av.error
 
 from plasticvision.errors import BadVideo
 
-SNIFF_BYTES = 1024
-ISO_BOXES = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"pnot")  # MP4, MOV, M4V, 3GP
+SNIFF_BYTES = 4096
 TS_PACKET = 188
-OPTIONS = {"protocol_whitelist": "file", "enable_drefs": "0"}  # no network, no external data references
-CONTAINERS = "MP4, MOV, M4V, 3GP, MKV, WebM, AVI, MPEG-TS, MPEG-PS, FLV, Ogg, WMV/ASF, Y4M"
-
-
-IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")
-PLAYLIST_MAGIC = (b"#EXTM3U", b"ffconcat", b"<?xml", b"[playlist]")
+MP4_BOXES = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"pnot")
+CONTAINERS = {  # our name -> FFmpeg's demuxer; the names users read in error messages
+    "MP4/MOV": "mov",
+    "Matroska/WebM": "matroska",
+    "AVI": "avi",
+    "MPEG-TS": "mpegts",
+    "Y4M": "yuv4mpegpipe",
+}
+VIDEO_CODECS = frozenset({
+    "h264", "hevc", "vp8", "vp9", "av1", "mpeg4", "mpeg2video", "mpeg1video", "mjpeg", "rawvideo",
+    "prores", "dnxhd", "ffv1", "theora", "h263", "msmpeg4v2", "msmpeg4v3", "dvvideo",
+})
+AUDIO_CODECS = frozenset({
+    "aac", "mp3", "mp2", "opus", "vorbis", "ac3", "eac3", "flac", "alac",
+    "pcm_s16le", "pcm_s16be", "pcm_s24le", "pcm_s32le", "pcm_f32le", "pcm_u8", "pcm_mulaw", "pcm_alaw",
+})
+REFUSED = (  # what some first bytes are, when they are something we refuse by name
+    (b"#EXTM3U", "a playlist (HLS .m3u8), not a video; upload the video file itself"),
+    (b"GIF8", "an animated GIF, which is not a video (swap-image takes images)"),
+    (b"\x89PNG", "a PNG image, not a video (swap-image takes images)"),
+    (b"\xff\xd8\xff", "a JPEG image, not a video (swap-image takes images)"),
+)
+OPTIONS = {"protocol_whitelist": "file", "enable_drefs": "0"}  # nested opens stay local; MOV data references are not followed
 
 
 class UnsupportedContainer(BadVideo):
-    """415, like any file that is not a video; the message says what it looked like."""
+    """A file recognised as something we refuse (a playlist, an image) or using a codec off the allow-list."""
+
+    type = "unsupported_container"
 
 
-def sniff_demuxer(head: bytes) -> str | None:
-    """FFmpeg's demuxer for a file starting with `head`, or None when it is not an allowed container."""
-    if head[4:8] in ISO_BOXES:
-        return "mov"
+def allowed_containers() -> str:
+    return ", ".join(CONTAINERS)
+
+
+def sniff(head: bytes) -> str | None:
+    """FFmpeg's demuxer for a file starting with `head`, if it is an allowed container; else None."""
+    if head[4:8] in MP4_BOXES:
+        return CONTAINERS["MP4/MOV"]
     if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return "matroska"  # also WebM
+        return CONTAINERS["Matroska/WebM"]
     if head.startswith(b"RIFF") and head[8:12] == b"AVI ":
-        return "avi"
-    if len(head) > 2 * TS_PACKET and head[0] == head[TS_PACKET] == head[2 * TS_PACKET] == 0x47:
-        return "mpegts"
-    if head.startswith(b"\x00\x00\x01\xba"):
-        return "mpeg"
-    if head.startswith(b"FLV\x01"):
-        return "flv"
-    if head.startswith(b"OggS"):
-        return "ogg"
-    if head.startswith(b"\x30\x26\xb2\x75\x8e\x66\xcf\x11"):
-        return "asf"
-    if head.startswith(b"YUV4MPEG2 "):
-        return "yuv4mpegpipe"
+        return CONTAINERS["AVI"]
+    if head.startswith(b"YUV4MPEG2"):
+        return CONTAINERS["Y4M"]
+    if len(head) > 2 * TS_PACKET and all(head[i] == 0x47 for i in (0, TS_PACKET, 2 * TS_PACKET)):
+        return CONTAINERS["MPEG-TS"]
     return None
 
 
-def demuxer_for(path: Path, name: str | None = None) -> str:
-    """The demuxer for the file at `path`; UnsupportedContainer (naming the file as `name`) for anything else."""
-    with open(path, "rb") as file:
-        head = file.read(SNIFF_BYTES)
-    demuxer = sniff_demuxer(head)
-    if demuxer is None:
-        raise UnsupportedContainer(f"{name or path.name}: {what_it_is(head)}, not a video container ({CONTAINERS})")
-    return demuxer
+def container_format(path: Path, name: str) -> str:
+    """The demuxer for `path`, or UnsupportedContainer saying what the file is and what is allowed."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(SNIFF_BYTES)
+    except OSError as exc:
+        raise BadVideo(f"cannot read {name}: {exc.strerror or exc}") from exc
+    demuxer = sniff(head)
+    if demuxer is not None:
+        return demuxer
+    what = next((kind for magic, kind in REFUSED if head.lstrip().startswith(magic)), None)
+    if what is None:  # bytes we do not recognise at all: as unreadable as a damaged file
+        raise BadVideo(f"{name}: not a readable video (accepted containers: {allowed_containers()})")
+    raise UnsupportedContainer(f"{name}: {what}; accepted containers: {allowed_containers()}")
 
 
-def what_it_is(head: bytes) -> str:
-    if not head:
-        return "an empty file"
-    if head.lstrip().startswith(PLAYLIST_MAGIC):
-        return "a playlist or manifest (it would make the server read other files)"
-    if head.startswith(IMAGE_MAGIC):
-        return "a still image (swap-image takes images)"
-    return "an unknown format"
+def check_codecs(container: av.container.InputContainer, name: str) -> None:
+    """Every video and audio stream must use an allowed codec (cover art and data streams are ignored)."""
+    for stream in container.streams:
+        allowed = {"video": VIDEO_CODECS, "audio": AUDIO_CODECS}.get(stream.type)
+        if allowed is None or (stream.type == "video" and stream.disposition & av.stream.Disposition.attached_pic):
+            continue
+        codec = stream.codec_context.codec.canonical_name  # the format's name, not the decoder's (mp3float)
+        if codec not in allowed:
+            raise UnsupportedContainer(f"{name}: the {stream.type} codec {codec!r} is not accepted")
 
 
 def open_container(path: str | Path, name: str | None = None) -> av.container.InputContainer:
-    """`av.open` for reading an untrusted video: the allowed container's own demuxer, local file only."""
+    """Open a local video file for reading, only if its container and codecs are on the allow-list.
+
+    Raises UnsupportedContainer (a BadVideo) for anything else, BadVideo for a file FFmpeg cannot read.
+    """
     path = Path(path)
-    return av.open(str(path), "r", format=demuxer_for(path, name), options=dict(OPTIONS))
+    name = name or path.name
+    demuxer = container_format(path, name)
+    try:
+        container = av.open(str(path), "r", format=demuxer, options=OPTIONS)
+    except (av.error.FFmpegError, UnicodeDecodeError) as exc:
+        raise BadVideo(f"{name}: not a readable video ({getattr(exc, 'strerror', None) or exc})") from exc
+    except OSError as exc:
+        raise BadVideo(f"cannot read {name}: {exc.strerror or exc}") from exc
+    try:
+        check_codecs(container, name)
+    except BaseException:
+        container.close()
+        raise
+    return container

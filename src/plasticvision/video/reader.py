@@ -21,6 +21,7 @@ import cv2
 from plasticvision.errors import BadVideo
 from plasticvision.video.formats import open_container
 from plasticvision.types import Frame
+from plasticvision.video.formats import open_container
 from plasticvision.video.limits import VideoLimits
 
 log = logging.getLogger(__name__)
@@ -54,19 +55,6 @@ class TimedFrame:
     time_base: Fraction
 
 
-def not_a_video(format_name: str) -> str | None:
-    """What a file is when FFmpeg opened it as a "video" that no user means as one, else None.
-
-    FFmpeg renders PNG, JPEG, ... as one-frame videos (image demuxers) and text files as
-    ANSI art (`tty`); a swap of either would only surprise.
-    """
-    if format_name == "image2" or format_name.endswith("_pipe"):
-        return "a still image (swap-image takes images)"
-    if format_name == "tty":
-        return "a text file"
-    return None
-
-
 def normalise_rotation(degrees: float) -> int:
     """The display rotation snapped to a quarter turn in -90..180, the only ones players honour."""
     quarter = int(round(degrees / 90.0)) % 4
@@ -88,12 +76,7 @@ class VideoReader:
         self.path = Path(path)
         self.name = name or self.path.name  # what error messages call the file (the upload's own name)
         self.limits = limits
-        try:
-            self.container = open_container(self.path, self.name)
-        except (av.error.FFmpegError, UnicodeDecodeError) as exc:
-            raise BadVideo(f"{self.name}: not a readable video ({describe(exc)})") from exc
-        except OSError as exc:
-            raise BadVideo(f"cannot read {self.name}: {exc.strerror or exc}") from exc
+        self.container = open_container(self.path, self.name)  # the allow-list of containers and codecs
         try:
             self.video = self._video_stream()
             self.audio = self.container.streams.audio[0] if self.container.streams.audio else None
@@ -106,9 +89,6 @@ class VideoReader:
             raise
 
     def _video_stream(self) -> av.video.stream.VideoStream:
-        kind = not_a_video(self.container.format.name)
-        if kind:
-            raise BadVideo(f"{self.name}: this is {kind}, not a video")
         # cover art in a music file is a one-picture "video" stream: not what anyone means by video
         streams = [s for s in self.container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
         if not streams or not streams[0].codec_context.width:

@@ -6,6 +6,9 @@ process or node went away) goes back to the front of the queue for a worker that
 failed it yet (any worker, once all have); idle workers wait while others still run, since a
 chunk may come back. After MAX_ATTEMPTS a chunk fails the job, and any other failure (or cancellation)
 stops every worker between two frames: a job never finishes with a chunk missing.
+A draining queue (the server is shutting down) hands out no new chunk but lets the running
+ones finish; the job then ends `Interrupted`, its finished chunks kept for a resume. A
+`ChunkWatcher` hears of every attempt's start and end: the job's ledger records them.
 """
 
 from __future__ import annotations
@@ -15,16 +18,23 @@ import threading
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, wait
+from typing import Protocol
 
 from plasticvision.engines.pool import DeviceFailed
 from plasticvision.video.chunks import Chunk, ChunkResult
+from plasticvision.video.process import Cancelled
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3  # per chunk: the first run and two retries on other workers
+WAKE_S = 0.5  # how often an idle worker looks whether the queue started draining
 
 OnFrames = Callable[[int], None]
 ShouldStop = Callable[[], bool]
+
+
+def never() -> bool:
+    return False
 
 
 class WorkerLost(Exception):
@@ -32,6 +42,20 @@ class WorkerLost(Exception):
 
 
 RETRIED = (DeviceFailed, WorkerLost)
+
+
+class Interrupted(Cancelled):
+    """The queue drained (a shutdown) before every chunk ran; the finished ones are kept."""
+
+
+class ChunkWatcher(Protocol):
+    """Told when an attempt at a chunk starts, and how it ended (its file is whole when `done` is called)."""
+
+    def started(self, chunk: Chunk) -> None: ...
+
+    def done(self, chunk: Chunk, result: ChunkResult) -> None: ...
+
+    def stopped(self, chunk: Chunk) -> None: ...
 
 
 class AttemptProgress:
@@ -55,8 +79,9 @@ Spawn = Callable[[int, Callable[[], None]], Future]  # runs a worker's loop on a
 
 
 class ChunkQueue:
-    def __init__(self, chunks: Sequence[Chunk], workers: int) -> None:
+    def __init__(self, chunks: Sequence[Chunk], workers: int, draining: ShouldStop = never) -> None:
         self.workers = workers
+        self.draining = draining
         self.todo = deque(chunks)
         self.tries: Counter[int] = Counter()
         self.failed_on: defaultdict[int, set[int]] = defaultdict(set)
@@ -72,7 +97,7 @@ class ChunkQueue:
     def take(self, worker: int) -> Chunk | None:
         """The next chunk for this worker; None when the job is over (done or failed)."""
         with self.changed:
-            while not self.failures:
+            while not self.failures and not self.draining():
                 eligible = [chunk for chunk in self.todo if self._may_take(worker, chunk)]
                 if eligible:
                     chunk = eligible[0]
@@ -82,7 +107,7 @@ class ChunkQueue:
                     return chunk
                 if not self.todo and not self.busy:
                     return None
-                self.changed.wait()
+                self.changed.wait(WAKE_S)
             return None
 
     def _may_take(self, worker: int, chunk: Chunk) -> bool:
@@ -124,9 +149,13 @@ def run_queued(
     on_frames: OnFrames,
     should_stop: ShouldStop,
     on_retry: Callable[[int, BaseException], None] | None = None,
+    watcher: ChunkWatcher | None = None,
+    draining: ShouldStop = never,
 ) -> list[ChunkResult]:
-    """Run every chunk on `workers` workers (each loop started with `spawn`); results in chunk order."""
-    queue = ChunkQueue(chunks, workers)
+    """Run every chunk on `workers` workers (each loop started with `spawn`); results in chunk order.
+
+    Raises Interrupted when `draining()` turned true before every chunk had run."""
+    queue = ChunkQueue(chunks, workers, draining)
 
     def stop() -> bool:
         return queue.stopped or should_stop()
@@ -135,13 +164,21 @@ def run_queued(
         while (chunk := queue.take(worker)) is not None:
             progress = AttemptProgress(on_frames)
             try:
+                if watcher is not None:
+                    watcher.started(chunk)
                 result = attempt(worker, chunk, progress, stop)
+                if watcher is not None:
+                    watcher.done(chunk, result)
             except RETRIED as exc:
+                if watcher is not None:
+                    watcher.stopped(chunk)
                 progress.take_back()
                 log.warning("chunk %d failed on worker %d (%s); it goes to another worker", chunk.index, worker, exc)
                 if queue.retry(worker, chunk, exc) and on_retry is not None:
                     on_retry(worker, exc)
             except BaseException as exc:  # cancelled, or a failure no other worker would fix: stop them all
+                if watcher is not None:
+                    watcher.stopped(chunk)
                 queue.fail(worker, exc)
             else:
                 queue.done(worker, chunk, result)
@@ -152,4 +189,6 @@ def run_queued(
         loop.result()
     if queue.failures:
         raise queue.failures[0]
+    if len(queue.results) < len(chunks):
+        raise Interrupted(f"stopped after {len(queue.results)} of {len(chunks)} chunks: the server is shutting down")
     return [queue.results[chunk.index] for chunk in chunks]

@@ -1,5 +1,8 @@
 """Video jobs split into chunks that run in parallel, then joined: on the local device pool or on Ray.
 
+A server job's chunks are also its checkpoints: recorded in the job's ledger as they finish,
+so a restarted server resumes the job from its first unfinished chunk (`JobChunks`).
+
 `ChunkedVideoSwap` has `swap_video`'s signature, so the job runner does not care which it
 calls: it plans keyframe-aligned chunks (`video.chunks`), hands them to an executor
 (`PoolChunks` here, one chunk per device at a time; `ray_runner.RayChunks` on a cluster),
@@ -26,10 +29,13 @@ from plasticvision.config import ServerConfig
 from plasticvision.engines.pool import EnginePool
 from plasticvision.errors import NoSourceFaces
 from plasticvision.pipeline.session import SwapSession
-from plasticvision.server.jobs.chunk_queue import AttemptProgress, OnFrames, ShouldStop, run_queued
+from plasticvision.pipeline.timing import TimingStats
+from plasticvision.server.jobs.chunk_queue import AttemptProgress, ChunkWatcher, OnFrames, ShouldStop, never, run_queued
+from plasticvision.server.jobs.ledger import JobChunks
 from plasticvision.settings import Settings
 from plasticvision.video.chunks import MIN_CHUNK_FRAMES, Chunk, ChunkJob, ChunkResult, chunk_paths, plan_chunks, run_chunk
 from plasticvision.video.join import join_chunks
+from plasticvision.video.limits import VideoLimits
 from plasticvision.video.process import ProgressCallback, ProgressMeter
 from plasticvision.video.reader import VideoReader
 from plasticvision.video.swap import VideoSwapResult, swap_video
@@ -43,7 +49,15 @@ class ChunkExecutor(Protocol):
     workers: int
 
     def run(
-        self, job: ChunkJob, chunks: Sequence[Chunk], folder: Path, on_frames: OnFrames, should_stop: ShouldStop
+        self,
+        job: ChunkJob,
+        chunks: Sequence[Chunk],
+        folder: Path,
+        on_frames: OnFrames,
+        should_stop: ShouldStop,
+        *,
+        watcher: ChunkWatcher | None = None,
+        draining: ShouldStop = never,
     ) -> list[ChunkResult]: ...
 
     def close(self) -> None: ...
@@ -83,9 +97,17 @@ class SinglePass:
 
 
 class ChunkedVideoSwap:
-    def __init__(self, executor: ChunkExecutor, chunk_s: float) -> None:
+    """`swap_video` in chunks; with a job's `JobChunks`, chunks that survive the process and a resume.
+
+    Without one (the CLI), chunks live in a temp folder, and a video too short to split is a single
+    pass. With one, every video is chunked (one chunk at least, of about `chunk_s` seconds, so a crash
+    loses little), the plan and each finished chunk are recorded, and a second call for the same job
+    runs only the chunks not finished yet."""
+
+    def __init__(self, executor: ChunkExecutor, chunk_s: float, limits: VideoLimits | None = None) -> None:
         self.executor = executor
         self.chunk_s = chunk_s
+        self.limits = limits
 
     def __call__(
         self,
@@ -97,6 +119,7 @@ class ChunkedVideoSwap:
         on_progress: ProgressCallback | None = None,
         should_stop: ShouldStop | None = None,
         temp_dir: Path | None = None,
+        job: JobChunks | None = None,
     ) -> VideoSwapResult:
         if not session.can_swap:
             raise NoSourceFaces("no source face: give at least one source image, or set a face map")
@@ -104,14 +127,17 @@ class ChunkedVideoSwap:
         source, output = Path(source), Path(output)
         with VideoReader(source) as reader:
             info, time_base = reader.info, reader.time_base
-        min_frames = max(MIN_CHUNK_FRAMES, int(self.chunk_s * float(info.fps)))
-        chunks = plan_chunks(source, self.executor.workers * CHUNKS_PER_WORKER, min_frames=min_frames)
-        if len(chunks) < 2:
+        chunks = self._plan(source, info.fps, job)
+        if len(chunks) < 2 and job is None:
             return swap_video(
                 session, settings, source, output, on_progress=on_progress, should_stop=should_stop, temp_dir=temp_dir
             )
-        job = ChunkJob(source, session.sources, settings, float(info.fps), session.face_map.state)
+        name = job.name if job is not None else source.name
+        work = ChunkJob(source, session.sources, settings, float(info.fps), session.face_map.state, self.limits, name)
+        folder = job.folder if job is not None else Path(tempfile.mkdtemp(prefix=".chunks-", dir=temp_dir or output.parent))
+        finished = job.ledger.finished(job.job_id, job.paths(chunks)) if job is not None else {}
         meter, counted = ProgressMeter(info.frames, on_progress), threading.Lock()
+        meter.frames_done = sum(result.frames for result in finished.values())
 
         def on_frames(count: int) -> None:  # negative: a failed attempt's frames, taken back
             with counted:
@@ -120,20 +146,37 @@ class ChunkedVideoSwap:
                 for _ in range(count):
                     meter.tick()
 
-        folder = Path(tempfile.mkdtemp(prefix=".chunks-", dir=temp_dir or output.parent))
         try:
             meter.report("processing")
-            results = self.executor.run(job, chunks, folder, on_frames, should_stop or (lambda: False))
+            todo = [chunk for chunk in chunks if chunk.index not in finished]
+            draining = job.draining if job is not None else never
+            ran = self.executor.run(
+                work, todo, folder, on_frames, should_stop or never, watcher=job, draining=draining
+            ) if todo else []
             meter.report("finalizing")
             joined = time.perf_counter()
             starts = [Fraction(chunk.start_pts) * time_base for chunk in chunks]
             join_chunks(chunk_paths(folder, chunks), starts, source, output, temp_dir)
             join_s = time.perf_counter() - joined
         finally:
-            shutil.rmtree(folder, ignore_errors=True)
+            if job is None:  # a job's chunks stay until the job ends: they are what a resume needs
+                shutil.rmtree(folder, ignore_errors=True)
+        results = sorted([*finished.values(), *ran], key=lambda result: result.index)
         meter.frames_total = meter.frames_done
         swapped = sum(result.frames_with_swap for result in results)
-        return ChunkedSwapResult(meter.report("done"), swapped, tuple(sorted(results, key=lambda r: r.index)), join_s)
+        return ChunkedSwapResult(meter.report("done"), swapped, tuple(results), join_s)
+
+    def _plan(self, source: Path, fps: Fraction, job: JobChunks | None) -> list[Chunk]:
+        """The job's stored plan, else a new one (stored for the job): chunks of at least `chunk_s`."""
+        if job is not None and (stored := job.ledger.plan(job.job_id)):
+            return stored
+        chunk_frames = max(MIN_CHUNK_FRAMES, int(self.chunk_s * float(fps)))
+        parts = self.executor.workers * CHUNKS_PER_WORKER
+        if job is None:
+            return plan_chunks(source, parts, min_frames=chunk_frames)
+        chunks = plan_chunks(source, parts, min_frames=chunk_frames, max_frames=chunk_frames)
+        job.ledger.save_plan(job.job_id, chunks)
+        return chunks
 
     def close(self) -> None:
         self.executor.close()
@@ -147,27 +190,41 @@ class PoolChunks:
     second per new thread), so it is built once per device, not once per job.
     """
 
-    def __init__(self, pool: EnginePool) -> None:
+    def __init__(self, pool: EnginePool, stats: TimingStats | None = None) -> None:
         self.pool = pool
+        self.stats = stats  # the server's stage timings, shared with its live streams
         self.workers = len(pool.replicas)
         self._threads = [
             ThreadPoolExecutor(1, thread_name_prefix=f"plasticvision-chunk-{r.device.label}") for r in pool.replicas
         ]
 
     def run(
-        self, job: ChunkJob, chunks: Sequence[Chunk], folder: Path, on_frames: OnFrames, should_stop: ShouldStop
+        self,
+        job: ChunkJob,
+        chunks: Sequence[Chunk],
+        folder: Path,
+        on_frames: OnFrames,
+        should_stop: ShouldStop,
+        *,
+        watcher: ChunkWatcher | None = None,
+        draining: ShouldStop = never,
     ) -> list[ChunkResult]:
         paths = dict(zip((chunk.index for chunk in chunks), chunk_paths(folder, chunks)))
 
         def attempt(worker: int, chunk: Chunk, progress: AttemptProgress, stop: ShouldStop) -> ChunkResult:
             replica = self.pool.replicas[worker]
             with replica.attached():  # counts like a stream: new streams prefer the other devices
-                return run_chunk(job, chunk, replica, paths[chunk.index], on_frames=progress, should_stop=stop)
+                return run_chunk(
+                    job, chunk, replica, paths[chunk.index], on_frames=progress, should_stop=stop, stats=self.stats
+                )
 
         def spawn(worker: int, loop: Callable[[], None]) -> Future:
             return self._threads[worker].submit(loop)
 
-        return run_queued(chunks, self.workers, attempt, spawn, on_frames=on_frames, should_stop=should_stop)
+        return run_queued(
+            chunks, self.workers, attempt, spawn,
+            on_frames=on_frames, should_stop=should_stop, watcher=watcher, draining=draining,
+        )
 
     def close(self) -> None:
         """Stop the threads (the engines belong to the app's pool)."""
@@ -175,12 +232,12 @@ class PoolChunks:
             threads.shutdown(wait=True, cancel_futures=True)
 
 
-def video_swap_for(config: ServerConfig, pool: EnginePool, engine_name: str) -> VideoSwap:
-    """Ray when `ray_address` is set, the local pool when it has several devices, else a single pass."""
+def video_swap_for(config: ServerConfig, pool: EnginePool, engine_name: str, stats: TimingStats) -> ChunkedVideoSwap:
+    """The server's video swap: chunks on Ray when `ray_address` is set, else on the local pool (one
+    device too: chunks are what a resumed job goes on from). Every decoded frame is held to the limits."""
+    limits = VideoLimits(config.max_video_pixels, config.max_video_s)
     if config.ray_address:
         from plasticvision.server.jobs.ray_runner import RayChunks  # Ray is imported only when asked for
 
-        return ChunkedVideoSwap(RayChunks(config.ray_address, engine_name, config.models_dir), config.video_chunk_s)
-    if len(pool.replicas) > 1:
-        return ChunkedVideoSwap(PoolChunks(pool), config.video_chunk_s)
-    return SinglePass()
+        return ChunkedVideoSwap(RayChunks(config.ray_address, engine_name, config.models_dir), config.video_chunk_s, limits)
+    return ChunkedVideoSwap(PoolChunks(pool, stats), config.video_chunk_s, limits)

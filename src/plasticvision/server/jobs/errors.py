@@ -21,3 +21,9 @@ class JobNotReady(PlasticVisionError):
     """The result of a job that has not finished (or did not succeed)."""
 
     type = "job_not_ready"
+
+
+class JobFinished(PlasticVisionError):
+    """A cancel for a job that has already ended."""
+
+    type = "job_finished"

@@ -35,7 +35,16 @@ from plasticvision.engines.pool import Replica
 from plasticvision.engines.select import choose_engine
 from plasticvision.errors import PlasticVisionError
 from plasticvision.pipeline.facemap import FaceMapState
-from plasticvision.server.jobs.chunk_queue import AttemptProgress, OnFrames, ShouldStop, WorkerLost, run_queued
+from plasticvision.video.limits import VideoLimits
+from plasticvision.server.jobs.chunk_queue import (
+    AttemptProgress,
+    ChunkWatcher,
+    OnFrames,
+    ShouldStop,
+    WorkerLost,
+    never,
+    run_queued,
+)
 from plasticvision.settings import Settings
 from plasticvision.video.chunks import Chunk, ChunkJob, ChunkResult, chunk_paths, run_chunk
 
@@ -59,6 +68,8 @@ class JobPayload:
     settings: Settings
     fps: float
     face_map: FaceMapState | None
+    limits: VideoLimits | None
+    name: str
 
 
 class ChunkWorker:
@@ -79,7 +90,10 @@ class ChunkWorker:
 
     def run(self, key: str, payload: JobPayload, chunk: Chunk) -> Iterator[int | tuple[bytes, ChunkResult]]:
         """Yields frame counts while the chunk runs, then (the chunk's MP4 bytes, its result)."""
-        job = ChunkJob(self._video(key, payload), payload.sources, payload.settings, payload.fps, payload.face_map)
+        job = ChunkJob(
+            self._video(key, payload), payload.sources, payload.settings, payload.fps, payload.face_map,
+            payload.limits, payload.name,
+        )
         output = self.folder / f"{key}-{chunk.index:04d}.mp4"
         counts: queue.Queue[int] = queue.Queue()
         running = self.runner.submit(
@@ -169,12 +183,21 @@ class RayChunks:
         return ray.get([actor.pid.remote() for actor in self.actors])
 
     def run(
-        self, job: ChunkJob, chunks: Sequence[Chunk], folder: Path, on_frames: OnFrames, should_stop: ShouldStop
+        self,
+        job: ChunkJob,
+        chunks: Sequence[Chunk],
+        folder: Path,
+        on_frames: OnFrames,
+        should_stop: ShouldStop,
+        *,
+        watcher: ChunkWatcher | None = None,
+        draining: ShouldStop = never,
     ) -> list[ChunkResult]:
         self._start()
         key = uuid.uuid4().hex
         payload = ray.put(JobPayload(
-            job.source.read_bytes(), job.source.suffix, job.sources, job.settings, job.fps, job.face_map
+            job.source.read_bytes(), job.source.suffix, job.sources, job.settings, job.fps, job.face_map,
+            job.limits, job.name,
         ))
         paths = dict(zip((chunk.index for chunk in chunks), chunk_paths(folder, chunks)))
 
@@ -196,6 +219,8 @@ class RayChunks:
                     on_frames=on_frames,
                     should_stop=should_stop,
                     on_retry=replace_lost,
+                    watcher=watcher,
+                    draining=draining,
                 )
         finally:
             for actor in self.actors:

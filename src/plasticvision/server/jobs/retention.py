@@ -1,10 +1,10 @@
 """Finished jobs don't fill the disk: records and results expire, and results stay within a budget.
 
 A finished job (done, failed or cancelled) and its result are deleted `ttl_s` after it
-finished (`PLASTICVISION_RESULT_TTL_S`); then, while the results folder holds more than
+finished (`PLASTICVISION_RESULT_TTL_S`); a queued or resuming job untouched for `ttl_s` is
+abandoned first (failed, its upload and chunks deleted: the `abandon` hook), then expires the same way; then, while the results folder holds more than
 `max_bytes` (`PLASTICVISION_MAX_RESULTS_GB`), the oldest finished results go first, each with
-its record, so a client asking for it gets a 404, never a half-file. Queued and running
-jobs are never touched. A sweep runs at start-up and then every `interval_s` on a thread of
+its record, so a client asking for it gets a 404, never a half-file. Running jobs are never touched. A sweep runs at start-up and then every `interval_s` on a thread of
 its own; the clock is a parameter so tests can move time.
 """
 
@@ -32,7 +32,9 @@ class Retention:
         ttl_s: float,
         max_bytes: int,
         clock: Callable[[], float] = time.time,  # the store's timestamps are Unix time
+        abandon: Callable[[float], list[str]] | None = None,  # fails unfinished jobs untouched since a cutoff
     ) -> None:
+        self.abandon = abandon
         self.store = store
         self.files = files
         self.ttl_s = ttl_s
@@ -48,6 +50,8 @@ class Retention:
     def sweep(self) -> list[str]:
         """Delete what has expired, then the oldest results over the budget; returns the job ids removed."""
         cutoff = self._clock() - self.ttl_s
+        if self.abandon is not None:
+            self.abandon(cutoff)
         finished = sorted((r for r in self.store.all() if r.state.finished), key=lambda r: r.updated_at)
         expired = [record for record in finished if record.updated_at < cutoff]
         kept = [record for record in finished if record.updated_at >= cutoff]

@@ -20,6 +20,7 @@ from plasticvision.server.jobs.errors import JobExists
 
 class JobState(str, Enum):
     QUEUED = "queued"
+    RESUMING = "resuming"  # interrupted by a crash or a shutdown, queued again to go on from its last chunk
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
@@ -28,6 +29,9 @@ class JobState(str, Enum):
     @property
     def finished(self) -> bool:
         return self in (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
+
+
+ACTIVE = tuple(state.value for state in JobState if not state.finished)  # what a queue and a quota count
 
 
 class JobRecord(BaseModel):
@@ -47,6 +51,8 @@ class JobRecord(BaseModel):
     eta_s: float | None = Field(None, description="seconds left, estimated")
     error: str | None = Field(None, description="why the job failed or was cancelled")
     result_bytes: int | None = Field(None, description="size of the finished MP4")
+    resumed_from_frame: int | None = Field(None, description="where the job went on after a restart")
+    note: str | None = Field(None, description="e.g. 'resumed from frame 120'")
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -65,12 +71,18 @@ CREATE TABLE IF NOT EXISTS jobs (
     fps REAL NOT NULL DEFAULT 0,
     eta_s REAL,
     error TEXT,
-    result_bytes INTEGER,
-    owner TEXT NOT NULL DEFAULT 'default'
+    result_bytes INTEGER
 )
 """
 COLUMNS = tuple(JobRecord.model_fields)
-OWNER_COLUMN = "ALTER TABLE jobs ADD COLUMN owner TEXT NOT NULL DEFAULT 'default'"  # data dirs made before owners
+ADDED_COLUMNS = {  # columns newer than the first data dirs, added to those on open
+    "owner": "TEXT NOT NULL DEFAULT 'default'",  # the session that started the job
+    "client": "TEXT NOT NULL DEFAULT ''",  # the address it came from: a quota a new session id does not reset
+    "upload_bytes": "INTEGER NOT NULL DEFAULT 0",
+    "resumed_from_frame": "INTEGER",
+    "note": "TEXT",
+    "crashes": "INTEGER NOT NULL DEFAULT 0",  # restarts that found it running outside any chunk
+}
 
 
 class JobStore:
@@ -78,8 +90,10 @@ class JobStore:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._execute(SCHEMA)
-        if "owner" not in {row["name"] for row in self._execute("PRAGMA table_info(jobs)")}:
-            self._execute(OWNER_COLUMN)
+        present = {row["name"] for row in self._execute("PRAGMA table_info(jobs)")}
+        for name, kind in ADDED_COLUMNS.items():
+            if name not in present:
+                self._execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)  # autocommit
@@ -90,8 +104,9 @@ class JobStore:
         with closing(self._connect()) as db:
             return db.execute(sql, params).fetchall()
 
-    def create(self, job_id: str, filename: str, frames_total: int, owner: str = "default") -> JobRecord:
-        """A queued record; `owner` is the session that started the job, the only one that sees it."""
+    def create(self, job_id: str, filename: str, frames_total: int, owner: str = "default", client: str = "") -> JobRecord:
+        """A queued record; `owner` is the session that started the job, the only one that sees it;
+        `client` the address it came from."""
         now = time.time()
         record = JobRecord(
             job_id=job_id, state=JobState.QUEUED, stage="queued", created_at=now, updated_at=now,
@@ -99,8 +114,8 @@ class JobStore:
         )
         try:
             self._execute(
-                f"INSERT INTO jobs ({', '.join(COLUMNS)}, owner) VALUES ({', '.join('?' * (len(COLUMNS) + 1))})",
-                (*(self._value(getattr(record, name)) for name in COLUMNS), owner),
+                f"INSERT INTO jobs ({', '.join(COLUMNS)}, owner, client) VALUES ({', '.join('?' * (len(COLUMNS) + 2))})",
+                (*(self._value(getattr(record, name)) for name in COLUMNS), owner, client),
             )
         except sqlite3.IntegrityError as exc:
             raise JobExists(f"job {job_id} already exists; choose another job_id") from exc
@@ -133,15 +148,34 @@ class JobStore:
     def delete(self, job_id: str) -> None:
         self._execute("DELETE FROM jobs WHERE job_id = ?", (job_id,))
 
-    def fail_unfinished(self, reason: str) -> list[str]:
-        """Mark queued and running jobs failed (after a restart nothing runs them); returns their ids."""
-        unfinished = (JobState.QUEUED.value, JobState.RUNNING.value)
-        rows = self._execute("SELECT job_id FROM jobs WHERE state IN (?, ?)", unfinished)
-        self._execute(
-            "UPDATE jobs SET state = ?, stage = ?, error = ?, eta_s = NULL, updated_at = ? WHERE state IN (?, ?)",
-            (JobState.FAILED.value, JobState.FAILED.value, reason, time.time(), *unfinished),
+    def unfinished(self) -> list[str]:
+        """Queued, resuming and running jobs, oldest first: after a restart, what must be run again."""
+        rows = self._execute(
+            f"SELECT job_id FROM jobs WHERE state IN ({', '.join('?' * len(ACTIVE))}) ORDER BY created_at", ACTIVE
         )
         return [row["job_id"] for row in rows]
+
+    def usage(self, column: str, value: str) -> tuple[int, int]:
+        """(active jobs, bytes on disk: their uploads and every finished result) of one owner or client."""
+        if column not in ("owner", "client"):
+            raise ValueError(f"usage by {column!r}: only owner or client")
+        marks = ", ".join("?" * len(ACTIVE))
+        row = self._execute(
+            f"SELECT COALESCE(SUM(state IN ({marks})), 0) AS jobs, "
+            f"COALESCE(SUM(CASE WHEN state IN ({marks}) THEN upload_bytes ELSE COALESCE(result_bytes, 0) END), 0) AS bytes "
+            f"FROM jobs WHERE {column} = ?",
+            (*ACTIVE, *ACTIVE, value),
+        )[0]
+        return int(row["jobs"]), int(row["bytes"])
+
+    def count_crash(self, job_id: str) -> int:
+        """One more crash of the server while it ran this job outside its chunks; returns the count."""
+        self._execute("UPDATE jobs SET crashes = crashes + 1 WHERE job_id = ?", (job_id,))
+        return int(self._execute("SELECT crashes FROM jobs WHERE job_id = ?", (job_id,))[0]["crashes"])
+
+    def active_count(self) -> int:
+        marks = ", ".join("?" * len(ACTIVE))
+        return int(self._execute(f"SELECT COUNT(*) AS n FROM jobs WHERE state IN ({marks})", ACTIVE)[0]["n"])
 
     @staticmethod
     def _value(value: Any) -> Any:

@@ -15,11 +15,10 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Header, Query, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
 
+from plasticvision.config import ServerConfig
 from plasticvision.errors import PlasticVisionError
-from plasticvision.video.limits import VideoLimits
-from plasticvision.video.reader import probe
 from plasticvision.server.client_limits import FOLLOWER, client_address
 from plasticvision.server.deps import (
     ApiKeyDep,
@@ -34,8 +33,9 @@ from plasticvision.server.deps import (
     session_id_of,
 )
 from plasticvision.server.jobs.chunked import video_swap_for
-from plasticvision.server.jobs.errors import JobNotReady
+from plasticvision.server.jobs.errors import JobFinished, JobNotReady
 from plasticvision.server.jobs.feed import JobFeed
+from plasticvision.server.jobs.quotas import JobQuotas
 from plasticvision.server.jobs.retention import GB, Retention
 from plasticvision.server.jobs.runner import JOB_ID, VideoJobs, check_job_id
 from plasticvision.server.jobs.store import JobRecord, JobState
@@ -51,12 +51,16 @@ from plasticvision.server.openapi import (
 )
 from plasticvision.server.sessions.registry import SESSION_ID
 from plasticvision.server.one_shot import SourceFiles, one_shot_session
+from plasticvision.video.disk_full import is_disk_full
+from plasticvision.video.limits import VideoLimits
+from plasticvision.video.reader import probe
 
 CANCEL_WAIT_S = 10.0
 VIDEO_UPLOAD = upload_fields(target_file=VIDEO_TYPES, source_files=IMAGE_TYPES)
 JOB_EVENTS = {
     "queued": "the job is waiting for a free runner",
-    "progress": "frames done, total, fps, ETA and stage",
+    "resuming": "the server restarted: the job waits to go on from its first unfinished chunk",
+    "progress": "frames done, total, fps, ETA and stage; `note: resumed from frame N` once resumed",
     "done": "the last event: the result is ready at /jobs/{job_id}/result",
     "failed": "the last event: `error` says why",
     "cancelled": "the last event: the job was cancelled",
@@ -74,11 +78,16 @@ class JobFailed(PlasticVisionError):
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """The job runner lives as long as the app: recovery at start, interrupted jobs recorded at stop."""
+    """The job runner lives as long as the app: interrupted jobs resumed at start, running chunks drained at stop."""
     config = app.state.config
-    swap = video_swap_for(config, app.state.swapper.pool, app.state.swapper.engine.name)
-    jobs = app.state.video_jobs = VideoJobs(config.data_dir, config.max_video_jobs, swap)
-    retention = Retention(jobs.store, jobs.files, config.result_ttl_s, int(config.max_results_gb * GB))
+    swapper = app.state.swapper
+    swap = video_swap_for(config, swapper.pool, swapper.engine.name, swapper.stats)
+    jobs = VideoJobs(config.data_dir, config.max_video_jobs, swap, swapper.new_session, quotas_of(config))
+    jobs.resume_interrupted()
+    app.state.video_jobs = jobs
+    retention = Retention(
+        jobs.store, jobs.files, config.result_ttl_s, int(config.max_results_gb * GB), abandon=jobs.abandon_stale
+    )
     retention.start()
     try:
         yield
@@ -87,7 +96,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(jobs.shutdown)
 
 
-router = APIRouter(tags=["video"], responses=error_responses(404, 409, 415, 503, 507), lifespan=lifespan)
+def quotas_of(config: ServerConfig) -> JobQuotas:
+    return JobQuotas(
+        max_queue=config.max_video_queue,
+        jobs_per_client=config.max_video_jobs_per_client,
+        bytes_per_client=int(config.max_video_gb_per_client * GB),
+        min_free_bytes=int(config.min_free_mb * 1024 * 1024),
+    )
+
+
+router = APIRouter(tags=["video"], responses=error_responses(404, 409, 415, 429, 503, 507), lifespan=lifespan)
 
 
 def require_api_key_anywhere(
@@ -129,7 +147,7 @@ def get_job_owner(
 
 
 OwnerDep = Annotated[str, Depends(get_job_owner)]
-TargetFile = Annotated[UploadFile, File(description="the video (MP4, MOV, WebM, MKV, AVI, ...)")]
+TargetFile = Annotated[UploadFile, File(description="the video: MP4/MOV, Matroska/WebM, AVI, MPEG-TS or Y4M")]
 JOB_ID_FORMAT = {"pattern": JOB_ID.pattern}  # documented; check_job_id enforces it, naming the rule
 JobIdForm = Annotated[
     str | None, Form(description="your id for the job, to follow its events", json_schema_extra=JOB_ID_FORMAT)
@@ -140,6 +158,7 @@ JobIdHeader = Annotated[
 
 
 async def start_job(
+    request: Request,
     target_file: TargetFile,
     session: SessionDep,
     owner: OwnerDep,
@@ -159,17 +178,22 @@ async def start_job(
     job_id = check_job_id(job_id or x_job_id)
     filename = target_file.filename or "video"
     settings = session.settings
-    jobs.reserve(job_id, filename, owner)
+    declared = request.headers.get("content-length", "")
+    jobs.reserve(job_id, filename, owner, client_address(request), int(declared) if declared.isdigit() else 0)
     try:
         one_shot = await one_shot_session(swapper, session, source_files, decoder, workers)
         target = await workers.run(jobs.files.save_upload, job_id, target_file.file, filename, config.max_video_bytes)
         info = await workers.run(probe, target, filename, VideoLimits(config.max_video_pixels, config.max_video_s))
         one_shot.check_settings(settings)
+        await workers.run(jobs.start, job_id, one_shot, settings, target, info.frames)  # writes the job's spec
     except BaseException as exc:
-        jobs.reject(job_id, str(exc) if isinstance(exc, PlasticVisionError) else "the upload failed")
+        jobs.reject(job_id, str(exc) if isinstance(exc, PlasticVisionError) else refusal(exc))
         raise
-    jobs.start(job_id, one_shot, settings, target, info.frames)
     return job_id
+
+
+def refusal(exc: BaseException) -> str:
+    return "disk full: nothing of the upload was kept" if is_disk_full(exc) else "the upload failed"
 
 
 StartedJob = Annotated[str, Depends(start_job)]
@@ -233,8 +257,9 @@ async def follower_slot(connection: HTTPConnection, limits: ClientLimitsDep) -> 
     dependencies=[ApiKeyAnywhereDep, Depends(follower_slot, scope="request")],
 )
 async def job_events(feed: Annotated[JobFeed, Depends(get_feed)]) -> AsyncIterator[ServerSentEvent]:
-    """Server-Sent Events: `queued`, `progress` (frames done, total, fps, ETA, stage), then `done`,
-    `failed` or `cancelled` as the last event. Each carries the job record; late followers get them all."""
+    """Server-Sent Events: `queued` (or `resuming`, after a restart), `progress` (frames done, total, fps, ETA,
+    stage; `note: "resumed from frame N"` once resumed), then `done`, `failed` or `cancelled` as the last event.
+    Each carries the job record; late followers get them all."""
     async for event in feed.follow():
         yield ServerSentEvent(data=event.data, event=event.name, id=str(event.seq))
 
@@ -256,6 +281,15 @@ def result_response(jobs: VideoJobs, record: JobRecord) -> FileResponse:
 def job_result(job_id: str, jobs: JobsDep, owner: OwnerDep) -> FileResponse:
     """The finished MP4; range requests work, so a browser can seek in it."""
     return result_response(jobs, jobs.get(job_id, owner))
+
+
+@router.post("/jobs/{job_id}/cancel", response_model=JobRecord, dependencies=[ApiKeyDep])
+async def cancel_job(job_id: str, jobs: JobsDep, owner: OwnerDep) -> JobRecord:
+    """Stops a queued or running job between two frames (its record stays, cancelled; its files go);
+    a finished job is a 409 (`DELETE` removes it)."""
+    if jobs.get(job_id, owner).state.finished:
+        raise JobFinished(f"job {job_id} has already finished; DELETE /jobs/{job_id} removes it")
+    return await delete_job(job_id, jobs, owner)
 
 
 @router.delete("/jobs/{job_id}", response_model=JobRecord, dependencies=[ApiKeyDep])

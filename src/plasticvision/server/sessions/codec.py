@@ -31,6 +31,7 @@ KNOWN_TYPES = {  # name in the manifest -> "module:class", imported only when a 
     "InswapperSource": "plasticvision.engines.inswapper.engine:InswapperSource",
     "Identity": "plasticvision.pipeline.identities:Identity",
     "MappedPerson": "plasticvision.pipeline.facemap:MappedPerson",
+    "FaceMapState": "plasticvision.pipeline.facemap:FaceMapState",
 }
 
 

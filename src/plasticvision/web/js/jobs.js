@@ -1,18 +1,20 @@
 // Progress of a server job (a video swap) from its Server-Sent Events at /jobs/{id}/events:
-// "queued", then "progress", then one final "done", "failed" or "cancelled", each carrying the job record.
+// "queued" (or "resuming" after a server restart), then "progress", then one final "done", "failed" or
+// "cancelled", each carrying the job record.
 
 const RETRY_FIRST_MS = 500;
 const RETRY_MAX_MS = 8000;
-const UPDATES = ["queued", "progress", "done"];
+const UPDATES = ["queued", "resuming", "progress", "done"];
 const FINAL = ["done", "failed", "cancelled"];
 
 /** {percent (0-100, or null while the total is unknown), text} for a job record. */
-function describeProgress({ stage, frames_done: done, frames_total: total, fps, eta_s: eta }) {
+function describeProgress({ stage, frames_done: done, frames_total: total, fps, eta_s: eta, note }) {
   const percent = stage === "done" ? 100 : total ? Math.min(100, (100 * done) / total) : null;
   const parts = [stage];
   if (total) parts.push(`${done}/${total} frames`);
   if (fps) parts.push(`${fps.toFixed(1)} fps`);
   if (eta !== null && eta !== undefined) parts.push(`${Math.ceil(eta)} s left`);
+  if (note) parts.push(note); // e.g. "resumed from frame 120"
   return { percent, text: parts.join(" · ") };
 }
 
