@@ -1,0 +1,191 @@
+"""Content Credentials (C2PA) for the files we write: a signed manifest saying what made them.
+
+The manifest records `c2pa.opened` (the target, `parentOf`) and `c2pa.edited` with the IPTC
+digital source type for an AI composite, the software agent, and the ingredients as SHA-256
+hashes only: `add_ingredient` gets an empty stream and thumbnails are off, so no source face
+pixels ever travel inside an output. Signing must be the very last write to a file: any byte
+added afterwards (an XMP box, a PNG text chunk) breaks the manifest's hash.
+
+Who signs: the operator's certificate chain and key (`PLASTICVISION_C2PA_CERT`/`_KEY`), or a
+hook `PLASTICVISION_C2PA_SIGNER=module:function` returning (certificate chain PEM, a
+`sign(bytes) -> bytes` callback) for keys kept in a KMS/HSM; without either, a per-install
+self-signed certificate that verifiers report as untrusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import io
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import c2pa
+
+from plasticvision import __version__
+from plasticvision.provenance.certificates import self_signed_pair
+from plasticvision.provenance.identity import install_id, provenance_dir
+
+log = logging.getLogger(__name__)
+
+COMPOSITE = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
+TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+MIME_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp", ".mp4": "video/mp4"}
+SignCallback = Callable[[bytes], bytes]
+
+
+class SigningUnavailable(RuntimeError):
+    """The operator's signing settings are unusable (missing file, bad hook); says which and why."""
+
+
+@dataclass(frozen=True)
+class Ingredient:
+    """An input of a swap, recorded by its hash only (never its pixels)."""
+
+    title: str
+    mime: str
+    sha256: str
+
+    @classmethod
+    def of(cls, title: str, data: bytes, mime: str = "image/jpeg") -> Ingredient:
+        return cls(title, mime, hashlib.sha256(data).hexdigest())
+
+
+@dataclass(frozen=True)
+class SignerSpec:
+    """What signs: a PEM chain plus a key or a callback, and whether the chain is our own self-signed one."""
+
+    chain_pem: bytes
+    key_pem: bytes | None = None
+    callback: SignCallback | None = None
+    self_signed: bool = False
+    tsa_url: str | None = None
+
+    def signer(self) -> c2pa.Signer:
+        if self.callback is not None:
+            return c2pa.Signer.from_callback(self.callback, c2pa.C2paSigningAlg.ES256, self.chain_pem.decode(), self.tsa_url)
+        info = c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256, self.chain_pem, self.key_pem, self.tsa_url)
+        return c2pa.Signer.from_info(info)
+
+
+@lru_cache(maxsize=1)
+def install_signer() -> SignerSpec:
+    """This install's signer, from the environment (read once per process)."""
+    tsa = os.environ.get("PLASTICVISION_C2PA_TSA_URL") or None
+    hook = os.environ.get("PLASTICVISION_C2PA_SIGNER")
+    if hook:
+        chain, callback = _load_hook(hook)()
+        return SignerSpec(chain, callback=callback, tsa_url=tsa)
+    cert, key = os.environ.get("PLASTICVISION_C2PA_CERT"), os.environ.get("PLASTICVISION_C2PA_KEY")
+    if cert or key:
+        if not (cert and key):
+            raise SigningUnavailable("set both PLASTICVISION_C2PA_CERT and PLASTICVISION_C2PA_KEY (PEM files)")
+        try:
+            return SignerSpec(Path(cert).read_bytes(), Path(key).read_bytes(), tsa_url=tsa)
+        except OSError as exc:
+            raise SigningUnavailable(f"cannot read the C2PA certificate or key: {exc}") from exc
+    chain, key_pem = self_signed_pair(provenance_dir(), f"PlasticVision install {install_id():06x}")
+    log.info("signing Content Credentials with this install's self-signed certificate (untrusted)")
+    return SignerSpec(chain, key_pem, self_signed=True, tsa_url=tsa)
+
+
+def _load_hook(spec: str) -> Callable[[], tuple[bytes, SignCallback]]:
+    module, _, name = spec.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise SigningUnavailable(f"PLASTICVISION_C2PA_SIGNER={spec!r}: {exc}") from exc
+
+
+def manifest(title: str, target: Ingredient | None, sources: Sequence[Ingredient], source_type: str) -> dict:
+    """The manifest definition: opened target (when known), then the AI edit with its inputs."""
+    actions: list[dict] = []
+    edit = {
+        "action": "c2pa.edited" if target else "c2pa.created",
+        "digitalSourceType": source_type,
+        "softwareAgent": {"name": "PlasticVision", "version": __version__},
+        "description": "faces replaced by an AI face swap",
+        "parameters": {"ingredientIds": [f"source-{i}" for i in range(len(sources))]},
+    }
+    if target:
+        actions.append({"action": "c2pa.opened", "parameters": {"ingredientIds": ["target"]}})
+    actions.append(edit)
+    return {
+        "claim_generator_info": [{"name": "PlasticVision", "version": __version__}],
+        "title": title,
+        "assertions": [{"label": "c2pa.actions.v2", "data": {"actions": actions}}],
+    }
+
+
+def sign_bytes(
+    data: bytes,
+    mime: str,
+    *,
+    title: str = "output",
+    target: Ingredient | None = None,
+    sources: Sequence[Ingredient] = (),
+    source_type: str = COMPOSITE,
+    spec: SignerSpec | None = None,
+) -> bytes:
+    """`data` with a signed manifest embedded (the last change a file may get)."""
+    out = io.BytesIO()
+    _sign(io.BytesIO(data), out, mime, title, target, sources, source_type, spec)
+    return out.getvalue()
+
+
+def sign_file(
+    path: str | Path,
+    *,
+    target: Ingredient | None = None,
+    sources: Sequence[Ingredient] = (),
+    source_type: str = COMPOSITE,
+    spec: SignerSpec | None = None,
+) -> None:
+    """Sign a finished file in place (through a temporary file beside it, so a failure leaves it whole)."""
+    path = Path(path)
+    mime = mime_type(path)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".c2pa")
+    try:
+        with open(path, "rb") as source, os.fdopen(fd, "w+b") as dest:
+            _sign(source, dest, mime, path.name, target, sources, source_type, spec)
+        shutil.copymode(path, temp)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def mime_type(path: str | Path) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in MIME_TYPES:
+        raise ValueError(f"no Content Credentials for {suffix or 'extension-less'} files; known: {', '.join(MIME_TYPES)}")
+    return MIME_TYPES[suffix]
+
+
+def _sign(source, dest, mime, title, target, sources, source_type, spec) -> None:
+    spec = spec or install_signer()
+    context = c2pa.Context.from_dict({"builder": {"thumbnail": {"enabled": False}}})
+    with c2pa.Builder(manifest(title, target, sources, source_type), context) as builder:
+        for label, item, relationship in _ingredients(target, sources):
+            definition = {
+                "title": item.title,
+                "label": label,
+                "relationship": relationship,
+                "instance_id": f"sha256:{item.sha256}",
+            }
+            builder.add_ingredient(definition, item.mime, io.BytesIO(b""))  # the hash only, no pixels
+        with spec.signer() as signer:
+            builder.sign(signer, mime, source, dest)
+
+
+def _ingredients(target: Ingredient | None, sources: Sequence[Ingredient]):
+    if target:
+        yield "target", target, "parentOf"
+    for index, item in enumerate(sources):
+        yield f"source-{index}", item, "inputTo"
