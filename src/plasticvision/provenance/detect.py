@@ -21,7 +21,8 @@ from plasticvision.types import Frame
 
 SCALE_STEP = 1.03  # a 3 % scale error moves a window's far tile by under two pixels
 SCALES = tuple(SCALE_STEP**k for k in range(-27, 10))  # 0.45 .. 1.3, with 1.0 exactly
-WINDOW_TILES = 3
+WINDOW_TILES = (2, 3, 5)  # window sides in tiles: small faces, webcam faces, close-ups
+WINDOW_STRIDE = 2
 THRESHOLD = 6.5  # a sync peak this strong is the mark whatever the payload says
 THRESHOLD_WITH_PAYLOAD = 5.3  # a weaker peak counts when the payload's CRC-8 checks too
 MAX_SIDE = 4096  # largest resampled side searched
@@ -65,7 +66,7 @@ def detect(frame: Frame, scales: tuple[float, ...] = SCALES) -> Detection:
         if max(height, width) > MAX_SIDE or min(height, width) < TILE:
             continue
         resampled = white if scale == 1.0 else cv2.resize(white, (width, height), interpolation=cv2.INTER_LINEAR)
-        folds = window_folds(resampled)
+        folds = np.concatenate([window_folds(resampled, k) for k in WINDOW_TILES])
         surfaces = np.fft.irfft2(np.fft.rfft2(folds) * sync_hat, s=(TILE, TILE))
         flat = surfaces.reshape(len(folds), -1)
         z = peak_scores(flat)
@@ -87,17 +88,26 @@ def peak_scores(flat: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     return (flat.max(axis=1) - flat.mean(axis=1)) / (flat.std(axis=1) + 1e-9)
 
 
-def window_folds(white: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """Every window of WINDOW_TILES x WINDOW_TILES tiles (one tile apart) folded into one tile.
+def window_folds(white: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.float32]:
+    """Windows of k x k tiles, WINDOW_STRIDE tiles apart, each folded into one tile.
 
-    Sums run over the tile grid (rows of k tiles, then columns of those), not over pixels twice.
+    A marked box (a face grown by 30 %, about four tiles across at the embedding scale) always
+    has a window over most of it; the image is padded with zeros to whole tiles, so its edges count.
     """
-    rows, cols = white.shape[0] // TILE, white.shape[1] // TILE
-    blocks = np.ascontiguousarray(white[: rows * TILE, : cols * TILE].reshape(rows, TILE, cols, TILE).transpose(0, 2, 1, 3))
-    k = min(WINDOW_TILES, rows, cols)
-    across = sum(blocks[:, i : cols - k + 1 + i] for i in range(k))
-    windows = sum(across[i : rows - k + 1 + i] for i in range(k))
+    rows, cols = -(-white.shape[0] // TILE), -(-white.shape[1] // TILE)
+    padded = np.zeros((rows * TILE, cols * TILE), np.float32)
+    padded[: white.shape[0], : white.shape[1]] = white
+    blocks = np.ascontiguousarray(padded.reshape(rows, TILE, cols, TILE).transpose(0, 2, 1, 3))
+    k_rows, k_cols = min(k, rows), min(k, cols)
+    across = np.stack([blocks[:, c : c + k_cols].sum(axis=1) for c in _starts(cols, k_cols)], axis=1)
+    windows = np.stack([across[r : r + k_rows].sum(axis=0) for r in _starts(rows, k_rows)])
     return windows.reshape(-1, TILE, TILE)
+
+
+def _starts(count: int, k: int) -> list[int]:
+    """Window starts WINDOW_STRIDE apart, the last one flush with the edge."""
+    starts = list(range(0, count - k + 1, WINDOW_STRIDE))
+    return starts if starts[-1] == count - k else [*starts, count - k]
 
 
 def read_payload(aligned: npt.NDArray[np.float32]) -> int | None:

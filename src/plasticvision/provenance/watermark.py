@@ -32,9 +32,10 @@ ID_BITS = 24
 SYNC_CHIPS = GRID * GRID * 3 // 4  # 192 find the mark; the other 64 carry the payload, two chips a bit
 FACE_MARGIN = 0.3  # the marked box: the face box grown by this much of its size on every side
 FADE = TILE // 4  # pixels over which the mark fades in at the box's edges (no visible seam)
-BASE_STRENGTH = 1.2  # grey levels per unit of pattern on flat skin
-TEXTURE_GAIN = 0.9  # extra strength per grey level of local activity (texture hides the mark)
-MAX_STRENGTH = 5.0
+BASE_STRENGTH = 2.0  # grey levels per unit of pattern on flat skin (H.264 at CRF 28 erases much less than 1.5)
+TEXTURE_GAIN = 1.5  # extra strength per grey level of local activity (texture hides the mark)
+MAX_STRENGTH = 8.0
+PSNR_FLOOR = 40.5  # dB against the unmarked frame: a close-up's mark is scaled down to stay above it
 CHIP_BLUR = 1.0  # softens the chips' edges (less visible, and what codecs keep)
 
 Pattern = npt.NDArray[np.float32]
@@ -116,35 +117,52 @@ class Watermarker:
         reps = (-(-height // TILE), -(-width // TILE))
         return np.tile(self._tile, reps)[:height, :width]
 
-    def embed(self, region: Frame, mask: Mask | None = None) -> Frame:
-        """The region with the mark added to its luma where `mask` (0..1) shows the swap."""
+    def delta(self, region: Frame, weight: Mask | None = None) -> Pattern:
+        """The luma change for a region: the tiled pattern at the texture's strength, times `weight`."""
         height, width = region.shape[:2]
-        if height < CHIP * 2 or width < CHIP * 2:
-            return region
         strength = texture_strength(region)
-        if mask is not None:
-            strength *= mask
-        delta = strength * self.pattern(height, width)
-        marked = region.astype(np.float32)
-        marked += delta[:, :, None]  # the same change in B, G and R changes luma only
-        return np.clip(marked, 0, 255, out=marked).astype(np.uint8)
+        if weight is not None:
+            strength *= weight
+        return strength * self.pattern(height, width)
+
+    def embed(self, region: Frame, weight: Mask | None = None) -> Frame:
+        """The region with the mark added to its luma, scaled by `weight` (0..1) where given."""
+        return add_luma(region, self.delta(region, weight))
 
     def mark_faces(self, frame: Frame, boxes: Iterable[npt.NDArray[np.float32]]) -> Frame:
         """Mark, in place, a box around each swapped face (`x0, y0, x1, y1`); returns the frame.
 
         The box is the face grown by FACE_MARGIN: the swap's whole neighbourhood carries the mark,
-        which gives the detector about three times the pixels of the face mask alone.
+        which gives the detector about three times the pixels of the face mask alone. A close-up
+        face's mark is scaled down so that the frame stays above PSNR_FLOOR.
         """
         height, width = frame.shape[:2]
-        for box in boxes:
-            x0, y0, x1, y1 = (float(v) for v in box)
-            grow_x, grow_y = (x1 - x0) * FACE_MARGIN, (y1 - y0) * FACE_MARGIN
-            left, top = max(int(x0 - grow_x), 0), max(int(y0 - grow_y), 0)
-            right, bottom = min(int(x1 + grow_x), width), min(int(y1 + grow_y), height)
-            if right - left >= 2 * FADE and bottom - top >= 2 * FADE:
-                window = frame[top:bottom, left:right]
-                window[:] = self.embed(window, fade_window(bottom - top, right - left))
+        windows = [w for w in (marked_box(box, width, height) for box in boxes) if w is not None]
+        deltas = [self.delta(frame[w], fade_window(w[0].stop - w[0].start, w[1].stop - w[1].start)) for w in windows]
+        energy = sum(float(np.dot(d.ravel(), d.ravel())) for d in deltas)
+        budget = height * width * 255.0**2 / 10 ** (PSNR_FLOOR / 10)
+        gain = min(1.0, float(np.sqrt(budget / energy))) if energy > 0 else 1.0
+        for window, delta in zip(windows, deltas):
+            frame[window] = add_luma(frame[window], delta * gain if gain < 1.0 else delta)
         return frame
+
+
+def marked_box(box: npt.NDArray[np.float32], width: int, height: int) -> tuple[slice, slice] | None:
+    """The face box grown by FACE_MARGIN and clipped to the frame; None when too small to mark."""
+    x0, y0, x1, y1 = (float(v) for v in box)
+    grow_x, grow_y = (x1 - x0) * FACE_MARGIN, (y1 - y0) * FACE_MARGIN
+    left, top = max(int(x0 - grow_x), 0), max(int(y0 - grow_y), 0)
+    right, bottom = min(int(x1 + grow_x), width), min(int(y1 + grow_y), height)
+    if right - left < 2 * FADE or bottom - top < 2 * FADE:
+        return None
+    return slice(top, bottom), slice(left, right)
+
+
+def add_luma(region: Frame, delta: Pattern) -> Frame:
+    """Add `delta` to B, G and R alike: it changes luma only, which every codec keeps at full resolution."""
+    marked = region.astype(np.float32)
+    marked += delta[:, :, None]
+    return np.clip(marked, 0, 255, out=marked).astype(np.uint8)
 
 
 def fade_window(height: int, width: int) -> Mask:
