@@ -19,7 +19,7 @@ from plasticvision.camera.frames import CameraFrame
 from plasticvision.camera.sources import fit
 from plasticvision.errors import DeviceUnavailable, OutputNotWritable
 from plasticvision.media.video import VideoInfo, describe
-from plasticvision.media.video_metadata import append_xmp
+from plasticvision.media.video_metadata import label_video
 from plasticvision.media.video_process import temporary_path
 from plasticvision.media.video_writer import VideoWriter
 
@@ -142,7 +142,7 @@ class FileSink:
     def close(self) -> None:
         try:
             self.writer.close()
-            append_xmp(self.temp)
+            label_video(self.temp)
             os.replace(self.temp, self.path)
         except BaseException:
             self.temp.unlink(missing_ok=True)

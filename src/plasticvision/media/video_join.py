@@ -19,7 +19,7 @@ import av
 
 from plasticvision.media.video import VideoReader
 from plasticvision.media.video_audio import AudioTrack
-from plasticvision.media.video_metadata import SYNTHETIC_TAGS, append_xmp
+from plasticvision.media.video_metadata import SYNTHETIC_TAGS, label_video
 from plasticvision.media.video_process import temporary_path
 from plasticvision.media.video_writer import MP4_OPTIONS
 
@@ -85,7 +85,7 @@ def join_chunks(
                     audio.mux(packet)
             if audio is not None:
                 audio.close()
-        append_xmp(temp)
+        label_video(temp, source)
         os.replace(temp, output)
     except BaseException:
         temp.unlink(missing_ok=True)

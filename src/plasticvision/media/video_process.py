@@ -18,7 +18,7 @@ from plasticvision.errors import DiskFull
 from plasticvision.media.disk_full import is_disk_full
 from plasticvision.media.video import VideoReader
 from plasticvision.media.video_writer import VideoWriter
-from plasticvision.media.video_metadata import append_xmp
+from plasticvision.media.video_metadata import label_video
 from plasticvision.media.video_threads import RunAhead, RunBehind
 from plasticvision.types import Frame
 
@@ -122,7 +122,7 @@ def process_video(
             meter.report("finalizing")
             encoder.submit(writer.close)
             encoder.finish()
-            append_xmp(temp)
+            label_video(temp, source)
             os.replace(temp, output)
         except BaseException as exc:
             decoder.close()

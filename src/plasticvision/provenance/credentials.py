@@ -21,15 +21,22 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import BinaryIO
 
-import c2pa
+import numpy as np
+
+try:  # the `provenance` extra (c2pa-python, which brings `cryptography`)
+    import c2pa
+
+    from plasticvision.provenance.certificates import self_signed_pair
+except ImportError:  # pragma: no cover - exercised only without the extra
+    c2pa = None
 
 from plasticvision import __version__
-from plasticvision.provenance.certificates import self_signed_pair
 from plasticvision.provenance.identity import install_id, provenance_dir
 
 log = logging.getLogger(__name__)
@@ -55,6 +62,22 @@ class Ingredient:
     @classmethod
     def of(cls, title: str, data: bytes, mime: str = "image/jpeg") -> Ingredient:
         return cls(title, mime, hashlib.sha256(data).hexdigest())
+
+    @classmethod
+    def of_frame(cls, title: str, frame: np.ndarray) -> Ingredient:
+        """The hash of decoded pixels (shape, then BGR bytes): the same picture hashes the same in any container."""
+        digest = hashlib.sha256(repr(frame.shape).encode())
+        digest.update(np.ascontiguousarray(frame).data)
+        return cls(title, "image/x-raw-bgr", digest.hexdigest())
+
+
+def available() -> bool:
+    """Whether c2pa-python (the `provenance` extra) is installed."""
+    return c2pa is not None
+
+
+def signable(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in MIME_TYPES
 
 
 @dataclass(frozen=True)
@@ -130,7 +153,7 @@ def sign_bytes(
     title: str = "output",
     target: Ingredient | None = None,
     sources: Sequence[Ingredient] = (),
-    source_type: str = COMPOSITE,
+    source_type: str | None = None,
     spec: SignerSpec | None = None,
 ) -> bytes:
     """`data` with a signed manifest embedded (the last change a file may get)."""
@@ -142,14 +165,17 @@ def sign_bytes(
 def sign_file(
     path: str | Path,
     *,
+    mime: str | None = None,
     target: Ingredient | None = None,
     sources: Sequence[Ingredient] = (),
-    source_type: str = COMPOSITE,
+    source_type: str | None = None,
     spec: SignerSpec | None = None,
 ) -> None:
-    """Sign a finished file in place (through a temporary file beside it, so a failure leaves it whole)."""
+    """Sign a finished file in place (through a temporary file beside it, so a failure leaves it whole).
+
+    `mime` defaults to the one the file's extension names (a temporary file's may not)."""
     path = Path(path)
-    mime = mime_type(path)
+    mime = mime or mime_type(path)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".c2pa")
     try:
         with open(path, "rb") as source, os.fdopen(fd, "w+b") as dest:
@@ -168,8 +194,20 @@ def mime_type(path: str | Path) -> str:
     return MIME_TYPES[suffix]
 
 
-def _sign(source, dest, mime, title, target, sources, source_type, spec) -> None:
+def _sign(
+    source: BinaryIO,
+    dest: BinaryIO,
+    mime: str,
+    title: str,
+    target: Ingredient | None,
+    sources: Sequence[Ingredient],
+    source_type: str | None,
+    spec: SignerSpec | None,
+) -> None:
+    if c2pa is None:
+        raise SigningUnavailable("Content Credentials need the provenance extra: pip install 'plasticvision[provenance]'")
     spec = spec or install_signer()
+    source_type = source_type or (COMPOSITE if target else TRAINED)  # faces changed in a picture, or made whole
     context = c2pa.Context.from_dict({"builder": {"thumbnail": {"enabled": False}}})
     with c2pa.Builder(manifest(title, target, sources, source_type), context) as builder:
         for label, item, relationship in _ingredients(target, sources):
@@ -177,14 +215,16 @@ def _sign(source, dest, mime, title, target, sources, source_type, spec) -> None
                 "title": item.title,
                 "label": label,
                 "relationship": relationship,
+                "format": item.mime,
                 "instance_id": f"sha256:{item.sha256}",
             }
-            builder.add_ingredient(definition, item.mime, io.BytesIO(b""))  # the hash only, no pixels
+            # an empty stream of an opaque type: the hash only, no pixels, nothing parsed
+            builder.add_ingredient(definition, "application/octet-stream", io.BytesIO(b""))
         with spec.signer() as signer:
             builder.sign(signer, mime, source, dest)
 
 
-def _ingredients(target: Ingredient | None, sources: Sequence[Ingredient]):
+def _ingredients(target: Ingredient | None, sources: Sequence[Ingredient]) -> Iterator[tuple[str, Ingredient, str]]:
     if target:
         yield "target", target, "parentOf"
     for index, item in enumerate(sources):
