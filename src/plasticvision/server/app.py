@@ -25,7 +25,7 @@ from plasticvision.server.limits import BodyLimit
 from plasticvision.server.metrics import Metrics, Readings
 from plasticvision.server.ratelimit import RateLimit, RateLimiter
 from plasticvision.server.request_log import RequestLog
-from plasticvision.server.routes import faces, identities, metrics, settings, status, swap, video
+from plasticvision.server.routes import faces, identities, metrics, settings, status, swap, verify, video
 from plasticvision.server.security import install_cors
 from plasticvision.server.session_store import SessionStore, open_store
 from plasticvision.server.session_sync import keep_alive
@@ -80,7 +80,7 @@ def create_app(config: ServerConfig | None = None, swapper: FaceSwapper | None =
     app.add_middleware(BodyLimit, config=config)
     install_cors(app, config)  # outermost but for the request log, so refusals carry CORS headers too
     app.add_middleware(RequestLog, metrics=app.state.metrics, access_log=config.log_format == "json")
-    for module in (status, faces, identities, settings, swap, stream, video, metrics):
+    for module in (status, faces, identities, settings, swap, stream, video, verify, metrics):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR, check_dir=False), name="static")
     return app
