@@ -82,19 +82,25 @@ class VerifyReport:
 
 
 def verify_bytes(data: bytes, max_frames: int = MAX_FRAMES, max_pixels: int = DEFAULT_MAX_PIXELS) -> VerifyReport:
-    """Check a whole file's bytes: an image (PNG, JPEG, WebP, ...) or a video (MP4, WebM, ...)."""
+    """Check a whole file's bytes: an image (PNG, JPEG, WebP, ...) or a video (MP4, WebM, ...).
+
+    A file whose pixels no longer decode but whose manifest reads (an edited byte in a PNG's
+    compressed data) is reported with its credentials and no watermark check.
+    """
     if not data:
         raise NotVerifiable("the file is empty")
     mime = sniff(data)
+    credentials = read_credentials(data, mime) if mime else CredentialsReport("unsupported")
     try:
         frame = decode_image(data, max_pixels)
     except BadImage as image_error:
-        if mime and mime.startswith("image/"):
+        if not (mime and mime.startswith("image/")):
+            watermark = watermark_of_video(io.BytesIO(data), max_frames)
+            return VerifyReport("video", credentials, watermark)
+        if credentials.state in ("none", "unsupported"):
             raise NotVerifiable(str(image_error)) from image_error
-        watermark = watermark_of_video(io.BytesIO(data), max_frames)
-        return VerifyReport("video", read_credentials(data, mime or "video/mp4"), watermark)
+        return VerifyReport("image", credentials, WatermarkReport(0, 0, Detection(False, 0.0, 1.0, None)))
     detection = detect(frame)
-    credentials = read_credentials(data, mime) if mime else CredentialsReport("unsupported")
     return VerifyReport("image", credentials, WatermarkReport(1, int(detection.marked), detection))
 
 
