@@ -37,6 +37,7 @@ except ImportError:  # pragma: no cover - exercised only without the extra
     c2pa = None
 
 from plasticvision import __version__
+from plasticvision.errors import PlasticVisionError
 from plasticvision.provenance.identity import install_id, provenance_dir
 
 log = logging.getLogger(__name__)
@@ -47,8 +48,10 @@ MIME_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", 
 SignCallback = Callable[[bytes], bytes]
 
 
-class SigningUnavailable(RuntimeError):
+class SigningUnavailable(PlasticVisionError):
     """The operator's signing settings are unusable (missing file, bad hook); says which and why."""
+
+    status_code = 503  # the server's configuration, not the request, is wrong
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,14 @@
-"""The invisible watermark: a keyed spread-spectrum pattern added to the luma of the swapped region.
+"""The invisible watermark: a keyed spread-spectrum pattern added to the luma around each swapped face.
 
 The pattern is a 64x64-pixel tile of 16x16 random +-1 chips (4x4 pixels each, softly blurred),
-repeated over the face layer's region, anchored at the region's corner. Half the chips are
-a fixed sync pattern (the scheme's key "PV1"); the other half carry 32 bits (a 24-bit install
-id and its CRC-8), four chips per bit. Repeating a tile makes the mark survive cropping (a crop
+repeated over a box around the face (the face grown by 30 %), anchored at the box's corner.
+Three quarters of the chips are a fixed sync pattern (the scheme's key "PV1"); the other 64
+carry 32 bits (a 24-bit install id and its CRC-8), two chips per bit. Repeating a tile makes the mark survive cropping (a crop
 only shifts the tile, and `detect.py` searches every shift) and scaling (it searches scales);
 4-pixel chips keep it in the frequencies that JPEG and H.264 keep. The strength follows the
-region's texture (more where busy skin hides it, less on flat cheeks) and the swap's mask, so
-the mark sits exactly where the swap is, and costs only the region's pixels per frame.
+box's texture (more where hair or busy skin hides it, less on flat cheeks), is faded in at the
+box's edges, and is scaled down on close-ups so the frame stays above 40 dB PSNR; it costs only
+the box's pixels per frame.
 """
 
 from __future__ import annotations
@@ -124,10 +125,6 @@ class Watermarker:
         if weight is not None:
             strength *= weight
         return strength * self.pattern(height, width)
-
-    def embed(self, region: Frame, weight: Mask | None = None) -> Frame:
-        """The region with the mark added to its luma, scaled by `weight` (0..1) where given."""
-        return add_luma(region, self.delta(region, weight))
 
     def mark_faces(self, frame: Frame, boxes: Iterable[npt.NDArray[np.float32]]) -> Frame:
         """Mark, in place, a box around each swapped face (`x0, y0, x1, y1`); returns the frame.
