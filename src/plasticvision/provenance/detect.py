@@ -1,8 +1,8 @@
 """Finds the watermark in a frame that may have been scaled, cropped and re-encoded since.
 
 For each candidate scale the frame's whitened luma is resampled back to the embedding scale
-and folded into one 64x64 tile per window of 3x3 tiles (a crop or an unknown region corner
-is then only a cyclic shift); an FFT correlation with the sync pattern finds the shift, and
+and folded into one 64x64 tile per window (2x2, 3x3 and 5x5 tiles, for small to close-up
+faces; a crop or an unknown box corner is then only a cyclic shift); an FFT correlation with the sync pattern finds the shift, and
 its peak, in standard deviations of the correlation surface, is the detection score. The
 payload is read at the best peak. The thresholds are measured in bench/watermark_bench.py
 (false positives on unmarked frames).
