@@ -3,6 +3,8 @@ command's MP4, a swapped image over POST /verify and the CLI (exit 0 when marked
 
 from __future__ import annotations
 
+import io
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +13,7 @@ import cv2
 import pytest
 from fastapi.testclient import TestClient
 
+from plasticvision.cli import main
 from plasticvision.provenance.verify import verify_bytes
 from video_clips import make_clip
 
@@ -18,9 +21,9 @@ DATA = Path(__file__).parent / "data"
 SOURCE = DATA / "Tom_Hanks_54745.png"
 
 
-def cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+def cli(*args: str) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "plasticvision", *args]
-    return subprocess.run(command, capture_output=True, input=stdin, timeout=300)
+    return subprocess.run(command, capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -69,12 +72,13 @@ def test_post_verify_refuses_what_is_not_a_picture(client, data):
     assert response.status_code == 415, response.text
 
 
-def test_the_cli_exit_code_says_whether_it_is_marked(tmp_path):
-    out = tmp_path / "out.png"
-    assert cli("swap-image", str(DATA / "astronaut.png"), "-s", str(SOURCE), "-o", str(out), "--engine", "dlib").returncode == 0
-    marked = cli("verify", "--json", "-", stdin=out.read_bytes())
-    assert marked.returncode == 0, marked.stderr
-    assert b'"state": "untrusted"' in marked.stdout
-    assert cli("verify", str(DATA / "coffee.png")).returncode == 1
-    missing = cli("verify", str(tmp_path / "nothing.png"))
-    assert missing.returncode == 2 and missing.stderr.decode().count("\n") == 1
+def test_the_cli_exit_code_says_whether_it_is_marked(client, tmp_path, monkeypatch, capsys):
+    files = [("target_file", ("a.png", (DATA / "astronaut.png").read_bytes(), "image/png"))]
+    swapped = client.post("/swap-image", files=[*files, ("source_files", ("h.png", SOURCE.read_bytes(), "image/png"))])
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(swapped.content)))
+    assert main(["verify", "--json", "-"]) == 0
+    assert json.loads(capsys.readouterr().out)["credentials"]["state"] == "untrusted"
+    assert main(["verify", str(DATA / "coffee.png")]) == 1
+    assert "not marked" in capsys.readouterr().out
+    assert main(["verify", str(tmp_path / "nothing.png")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
