@@ -10,13 +10,12 @@ own profile), and how much bluer the eye regions got. The grid has source, targe
 and zoomed target/output faces per row; with `--before DIR` (outputs saved by an earlier run
 with `--save DIR`, e.g. from an older checkout) a "before" column sits beside the output.
 
-    python bench/quality.py [--grid docs/quality.jpg] [--save DIR] [--before DIR] [--only NAME]
+    python -m bench.quality [--grid docs/quality.jpg] [--save DIR] [--before DIR] [--only NAME]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,15 +23,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+import tests.support.hard_cases as hc
+
+from plasticvision import FaceSwapper, Settings
+from plasticvision.engines.base import identity_distance
+from plasticvision.types import Face, Frame
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-import hard_cases as hc  # noqa: E402
-
-from plasticvision import FaceSwapper, Settings  # noqa: E402
-from plasticvision.engines.base import identity_distance  # noqa: E402
-from plasticvision.types import Face, Frame  # noqa: E402
-
 TILE = 220
 
 

@@ -19,7 +19,7 @@ twin for PSNR and for false positives). The marked output then meets each attack
 False positives: the unmarked twins under the same attacks, the raw input frames, and the other
 photos of tests/data at three sizes. Every detection searches every scale (no carry-over).
 
-    python bench/watermark_bench.py [--frames 40] [--workers 2]
+    python -m bench.watermark_bench [--frames 40] [--workers 2] [--scores scores.json]
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from fractions import Fraction
@@ -37,15 +36,12 @@ import av
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from clip import SIZE, load, render, smooth_clip  # noqa: E402
-
-from plasticvision.engines.dlib.engine import DlibEngine  # noqa: E402
-from plasticvision.pipeline.session import SwapSession  # noqa: E402
-from plasticvision.provenance.detect import THRESHOLD, THRESHOLD_WITH_PAYLOAD, detect  # noqa: E402
-from plasticvision.provenance.watermark import Watermarker  # noqa: E402
-from plasticvision.settings import Settings  # noqa: E402
+from bench.clip import SIZE, load, render, smooth_clip
+from plasticvision.engines.dlib.engine import DlibEngine
+from plasticvision.pipeline.session import SwapSession
+from plasticvision.provenance.detect import THRESHOLD, THRESHOLD_WITH_PAYLOAD, detect
+from plasticvision.provenance.watermark import Watermarker
+from plasticvision.settings import Settings
 
 INSTALL = 0x5A17C3
 FPS = 30

@@ -21,7 +21,7 @@ from plasticvision import FaceSwapper  # noqa: E402
 from plasticvision.config import ServerConfig
 from plasticvision.server import create_app
 
-from live_uvicorn import serving
+from tests.support.live_uvicorn import serving
 
 DATA_DIR = Path(__file__).parent / "data"
 

@@ -13,6 +13,8 @@ from platformdirs import user_cache_path, user_data_path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from plasticvision.models.store import ModelStore
+
 
 class ServerConfig(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PLASTICVISION_", extra="ignore")
@@ -84,3 +86,9 @@ class ServerConfig(BaseSettings):
 @lru_cache
 def get_settings() -> ServerConfig:
     return ServerConfig()
+
+
+def model_store(models_dir: str | Path | None = None) -> ModelStore:
+    """The models dir the `PLASTICVISION_*` settings describe; an explicit `models_dir` wins."""
+    config = get_settings()
+    return ModelStore(models_dir or config.models_dir, checksums=config.model_checksums, mirror=config.model_mirror)

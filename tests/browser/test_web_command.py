@@ -12,9 +12,9 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.session_state import session_status
+from tests.support.live_uvicorn import free_port
 from plasticvision.cli import main
-from session_state import session_status
-from live_uvicorn import free_port
 
 START_TIMEOUT_S = 30
 RUN_CLI = "import sys; from plasticvision.cli import main; sys.exit(main())"

@@ -9,10 +9,10 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from faces import distance, identity, on_canvas
-from fleet import fleet
-from server_process import ServerProcess
-from session_state import session_status, wait_for_settings
+from tests.browser.session_state import session_status, wait_for_settings
+from tests.support.faces import distance, identity, on_canvas
+from tests.support.fleet import fleet
+from tests.support.server_process import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from live_uvicorn import serving
-from session_state import wait_for_settings
+from tests.browser.session_state import wait_for_settings
+from tests.support.live_uvicorn import serving
 
 pytestmark = pytest.mark.browser
 

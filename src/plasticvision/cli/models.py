@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from plasticvision.config import model_store
 from plasticvision.models.catalog import CATALOG, ModelSpec, spec_named
-from plasticvision.models.store import ModelStore
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -37,7 +37,7 @@ def megabytes(spec: ModelSpec) -> str:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    store = ModelStore.from_config(args.models_dir)
+    store = model_store(args.models_dir)
     print(f"models dir: {store.root}" + ("" if store.checksums else "  (checksums off)"))
     for spec in CATALOG:
         present = "present" if store.path(spec).is_file() else "missing"
@@ -49,7 +49,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_download(args: argparse.Namespace) -> int:
-    store = ModelStore.from_config(args.models_dir)
+    store = model_store(args.models_dir)
     specs = chosen(args.names)
     print(f"models dir: {store.root}")
     for spec in specs:
@@ -59,7 +59,7 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    store = ModelStore.from_config(args.models_dir)
+    store = model_store(args.models_dir)
     unusable = 0
     for spec in CATALOG:
         problem = store.problem(spec)

@@ -44,8 +44,8 @@ def run_serve(args: argparse.Namespace) -> int:
 
     from plasticvision.config import ServerConfig
     from plasticvision.server import create_app
-    from plasticvision.server.logging_json import configure_logging
     from plasticvision.server.memory import limit_malloc_arenas
+    from plasticvision.server.middleware.logging_json import configure_logging
     from plasticvision.server.serving import uvicorn_config
 
     config = ServerConfig(**flag_overrides(args))

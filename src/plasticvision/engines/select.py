@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 from plasticvision.engines.base import Engine
 from plasticvision.engines.devices import Device
+from plasticvision.models.store import ModelStore
 
 log = logging.getLogger(__name__)
 
 ENGINE_NAMES = ("auto", "dlib", "inswapper")
 
 
-def choose_engine(name: str, models_dir: str | Path | None = None, device: Device | None = None) -> tuple[Engine, str]:
+def choose_engine(name: str, store: ModelStore, device: Device | None = None) -> tuple[Engine, str]:
     """The engine to run (on `device`, default: the best provider) and a one-line reason for the choice
-    (logged and shown in /status)."""
+    (logged and shown in /status); the inswapper engine's weights come from `store`."""
     if name not in ENGINE_NAMES:
         raise ValueError(f"unknown engine '{name}'; choose one of {', '.join(ENGINE_NAMES)}")
     if name == "dlib":
@@ -24,8 +24,8 @@ def choose_engine(name: str, models_dir: str | Path | None = None, device: Devic
     if name == "inswapper":
         from plasticvision.engines.inswapper.engine import InswapperEngine
 
-        return InswapperEngine.from_models_dir(models_dir, **on_device(device)), "inswapper engine requested"
-    return choose_auto(models_dir, device)
+        return InswapperEngine.from_store(store, **on_device(device)), "inswapper engine requested"
+    return choose_auto(store, device)
 
 
 def on_device(device: Device | None) -> dict[str, Any]:
@@ -33,7 +33,7 @@ def on_device(device: Device | None) -> dict[str, Any]:
     return {} if device is None or device.kind == "default" else {"providers": device.providers()}
 
 
-def choose_auto(models_dir: str | Path | None, device: Device | None = None) -> tuple[Engine, str]:
+def choose_auto(store: ModelStore, device: Device | None = None) -> tuple[Engine, str]:
     """inswapper when its weights are here (or fetchable on a GPU host), else dlib with the reason.
 
     Weights are only downloaded automatically where a GPU provider exists: on a CPU-only laptop
@@ -43,9 +43,7 @@ def choose_auto(models_dir: str | Path | None, device: Device | None = None) -> 
         from plasticvision.engines.inswapper.engine import InswapperEngine
         from plasticvision.engines.inswapper.providers import gpu_provider_available
         from plasticvision.models.catalog import REQUIRED
-        from plasticvision.models.store import ModelStore
 
-        store = ModelStore.from_config(models_dir)
         missing = store.missing(REQUIRED)
         if missing and not gpu_provider_available():
             names = ", ".join(spec.name for spec in missing)

@@ -35,14 +35,6 @@ class ModelStore:
         self.mirror = mirror.rstrip("/") if mirror else None
         self.timeout_s = timeout_s
 
-    @classmethod
-    def from_config(cls, models_dir: str | Path | None = None) -> ModelStore:
-        """The store the `PLASTICVISION_*` settings describe; an explicit `models_dir` wins."""
-        from plasticvision.config import get_settings
-
-        config = get_settings()
-        return cls(models_dir or config.models_dir, checksums=config.model_checksums, mirror=config.model_mirror)
-
     def path(self, spec: ModelSpec) -> Path:
         return self.root / spec.file
 

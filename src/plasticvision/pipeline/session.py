@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from plasticvision.engines.base import Engine, SourceFace, still_detector
 from plasticvision.errors import UnsupportedOption
 from plasticvision.pipeline.frames import check_frame
-from plasticvision.pipeline.live import DEFAULT_FPS, LiveStream
 from plasticvision.pipeline.identities import prepare_sources
 from plasticvision.pipeline.mapper import Cast, FaceMapper
 from plasticvision.pipeline.postprocess import STEPS, FaceLayer
+from plasticvision.pipeline.stream import DEFAULT_FPS, LiveStream
 from plasticvision.pipeline.timing import StageTimer, TimingStats
 from plasticvision.provenance.identity import install_watermarker
 from plasticvision.provenance.watermark import Watermarker

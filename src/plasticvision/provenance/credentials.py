@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+from importlib import metadata
 import io
 import logging
 import os
@@ -36,11 +37,14 @@ try:  # the `provenance` extra (c2pa-python, which brings `cryptography`)
 except ImportError:  # pragma: no cover - exercised only without the extra
     c2pa = None
 
-from plasticvision import __version__
 from plasticvision.errors import PlasticVisionError
 from plasticvision.provenance.identity import install_id, provenance_dir
 
 log = logging.getLogger(__name__)
+try:
+    VERSION = metadata.version("plasticvision")
+except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+    VERSION = "unknown"
 
 COMPOSITE = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
 TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
@@ -135,7 +139,7 @@ def manifest(title: str, target: Ingredient | None, sources: Sequence[Ingredient
     edit = {
         "action": "c2pa.edited" if target else "c2pa.created",
         "digitalSourceType": source_type,
-        "softwareAgent": {"name": "PlasticVision", "version": __version__},
+        "softwareAgent": {"name": "PlasticVision", "version": VERSION},
         "description": "faces replaced by an AI face swap",
         "parameters": {"ingredientIds": [f"source-{i}" for i in range(len(sources))]},
     }
@@ -143,7 +147,7 @@ def manifest(title: str, target: Ingredient | None, sources: Sequence[Ingredient
         actions.append({"action": "c2pa.opened", "parameters": {"ingredientIds": ["target"]}})
     actions.append(edit)
     return {
-        "claim_generator_info": [{"name": "PlasticVision", "version": __version__}],
+        "claim_generator_info": [{"name": "PlasticVision", "version": VERSION}],
         "title": title,
         "assertions": [{"label": "c2pa.actions.v2", "data": {"actions": actions}}],
     }

@@ -19,17 +19,17 @@ from plasticvision import __version__
 from plasticvision.api import FaceSwapper
 from plasticvision.config import ServerConfig, get_settings
 from plasticvision.pipeline.timing import TimingStats
-from plasticvision.server import stream
 from plasticvision.server.errors import install_error_handlers
-from plasticvision.server.limits import BodyLimit
 from plasticvision.server.metrics import Metrics, Readings
-from plasticvision.server.ratelimit import RateLimit, RateLimiter
-from plasticvision.server.request_log import RequestLog
+from plasticvision.server.middleware.limits import BodyLimit
+from plasticvision.server.middleware.ratelimit import RateLimit, RateLimiter
+from plasticvision.server.middleware.request_log import RequestLog
+from plasticvision.server.middleware.security import install_cors
+from plasticvision.server.routes import stream
 from plasticvision.server.routes import faces, identities, metrics, settings, status, swap, verify, video
-from plasticvision.server.security import install_cors
-from plasticvision.server.session_store import SessionStore, open_store
-from plasticvision.server.session_sync import keep_alive
-from plasticvision.server.sessions import SessionRegistry
+from plasticvision.server.sessions.registry import SessionRegistry, open_store
+from plasticvision.server.sessions.store import SessionStore
+from plasticvision.server.sessions.sync import keep_alive
 from plasticvision.server.workers import Workers
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"

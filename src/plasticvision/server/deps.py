@@ -16,8 +16,8 @@ from plasticvision.api import FaceSwapper
 from plasticvision.config import ServerConfig, get_settings
 from plasticvision.pipeline.session import SwapSession
 from plasticvision.server.metrics import Metrics
-from plasticvision.server.security import check_api_key
-from plasticvision.server.sessions import SessionRegistry
+from plasticvision.server.middleware.security import check_api_key
+from plasticvision.server.sessions.registry import SessionRegistry
 from plasticvision.server.workers import Workers
 
 ConfigDep = Annotated[ServerConfig, Depends(get_settings)]

@@ -1,6 +1,6 @@
 """OpenAPI response docs shared by the routes: every code a route can answer, with its media type.
 
-The fuzz test (schemathesis, `tests/test_fuzz_api.py`) holds the server to these documents:
+The fuzz test (schemathesis, `tests/server/test_fuzz_api.py`) holds the server to these documents:
 an undocumented status code, media type or body shape is a failure. So a new route passes
 `responses=error_responses(...)` (the codes every route can give plus its own) and, when it
 answers with something other than JSON, `binary_response` or `event_stream_response`.

@@ -10,15 +10,16 @@ import cv2
 import dlib
 import numpy as np
 
-from plasticvision.align import face_in_region
-from plasticvision.engines.base import Region, Rendered, source_face
+from plasticvision.engines.base import Rendered, source_face
 from plasticvision.engines.dlib.landmarks import DlibLandmarker
 from plasticvision.engines.dlib.mesh import blend_shape, hull_order, triangulate, warp_mesh, with_forehead
 from plasticvision.engines.dlib.recognizer import DlibRecognizer
 from plasticvision.engines.dlib.still_detect import StillDetector
 from plasticvision.engines.dlib.visibility import visible_skin
 from plasticvision.errors import UnsupportedOption
-from plasticvision.pipeline.masks import face_outline
+from plasticvision.geometry.align import face_in_region
+from plasticvision.geometry.outlines import face_outline
+from plasticvision.geometry.regions import Region
 from plasticvision.types import Embedding, Face, Frame, Points
 
 SOURCE_FACE_WIDTH = 320  # sources are stored at this face size: enough detail, small to keep

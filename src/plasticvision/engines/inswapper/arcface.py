@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from plasticvision.align import arcface_template, estimate_similarity, warp_crop
 from plasticvision.engines.inswapper.blob import rgb_blob
 from plasticvision.engines.inswapper.providers import ProviderEntry, create_session
+from plasticvision.geometry.align import arcface_template, estimate_similarity, warp_crop
 from plasticvision.types import Embedding, Face, Frame
 
 INPUT_SIZE = 112

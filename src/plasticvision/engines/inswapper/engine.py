@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from plasticvision.align import (
+from plasticvision.geometry.align import (
     FFHQ_TEMPLATE_512,
     crop_area_mask,
     estimate_similarity,
@@ -23,7 +23,7 @@ from plasticvision.align import (
     paste_region,
     warp_crop,
 )
-from plasticvision.engines.base import Region, Rendered, source_face
+from plasticvision.engines.base import Rendered, source_face
 from plasticvision.engines.inswapper.arcface import ArcFaceRecognizer
 from plasticvision.engines.inswapper.gfpgan import INPUT_SIZE as GFPGAN_SIZE
 from plasticvision.engines.inswapper.gfpgan import GfpganEnhancer
@@ -33,6 +33,7 @@ from plasticvision.engines.inswapper.scrfd import ScrfdDetector
 from plasticvision.engines.inswapper.swapper import INPUT_SIZE as SWAP_SIZE
 from plasticvision.engines.inswapper.swapper import TEMPLATE_128, InswapperModel
 from plasticvision.errors import UnsupportedOption
+from plasticvision.geometry.regions import Region
 from plasticvision.models import catalog
 from plasticvision.models.store import ModelStore
 from plasticvision.types import Embedding, Face, Frame
@@ -86,9 +87,9 @@ class InswapperEngine:
         self.reuse = RestorationReuse(enhance_reuses)
 
     @classmethod
-    def from_models_dir(cls, models_dir: str | Path | None = None, **options: Any) -> InswapperEngine:
+    def from_models_dir(cls, models_dir: str | Path, **options: Any) -> InswapperEngine:
         """Load verified weights from the models dir (GFPGAN only if present); raises ModelMissing otherwise."""
-        return cls.from_store(ModelStore.from_config(models_dir), **options)
+        return cls.from_store(ModelStore(models_dir), **options)
 
     @classmethod
     def from_store(cls, store: ModelStore, **options: Any) -> InswapperEngine:

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from plasticvision.align import arcface_template
 from plasticvision.engines.inswapper.arcface import l2_normalise
 from plasticvision.engines.inswapper.blob import bgr_image, rgb_blob
 from plasticvision.engines.inswapper.emap import read_last_initializer
 from plasticvision.engines.inswapper.providers import ProviderEntry, create_session
+from plasticvision.geometry.align import arcface_template
 from plasticvision.types import Crop, Embedding, Points
 
 INPUT_SIZE = 128

@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from plasticvision.errors import PlasticVisionError
-from plasticvision.media.disk_full import is_disk_full
-from plasticvision.media.video_process import Cancelled, VideoProgress
 from plasticvision.pipeline.session import SwapSession
 from plasticvision.server.jobs.chunked import SinglePass, VideoSwap
 from plasticvision.server.jobs.errors import BadJobId, JobNotFound
@@ -26,6 +24,8 @@ from plasticvision.server.jobs.feed import POLL_S, JobFeed
 from plasticvision.server.jobs.files import JobFiles
 from plasticvision.server.jobs.store import JobRecord, JobState, JobStore
 from plasticvision.settings import Settings
+from plasticvision.video.disk_full import is_disk_full
+from plasticvision.video.process import Cancelled, VideoProgress
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from plasticvision.media.drawing import draw_faces
 from plasticvision.media.images import encode_png
 from plasticvision.server.deps import ApiKeyDep, ConfigDep, SessionDep, SwapperDep, WorkersDep
-from plasticvision.server.ratelimit import RateLimitDep
+from plasticvision.server.middleware.ratelimit import RateLimitDep
 from plasticvision.server.schemas import ERROR_RESPONSES, UploadResult, png_response
 from plasticvision.server.uploads import decode_upload, decode_uploads
 from plasticvision.types import Face, Frame

@@ -8,7 +8,7 @@ from fastapi.responses import FileResponse
 from plasticvision import __version__
 from plasticvision.server.deps import ApiKeyDep, RegistryDep, SessionDep, SessionIdHeader, SwapperDep
 from plasticvision.server.schemas import ERROR_RESPONSES, Health, Status
-from plasticvision.server.sessions import check_session_id
+from plasticvision.server.sessions.registry import check_session_id
 
 router = APIRouter(tags=["status"])
 

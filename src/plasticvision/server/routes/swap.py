@@ -11,9 +11,9 @@ from plasticvision.media.images import encode_png
 from plasticvision.provenance.credentials import Ingredient
 from plasticvision.provenance.labels import label_bytes
 from plasticvision.server.deps import ApiKeyDep, ConfigDep, MetricsDep, SessionDep, SwapperDep, WorkersDep
-from plasticvision.server.ratelimit import RateLimitDep
-from plasticvision.server.schemas import ERROR_RESPONSES, png_response
+from plasticvision.server.middleware.ratelimit import RateLimitDep
 from plasticvision.server.one_shot import SourceFiles, one_shot_session
+from plasticvision.server.schemas import ERROR_RESPONSES, png_response
 from plasticvision.server.uploads import decode_upload
 
 router = APIRouter(tags=["swap"], dependencies=[ApiKeyDep], responses=ERROR_RESPONSES)

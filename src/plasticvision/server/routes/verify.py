@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from plasticvision.provenance.verify import verify_bytes
 from plasticvision.server.deps import ApiKeyDep, ConfigDep, WorkersDep
-from plasticvision.server.ratelimit import RateLimitDep
+from plasticvision.server.middleware.ratelimit import RateLimitDep
 from plasticvision.server.schemas import ERROR_RESPONSES
 from plasticvision.server.uploads import read_upload
 

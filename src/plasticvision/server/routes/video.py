@@ -18,8 +18,8 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.requests import HTTPConnection
 
 from plasticvision.errors import PlasticVisionError
-from plasticvision.media.video import probe
-from plasticvision.media.video_limits import VideoLimits
+from plasticvision.video.limits import VideoLimits
+from plasticvision.video.reader import probe
 from plasticvision.server.deps import (
     ApiKeyDep,
     ConfigDep,
@@ -35,10 +35,10 @@ from plasticvision.server.jobs.feed import JobFeed
 from plasticvision.server.jobs.retention import GB, Retention
 from plasticvision.server.jobs.runner import VideoJobs, check_job_id
 from plasticvision.server.jobs.store import JobRecord, JobState
-from plasticvision.server.openapi import binary_response, error_responses, event_stream_response
-from plasticvision.server.ratelimit import RateLimitDep
-from plasticvision.server.security import check_api_key
+from plasticvision.server.middleware.ratelimit import RateLimitDep
+from plasticvision.server.middleware.security import check_api_key
 from plasticvision.server.one_shot import SourceFiles, one_shot_session
+from plasticvision.server.openapi import binary_response, error_responses, event_stream_response
 
 CANCEL_WAIT_S = 10.0
 MP4 = binary_response("video/mp4", "the swapped video (H.264 MP4, audio kept), labelled synthetic")
