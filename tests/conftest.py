@@ -4,6 +4,7 @@ dlib-engine FaceSwapper for the whole run (loading dlib's models takes about a s
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -13,7 +14,10 @@ import numpy as np
 import pytest
 from fastapi import FastAPI
 
-from plasticvision import FaceSwapper
+# The install's watermark id and self-signed C2PA certificate go to a throwaway folder, not the user's.
+os.environ.setdefault("PLASTICVISION_DATA_DIR", tempfile.mkdtemp(prefix="plasticvision-test-data-"))
+
+from plasticvision import FaceSwapper  # noqa: E402
 from plasticvision.config import ServerConfig
 from plasticvision.server import create_app
 

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from tests.support.faces import distance, identity, largest_face, on_canvas
 from plasticvision import NoFaceFound, Settings
 from plasticvision.errors import BadImage, UnsupportedOption
+from tests.support.unmarked import unmarked
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +63,9 @@ def test_swapped_face_is_closer_to_source_than_to_target(swapper, images, pair, 
     to_source = distance(out, identity(swapper, source))
     to_target = distance(out, identity(swapper, target))
     assert to_source < to_target, f"{pair}: output-source {to_source:.3f} vs output-target {to_target:.3f}"
-    assert to_source < 0.62  # about what dlib calls "the same person" (0.6)
+    # about what dlib calls "the same person" (0.6); the provenance watermark adds up to about 0.05
+    # to dlib's distance here (0.600 -> 0.647 on the mirrored astronaut; bench/watermark_bench.py)
+    assert to_source < 0.66
 
 
 def inner_mouth_mask(face, shape) -> np.ndarray:
@@ -72,7 +75,7 @@ def inner_mouth_mask(face, shape) -> np.ndarray:
 
 
 def test_mouth_mask_keeps_the_targets_mouth(swapper, astronaut, hanks):
-    session = swapper.new_session()
+    session = unmarked(swapper.new_session())  # the mask's own effect, without the provenance mark
     session.set_sources([hanks])
     face = largest_face(swapper, astronaut)
     mouth = inner_mouth_mask(face, astronaut.shape)
@@ -88,7 +91,7 @@ def test_mouth_mask_keeps_the_targets_mouth(swapper, astronaut, hanks):
 
 
 def test_opacity_zero_returns_the_original_and_half_lies_between(swapper, astronaut, hanks):
-    session = swapper.new_session()
+    session = unmarked(swapper.new_session())  # the blend's own arithmetic, without the provenance mark
     session.set_sources([hanks])
     assert np.array_equal(session.swap(astronaut, Settings(opacity=0.0)).frame, astronaut)
     full = session.swap(astronaut, Settings(opacity=1.0)).frame.astype(int)

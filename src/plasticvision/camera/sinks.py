@@ -18,7 +18,7 @@ import numpy as np
 from plasticvision.camera.frames import CameraFrame
 from plasticvision.camera.sources import fit
 from plasticvision.errors import DeviceUnavailable, OutputNotWritable
-from plasticvision.video.metadata import append_xmp
+from plasticvision.video.metadata import label_video
 from plasticvision.video.process import temporary_path
 from plasticvision.video.reader import VideoInfo, describe
 from plasticvision.video.writer import VideoWriter
@@ -142,7 +142,7 @@ class FileSink:
     def close(self) -> None:
         try:
             self.writer.close()
-            append_xmp(self.temp)
+            label_video(self.temp)
             os.replace(self.temp, self.path)
         except BaseException:
             self.temp.unlink(missing_ok=True)

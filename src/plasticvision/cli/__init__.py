@@ -12,7 +12,7 @@ import sys
 
 from plasticvision.errors import PlasticVisionError
 
-COMMAND_MODULES = ("images", "serve", "web", "video", "camera", "models", "bench")
+COMMAND_MODULES = ("images", "serve", "web", "video", "camera", "models", "bench", "verify")
 
 
 def build_parser() -> argparse.ArgumentParser:

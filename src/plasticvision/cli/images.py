@@ -9,6 +9,8 @@ import sys
 from plasticvision.cli.facemap import add_map_flag, apply_maps, check_sources_or_maps
 from plasticvision.cli.options import add_engine_flag, add_settings_flags, settings_from_args
 from plasticvision.media.images import read_image, write_image
+from plasticvision.provenance.credentials import Ingredient
+from plasticvision.provenance.labels import label_file
 from plasticvision.media.drawing import draw_faces
 
 
@@ -45,6 +47,9 @@ def run_swap_image(args: argparse.Namespace) -> int:
     apply_maps(swapper.default_session, args.map)
     report = swapper.swap_report(target, settings)
     write_image(args.output, report.frame, synthetic=not report.unchanged)
+    if not report.unchanged:  # signed last, after the PNG's XMP
+        inputs = [Ingredient.of_frame(f"source-{i}", source) for i, source in enumerate(sources)]
+        label_file(args.output, target=Ingredient.of_frame("target", target), sources=inputs)
     if report.unchanged:
         print(f"warning: {report.message}; wrote the target unchanged to {args.output}", file=sys.stderr)
     else:

@@ -21,6 +21,8 @@ from plasticvision.pipeline.mapper import Cast, FaceMapper
 from plasticvision.pipeline.postprocess import STEPS, FaceLayer
 from plasticvision.pipeline.stream import DEFAULT_FPS, LiveStream
 from plasticvision.pipeline.timing import StageTimer, TimingStats
+from plasticvision.provenance.identity import install_watermarker
+from plasticvision.provenance.watermark import Watermarker
 from plasticvision.settings import Settings
 from plasticvision.types import Face, Frame, SwapReport
 
@@ -44,9 +46,10 @@ class SwapSession:
     people the session swaps its default sources (`set_sources`) as it always did.
     """
 
-    def __init__(self, engine: Engine, stats: TimingStats | None = None) -> None:
+    def __init__(self, engine: Engine, stats: TimingStats | None = None, marker: Watermarker | None = None) -> None:
         self.engine = engine
         self.stats = stats or TimingStats()
+        self.marker = marker or install_watermarker()  # every swapped face carries the install's watermark
         self.settings = Settings()
         self._sources: tuple[SourceFace, ...] = ()
         self._lock = threading.Lock()
@@ -153,7 +156,7 @@ class SwapSession:
         timer: StageTimer,
         engine: Engine | None = None,
     ) -> SwapReport:
-        """Render and post-process each cast face into a copy of the frame."""
+        """Render, post-process and watermark each cast face into a copy of the frame."""
         engine = engine or self.engine
         out = frame.copy()
         if not casts:
@@ -178,6 +181,8 @@ class SwapSession:
                 with timer.stage(name):
                     layer = step(layer, settings)
             out[region] = layer.swapped
+        with timer.stage("watermark"):
+            self.marker.mark_faces(out, (cast.face.box for cast in casts))
         swapped = tuple((cast.face, cast.identity) for cast in casts)
         return SwapReport(out, len(faces), len(casts), dict(timer.ms), "", swapped)
 

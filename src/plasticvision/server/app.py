@@ -31,7 +31,7 @@ from plasticvision.server.middleware.request_log import RequestLog
 from plasticvision.server.middleware.security import install_cors
 from plasticvision.server.openapi import install_openapi
 from plasticvision.server.routes import stream
-from plasticvision.server.routes import faces, identities, metrics, models, settings, status, swap, video
+from plasticvision.server.routes import faces, identities, metrics, models, settings, status, swap, verify, video
 from plasticvision.server.sessions.registry import SessionRegistry, open_store
 from plasticvision.server.sessions.store import SessionStore
 from plasticvision.server.sessions.sync import keep_alive
@@ -92,7 +92,7 @@ def create_app(config: ServerConfig | None = None, swapper: FaceSwapper | None =
     install_cors(app, config)  # outside the gate, so its refusals carry CORS headers too
     app.add_middleware(HostCheck, config=config)
     app.add_middleware(RequestLog, metrics=app.state.metrics, access_log=config.log_format == "json")
-    for module in (status, session_routes, faces, identities, settings, swap, stream, video, metrics, models):
+    for module in (status, session_routes, faces, identities, settings, swap, stream, video, verify, metrics, models):
         app.include_router(module.router)
     if (webrtc_router := webrtc.router()) is not None:
         app.include_router(webrtc_router)

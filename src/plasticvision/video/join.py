@@ -18,7 +18,7 @@ from pathlib import Path
 import av
 
 from plasticvision.video.audio import AudioTrack
-from plasticvision.video.metadata import SYNTHETIC_TAGS, append_xmp
+from plasticvision.video.metadata import SYNTHETIC_TAGS, label_video
 from plasticvision.video.process import temporary_path
 from plasticvision.video.reader import VideoReader
 from plasticvision.video.writer import MP4_OPTIONS
@@ -85,7 +85,7 @@ def join_chunks(
                     audio.mux(packet)
             if audio is not None:
                 audio.close()
-        append_xmp(temp)
+        label_video(temp, source)
         os.replace(temp, output)
     except BaseException:
         temp.unlink(missing_ok=True)

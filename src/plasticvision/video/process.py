@@ -17,7 +17,7 @@ from collections.abc import Callable
 from plasticvision.errors import DiskFull
 from plasticvision.types import Frame
 from plasticvision.video.disk_full import is_disk_full
-from plasticvision.video.metadata import append_xmp
+from plasticvision.video.metadata import label_video
 from plasticvision.video.reader import VideoReader
 from plasticvision.video.threads import RunAhead, RunBehind
 from plasticvision.video.writer import VideoWriter
@@ -122,7 +122,7 @@ def process_video(
             meter.report("finalizing")
             encoder.submit(writer.close)
             encoder.finish()
-            append_xmp(temp)
+            label_video(temp, source)
             os.replace(temp, output)
         except BaseException as exc:
             decoder.close()

@@ -1,5 +1,5 @@
 """`/swap-image`: one-shot swap of uploaded source faces (and the session's face map) into a target image,
-returned as a labelled PNG."""
+returned as a labelled PNG with Content Credentials."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, File, Response, UploadFile
 
 from plasticvision.media.images import encode_png
+from plasticvision.provenance.credentials import Ingredient
+from plasticvision.provenance.labels import label_bytes
 from plasticvision.server.deps import ApiKeyDep, DecoderDep, MetricsDep, SessionDep, SwapperDep, WorkersDep
 from plasticvision.server.middleware.ratelimit import RateLimitDep
 from plasticvision.server.one_shot import SourceFiles, one_shot_session
@@ -40,6 +42,8 @@ async def swap_image(
     target = await decoder.one(target_file)
     report = await workers.run(swapper.swap_on_pool, one_shot, target, session.settings)
     png = await workers.run(encode_png, report.frame, not report.unchanged)
+    if not report.unchanged:
+        png = await workers.run(label_bytes, png, "image/png", Ingredient.of_frame("target", target))
     metrics.image_swaps.inc()
     headers = {"X-Faces-Swapped": str(report.faces_swapped), "X-Faces-Found": str(report.faces_found)}
     return Response(png, media_type="image/png", headers=headers)

@@ -12,6 +12,7 @@ import { SettingsPanel } from "./settings.js";
 import { SourceFaces } from "./sources.js";
 import { StreamClient } from "./stream.js";
 import { bindTools } from "./tools.js";
+import { bindVerify } from "./verify.js";
 
 const connection = new Connection();
 const api = new Api(connection);
@@ -91,6 +92,7 @@ const faceMap = new FaceMapPanel({
 });
 
 bindTools({ image: byId("image-swap"), video: byId("video-swap"), detect: byId("detect") }, { api, consent, sources, faceMap });
+bindVerify(byId("verify"), { api });
 
 /** Health first, then this session's faces and settings, which may need the API key. */
 async function syncWithServer() {
