@@ -55,7 +55,7 @@ SignCallback = Callable[[bytes], bytes]
 class SigningUnavailable(PlasticVisionError):
     """The operator's signing settings are unusable (missing file, bad hook); says which and why."""
 
-    status_code = 503  # the server's configuration, not the request, is wrong
+    type = "signing_unavailable"  # the server's configuration, not the request, is wrong
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ SIGNATURES = ((b"\x89PNG\r\n\x1a\n", 0, "image/png"), (b"\xff\xd8\xff", 0, "imag
 class NotVerifiable(PlasticVisionError):
     """Input that is neither an image nor a video we can decode, or a URL we cannot fetch."""
 
-    status_code = 415
+    type = "not_verifiable"
 
 
 @dataclass(frozen=True)
