@@ -136,6 +136,27 @@ class ThoroughDetector(Protocol):
         ...
 
 
+@runtime_checkable
+class Occluder(Protocol):
+    """What is in front of a target face (glasses frames, hands, pens, hair), so the swap keeps it.
+
+    The pipeline takes the minimum of this and the rendered mask. The dlib engine is one (its
+    colour-and-shape model of the target's own face, no weights); a neural occluder (XSeg)
+    replaces it when its weights are present.
+    """
+
+    def visible(self, region: Frame, face: Face) -> Mask:
+        """Float32 over `region` (the target's pixels of a `Rendered.region`; `face` in region
+        coordinates): 1 where the person's own face is visible (the swap may show), 0 where
+        something is in front of it."""
+        ...
+
+
+def occluder_of(engine: Engine) -> Occluder | None:
+    """The engine's own occluder, if it has one (the default occlusion mask for its users)."""
+    return engine if isinstance(engine, Occluder) else None
+
+
 def still_detector(engine: Engine) -> Callable[[Frame], list[Face]]:
     """How to find the faces of a still image with this engine: thoroughly where it can."""
     return engine.detect_thorough if isinstance(engine, ThoroughDetector) else engine.detect

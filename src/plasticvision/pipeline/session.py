@@ -12,12 +12,13 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from plasticvision.engines.base import Engine, SourceFace, still_detector
+from plasticvision.engines.base import Engine, SourceFace, occluder_of, still_detector
 from plasticvision.errors import UnsupportedOption
 from plasticvision.pipeline.frames import check_frame
 from plasticvision.pipeline.live import DEFAULT_FPS, LiveStream
 from plasticvision.pipeline.identities import prepare_sources
 from plasticvision.pipeline.mapper import Cast, FaceMapper
+from plasticvision.pipeline.occlusion import Occlusion, fresh_occlusion
 from plasticvision.pipeline.postprocess import STEPS, FaceLayer
 from plasticvision.pipeline.timing import StageTimer, TimingStats
 from plasticvision.settings import Settings
@@ -121,13 +122,15 @@ class SwapSession:
         *,
         locate: Callable[[Frame], list[Face]] | None = None,
         engine: Engine | None = None,
+        occlusion: Occlusion | None = None,
     ) -> SwapReport:
         """Swap the source identity into the frame's largest face (or all faces), or with a face
         map, each mapped person's identity into them.
 
         `locate` replaces full detection for streams and videos (a tracker's `locate`), so
         consecutive frames reuse what the last one found. `engine` runs the frame on another
-        replica of the session's engine (a device pool's); sources are shared data.
+        replica of the session's engine (a device pool's); sources are shared data. `occlusion`
+        replaces asking the engine's occluder afresh for every face (a stream's `TrackedOcclusion`).
         """
         engine = engine or self.engine
         settings = settings or self.settings
@@ -138,7 +141,7 @@ class SwapSession:
             faces = (locate or still_detector(engine))(frame)
         with timer.stage("identify"):
             casts = self.face_map.cast(frame, faces, settings.swap_all, self._sources) if settings.opacity else []
-        report = self.compose(frame, faces, casts, settings, timer, engine)
+        report = self.compose(frame, faces, casts, settings, timer, engine, occlusion)
         self.stats.add(timer.ms)
         return report
 
@@ -150,9 +153,16 @@ class SwapSession:
         settings: Settings,
         timer: StageTimer,
         engine: Engine | None = None,
+        occlusion: Occlusion | None = None,
     ) -> SwapReport:
-        """Render and post-process each cast face into a copy of the frame."""
+        """Render and post-process each cast face into a copy of the frame.
+
+        Without `occlusion`, the engine's own occluder (if it has one) is asked for every face,
+        so what is in front of a target face (glasses, a hand) stays in front of the swap.
+        """
         engine = engine or self.engine
+        if occlusion is None and (occluder := occluder_of(engine)) is not None:
+            occlusion = fresh_occlusion(occluder)
         out = frame.copy()
         if not casts:
             return SwapReport(out, len(faces), 0, dict(timer.ms), self.why_unchanged(faces, settings))
@@ -163,8 +173,12 @@ class SwapSession:
             if settings.enhance:
                 with timer.stage("enhance"):
                     rendered = engine.enhance(rendered)
+            visible = None
+            if occlusion is not None:
+                with timer.stage("occlusion"):
+                    visible = occlusion(frame, rendered, target)
             region = rendered.region.slices
-            layer = FaceLayer(frame[region], rendered.swapped, rendered.mask, rendered.face, rendered.detail)
+            layer = FaceLayer(frame[region], rendered.swapped, rendered.mask, rendered.face, rendered.detail, visible)
             for name, step in STEPS:
                 with timer.stage(name):
                     layer = step(layer, settings)

@@ -13,13 +13,14 @@ import numpy as np
 from plasticvision.align import face_in_region
 from plasticvision.engines.base import Region, Rendered, source_face
 from plasticvision.engines.dlib.landmarks import DlibLandmarker
+from plasticvision.engines.dlib.occlusion import target_visibility
 from plasticvision.engines.dlib.mesh import blend_shape, hull_order, triangulate, warp_mesh, with_forehead
 from plasticvision.engines.dlib.recognizer import DlibRecognizer
 from plasticvision.engines.dlib.still_detect import StillDetector
 from plasticvision.engines.dlib.visibility import visible_skin
 from plasticvision.errors import UnsupportedOption
 from plasticvision.pipeline.masks import face_outline
-from plasticvision.types import Embedding, Face, Frame, Points
+from plasticvision.types import Embedding, Face, Frame, Mask, Points
 
 SOURCE_FACE_WIDTH = 320  # sources are stored at this face size: enough detail, small to keep
 REGION_PAD = 0.1  # of the face size around the warped mesh: room for the feathered edge to fade
@@ -134,6 +135,10 @@ class DlibEngine:
         cv2.min(coverage, outline, dst=coverage)
         detail = min(source.face.width / max(target.width, 1.0), 1.0)
         return Rendered(region, warped, coverage.astype(np.float32) / 255.0, face_in_region(target, region), detail)
+
+    def visible(self, region: Frame, face: Face) -> Mask:
+        """The `Occluder`: where the target's own face shows, judged from its own pixels (occlusion.py)."""
+        return target_visibility(region, face)
 
     def enhance(self, rendered: Rendered) -> Rendered:
         raise UnsupportedOption("enhance needs the inswapper engine (GFPGAN); the dlib engine has no enhancer")
