@@ -30,7 +30,7 @@ from plasticvision.engines.base import identity_distance  # noqa: E402
 from plasticvision.engines.dlib.engine import DlibEngine  # noqa: E402
 from plasticvision.media.images import encode_jpeg  # noqa: E402
 from plasticvision.pipeline.session import SwapSession  # noqa: E402
-from plasticvision.pipeline.tracking import FaceTracker  # noqa: E402
+from plasticvision.pipeline.live import LiveStream  # noqa: E402
 from plasticvision.settings import Settings  # noqa: E402
 from plasticvision.types import Face, Frame  # noqa: E402
 
@@ -84,6 +84,14 @@ SwapFn = Callable[[Frame], tuple[Frame, dict[str, float]]]
 def ours(session: SwapSession, locate: Callable[[Frame], list[Face]], settings: Settings) -> SwapFn:
     def swap(frame: Frame) -> tuple[Frame, dict[str, float]]:
         report = session.swap(frame, settings, locate=locate)
+        return report.frame, dict(report.timings_ms)
+
+    return swap
+
+
+def live(stream: LiveStream) -> SwapFn:
+    def swap(frame: Frame) -> tuple[Frame, dict[str, float]]:
+        report = stream.swap(frame)
         return report.frame, dict(report.timings_ms)
 
     return swap
@@ -144,8 +152,10 @@ def run_clip(clip: Clip, engine: DlibEngine, source: np.ndarray, settings: Setti
     session = SwapSession(engine)
     session.set_sources([source])
     still = Recorder(engine.detect)
-    tracked = Recorder(FaceTracker(engine, fps=30.0).locate)
-    paths = [SwapPath("still", ours(session, still, settings)), SwapPath("tracked", ours(session, tracked, settings))]
+    # The tracked path is the live one: a LiveStream (its tracker, and its occlusion masks on the tracker's cadence).
+    stream = session.stream(settings, fps=30.0)
+    tracked = stream.tracker.locate = Recorder(stream.tracker.locate)  # type: ignore[method-assign]
+    paths = [SwapPath("still", ours(session, still, settings)), SwapPath("tracked", live(stream))]
     if with_textbook:
         paths.append(SwapPath("textbook", textbook(TextbookSwapper(source))))
     jpegs = [encode_jpeg(frame, INPUT_QUALITY) for frame in clip.frames]

@@ -21,6 +21,8 @@ import numpy as np
 from plasticvision.engines.base import Occluder, Rendered
 from plasticvision.types import Face, Frame, Mask, Points
 
+SLACK = np.ones((3, 3), np.uint8)
+
 Occlusion = Callable[[Frame, Rendered, Face], Mask]
 """`occlusion(frame, rendered, target)`: the visible-face mask over `rendered.region` (target in frame pixels)."""
 
@@ -91,6 +93,7 @@ class TrackedOcclusion:
         # region-to-region: out of the old region's corner, through the face's motion, into the new one's
         shift = matrix[:, :2] @ last.corner + matrix[:, 2] - np.array([x0, y0], np.float64)
         local = np.hstack([matrix[:, :2], shift[:, None]])
-        return cv2.warpAffine(
+        moved = cv2.warpAffine(
             last.mask, local, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=1.0
         )
+        return cv2.erode(moved, SLACK)  # a pixel of slack: the landmarks it moves by jitter a little

@@ -30,7 +30,7 @@ from plasticvision.engines.dlib.visibility import skin_samples, skin_chroma_dist
 from plasticvision.pipeline.masks import eye_polygons, face_outline, grown
 from plasticvision.types import Face, Frame, Mask, Points
 
-WORK_WIDTH = 200  # face width (jaw to jaw) the evidence is computed at
+WORK_WIDTH = 160  # face width (jaw to jaw) the evidence is computed at
 DARK_KERNEL = 1 / 9  # of the face width: dark structures narrower than this are found
 DARK_LEVELS = 28.0  # LAB lightness below its surroundings: frames are 60+, wrinkles and folds under 20
 DARK_SHARE = 0.72  # and darker than this share of them: a fold's shadow takes less of the light
@@ -38,18 +38,19 @@ MIN_SKIN_SAMPLES = 50
 CHROMA_LIMIT = 5.0  # Mahalanobis distance from the cheeks' chroma: a pen, a microphone
 SKIN_TRIM = 0.85  # share of the skin samples most alike that the chroma model is learned from
 BRIGHT_KERNEL = 1 / 4  # of the face width: bright structures narrower than this are found (a finger)
-BRIGHT_LEVELS = 30.0  # LAB lightness above that: a lit hand, a white microphone
+BRIGHT_LEVELS = 28.0  # LAB lightness above that: a lit hand, a white microphone
 BRIGHT_OVER_SKIN = 15.0  # and above most of the sampled skin (a lit cheek was sampled too)
 MIN_LENGTH = 0.2  # of the face width: a thin part must be this long (a frame, a pen, a strand)
 MIN_AREA = 0.004  # of the face width squared: or this big
 MIN_CORE_AREA = 0.001  # of the face width squared: and this much of it well inside the face
+ALONG_EDGE = 0.25  # a bright part with this share of it on the face's edge band lies along it: a lit jaw
 CORE_INSET = 1 / 25  # of the face width: the face's core is its outline shrunk by this (landmarks are not exact)
 EYE_OPENING = 1.15  # the eye openings grown this much are always the swap's
 FEATURE_EYE = 1.8  # around the eyes, the landmarks vouch for lids, lashes and creases
 BROW_BAND = 1 / 8  # of the face width: the brows' thickness, with room for bushy ones
 NOSE_RIDGE = 1 / 6  # of the face width: the width of the nose's shiny ridge
 MOSTLY_FEATURES = 0.6  # a part with this share of its pixels on the features is the features,
-OFF_FEATURES = 0.01  # unless this much of it (of the face width squared) is off them: glasses hug the eyes
+OFF_FEATURES = 0.02  # unless this much of it (of the face width squared) is off them: glasses hug the eyes
 EDGE_GROW = 1 / 100  # of the face width: occluded parts grow past their anti-aliased edge
 EDGE_SOFTEN = 1 / 160  # of the face width: the blur of the kept object's edge
 
@@ -64,7 +65,7 @@ def vouched(shape: tuple[int, int], points: Points, width: float) -> np.ndarray:
     mask = np.zeros(shape, np.uint8)
     eyes = [grown(points[part], FEATURE_EYE) for part in (slice(36, 42), slice(42, 48))]
     lips = grown(points[48:60], 1.2)
-    nose = grown(points[[31, 32, 33, 34, 35, 30]], 1.6)
+    nose = grown(points[[31, 32, 33, 34, 35, 30]], 2.0)
     cv2.fillPoly(mask, [np.round(p).astype(np.int32) for p in (*eyes, lips, nose)], 1)
     for brow in (slice(17, 22), slice(22, 27)):
         cv2.polylines(mask, [np.round(points[brow]).astype(np.int32)], False, 1, max(int(width * BROW_BAND), 2))
@@ -113,8 +114,9 @@ def objects(
     on_features = np.bincount(labels[features > 0], minlength=count)[:count]
     off_features = stats[:, cv2.CC_STAT_AREA] - on_features
     keep &= (on_features < MOSTLY_FEATURES * stats[:, cv2.CC_STAT_AREA]) | (off_features >= OFF_FEATURES * width * width)
-    if edge is not None:
-        keep &= np.bincount(labels[edge > 0], minlength=count)[:count] > 0
+    if edge is not None:  # crossing the edge (a finger's base), not lying along it (a lit jaw)
+        on_edge = np.bincount(labels[edge > 0], minlength=count)[:count]
+        keep &= (on_edge > 0) & (on_edge < ALONG_EDGE * stats[:, cv2.CC_STAT_AREA])
     keep[0] = False
     return keep[labels].astype(np.uint8)
 

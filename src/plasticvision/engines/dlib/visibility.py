@@ -103,9 +103,10 @@ def skin_chroma_distance(lab: np.ndarray, skin: np.ndarray) -> np.ndarray:
     """Per pixel, the Mahalanobis distance of its chroma (LAB a/b) from the skin samples' (N x 3 LAB)."""
     centre = np.median(skin[:, 1:], axis=0)
     covariance = np.cov((skin[:, 1:] - centre).T) + np.eye(2) * CHROMA_FLOOR**2
-    inverse = np.linalg.inv(covariance).astype(np.float32)
-    d = lab[..., 1:].reshape(-1, 2).astype(np.float32) - centre.astype(np.float32)
-    return np.sqrt(np.einsum("ni,ij,nj->n", d, inverse, d)).reshape(lab.shape[:2])
+    (i00, i01), (_, i11) = np.linalg.inv(covariance)
+    a = lab[..., 1].astype(np.float32) - np.float32(centre[0])
+    b = lab[..., 2].astype(np.float32) - np.float32(centre[1])
+    return np.sqrt(np.float32(i00) * a * a + np.float32(2 * i01) * a * b + np.float32(i11) * b * b)
 
 
 def visible_skin(
