@@ -11,14 +11,16 @@ The counterpart of `visibility.py` (which does this for a source, once at upload
 - **Brighter than the skin** (a hand or finger in better light, a white microphone): lightness
   narrower than a quarter of the face and much lighter than the skin around it, and lighter than
   most cheek and bridge samples (a lit cheek is wider; the nose's shine lies on the nose), coming in
-  across the face's edge (a highlight on a cheek or the forehead lies inside it).
+  across the face's edge (a highlight on a cheek or the forehead lies inside it), with a crisp
+  outline (a lit patch of skin fades into the rest).
 
-The landmarks vouch for the eyes, brows, nostrils and lips, which are dark or coloured by nature:
-evidence there is ignored, and the eye openings are always the swap's, so it shows through the
-lenses. What is left is cleaned (specks opened away, gaps closed), and a part counts only when it is
-big enough to be an object: long or large, and not mostly on those features. Occluded pixels are grown a little past
-their anti-aliased edge and blurred, so the kept object has a soft, narrow edge. Faces wider than
-`WORK_WIDTH` are judged at that width (the thinnest frames stay a few pixels wide there).
+The landmarks vouch for the eyes, brows, nostrils and lips, which are dark or coloured by nature: a
+part lying mostly on them is the face's own (unless much of it is off them: glasses hug the eyes).
+Specks are opened away, and a part counts only when it is big enough to be an object (long or
+large) and reaches well inside the face. Occluded pixels are grown a little past their anti-aliased
+edge and blurred, so the kept object has a soft, narrow edge; the eye openings are always the swap's,
+so it shows through the lenses. Faces wider than `WORK_WIDTH` are judged at that width (the
+thinnest frames stay a couple of pixels wide there), which keeps a mask at a few milliseconds.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from plasticvision.engines.dlib.visibility import skin_samples, skin_chroma_distance
+from plasticvision.engines.dlib.visibility import skin_chroma_distance, skin_samples
 from plasticvision.pipeline.masks import eye_polygons, face_outline, grown
 from plasticvision.types import Face, Frame, Mask, Points
 
@@ -43,6 +45,7 @@ BRIGHT_OVER_SKIN = 15.0  # and above most of the sampled skin (a lit cheek was s
 MIN_LENGTH = 0.2  # of the face width: a thin part must be this long (a frame, a pen, a strand)
 MIN_AREA = 0.004  # of the face width squared: or this big
 MIN_CORE_AREA = 0.001  # of the face width squared: and this much of it well inside the face
+CRISP = 5.0  # grey levels per pixel: the least mean slope around a bright part's outline (a finger's edge)
 ALONG_EDGE = 0.25  # a bright part with this share of it on the face's edge band lies along it: a lit jaw
 CORE_INSET = 1 / 25  # of the face width: the face's core is its outline shrunk by this (landmarks are not exact)
 EYE_OPENING = 1.15  # the eye openings grown this much are always the swap's
@@ -51,8 +54,8 @@ BROW_BAND = 1 / 8  # of the face width: the brows' thickness, with room for bush
 NOSE_RIDGE = 1 / 6  # of the face width: the width of the nose's shiny ridge
 MOSTLY_FEATURES = 0.6  # a part with this share of its pixels on the features is the features,
 OFF_FEATURES = 0.02  # unless this much of it (of the face width squared) is off them: glasses hug the eyes
-EDGE_GROW = 1 / 100  # of the face width: occluded parts grow past their anti-aliased edge
-EDGE_SOFTEN = 1 / 160  # of the face width: the blur of the kept object's edge
+EDGE_GROW = 1 / 140  # of the face width: occluded parts grow past their anti-aliased edge
+EDGE_SOFTEN = 1 / 200  # of the face width: the blur of the kept object's edge
 
 
 def odd(value: float) -> int:
@@ -100,10 +103,16 @@ def evidence(image: Frame, points: Points, width: float) -> tuple[np.ndarray, np
 
 
 def objects(
-    candidates: np.ndarray, width: float, core: np.ndarray, features: np.ndarray, edge: np.ndarray | None = None
+    candidates: np.ndarray,
+    width: float,
+    core: np.ndarray,
+    features: np.ndarray,
+    edge: np.ndarray | None = None,
+    gradient: np.ndarray | None = None,
 ) -> np.ndarray:
     """The candidate parts big enough to be objects (long or large) that reach into the face's `core`
-    and are not mostly on the face's own `features` (and, with `edge`, reach it: come from outside)."""
+    and are not mostly on the face's own `features`; with `edge`, parts that cross it (come from
+    outside), and with `gradient` (the lightness's), parts with a crisp outline."""
     kernel = np.ones((3, 3), np.uint8)
     cleaned = cv2.morphologyEx(candidates, cv2.MORPH_OPEN, kernel)
     cleaned = cv2.morphologyEx(cleaned, cv2.MORPH_CLOSE, kernel, iterations=max(int(width / 100), 1))
@@ -117,6 +126,10 @@ def objects(
     if edge is not None:  # crossing the edge (a finger's base), not lying along it (a lit jaw)
         on_edge = np.bincount(labels[edge > 0], minlength=count)[:count]
         keep &= (on_edge > 0) & (on_edge < ALONG_EDGE * stats[:, cv2.CC_STAT_AREA])
+    if gradient is not None:  # a hand in front has a crisp outline; a highlight fades into the skin
+        outline = labels[(cleaned - cv2.erode(cleaned, kernel)) > 0]
+        steep = np.bincount(outline, weights=gradient[(cleaned - cv2.erode(cleaned, kernel)) > 0], minlength=count)
+        keep &= steep[:count] >= CRISP * np.maximum(np.bincount(outline, minlength=count)[:count], 1)
     keep[0] = False
     return keep[labels].astype(np.uint8)
 
@@ -133,7 +146,9 @@ def occluded(image: Frame, points: Points) -> np.ndarray:
     features = vouched((h, w), points, width)
     ridge = features.copy()  # the nose's ridge and tip shine: not evidence of something bright in front
     cv2.polylines(ridge, [np.round(points[27:31]).astype(np.int32)], False, 1, max(int(width * NOSE_RIDGE), 2))
-    covered = objects(dark, width, core, features) | objects(bright, width, core, ridge, face - core)
+    lightness = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    gradient = cv2.magnitude(cv2.Sobel(lightness, cv2.CV_32F, 1, 0), cv2.Sobel(lightness, cv2.CV_32F, 0, 1)) / 8
+    covered = objects(dark, width, core, features) | objects(bright, width, core, ridge, face - core, gradient)
     return covered & face
 
 
