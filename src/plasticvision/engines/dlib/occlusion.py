@@ -75,8 +75,10 @@ def vouched(shape: tuple[int, int], points: Points, width: float) -> np.ndarray:
     return mask
 
 
-def evidence(image: Frame, points: Points, width: float) -> tuple[np.ndarray, np.ndarray]:
-    """Two uint8 masks over `image`: dark or off-colour pixels, and pixels brighter than the skin around them."""
+def evidence(image: Frame, points: Points, width: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two uint8 masks over `image`, dark or off-colour pixels and pixels brighter than the skin around
+    them, and the slope of the lightness with the dark thin structures closed away (float32, grey
+    levels per pixel: a bright part's own outline, not the frame beside it)."""
     lab = cv2.cvtColor(cv2.GaussianBlur(image, (3, 3), 0), cv2.COLOR_BGR2LAB)
     lightness = lab[..., 0]
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (odd(width * DARK_KERNEL),) * 2)
@@ -85,8 +87,9 @@ def evidence(image: Frame, points: Points, width: float) -> tuple[np.ndarray, np
     dark = (around - lightness > DARK_LEVELS) & (lightness < DARK_SHARE * around)
     samples = skin_samples(lab, points)
     skin = np.concatenate(samples)
+    gradient = cv2.magnitude(cv2.Sobel(around, cv2.CV_32F, 1, 0), cv2.Sobel(around, cv2.CV_32F, 0, 1)) / 8
     if len(skin) < MIN_SKIN_SAMPLES:
-        return dark.astype(np.uint8), np.zeros_like(dark, np.uint8)
+        return dark.astype(np.uint8), np.zeros_like(dark, np.uint8), gradient
     # The cheeks' own chroma, with the samples least like the rest left out (a pen may cross a cheek).
     typical = skin[np.argsort(skin_chroma_distance(skin[None], skin)[0])[: int(len(skin) * SKIN_TRIM)]]
     dark |= skin_chroma_distance(lab, typical) > CHROMA_LIMIT
@@ -99,7 +102,7 @@ def evidence(image: Frame, points: Points, width: float) -> tuple[np.ndarray, np
     tophat = cv2.resize(tophat, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
     lit = float(np.percentile(typical[:, 0], 75))
     bright = (tophat > BRIGHT_LEVELS) & (lightness > lit + BRIGHT_OVER_SKIN)
-    return dark.astype(np.uint8), bright.astype(np.uint8)
+    return dark.astype(np.uint8), bright.astype(np.uint8), gradient
 
 
 def objects(
@@ -142,12 +145,10 @@ def occluded(image: Frame, points: Points) -> np.ndarray:
     cv2.fillPoly(face, [np.round(face_outline(points)).astype(np.int32)], 1)
     band = np.ones((3, 3), np.uint8)
     core = cv2.erode(face, band, iterations=max(int(width * CORE_INSET), 2))
-    dark, bright = evidence(image, points, width)
+    dark, bright, gradient = evidence(image, points, width)
     features = vouched((h, w), points, width)
     ridge = features.copy()  # the nose's ridge and tip shine: not evidence of something bright in front
     cv2.polylines(ridge, [np.round(points[27:31]).astype(np.int32)], False, 1, max(int(width * NOSE_RIDGE), 2))
-    lightness = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)
-    gradient = cv2.magnitude(cv2.Sobel(lightness, cv2.CV_32F, 1, 0), cv2.Sobel(lightness, cv2.CV_32F, 0, 1)) / 8
     covered = objects(dark, width, core, features) | objects(bright, width, core, ridge, face - core, gradient)
     return covered & face
 
