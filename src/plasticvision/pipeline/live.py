@@ -72,11 +72,11 @@ class LiveStream:
         with self._tracker_lock:
             self.tracker.reset()
             if self.occlusion is not None:
-                self.occlusion.expire()
+                self.occlusion.forget()
 
     def _locate(self, frame: Frame) -> list[Face]:
         with self._tracker_lock:
             faces = self.tracker.locate(frame)
             if self.tracker.detected and self.occlusion is not None:
-                self.occlusion.expire()  # occlusion masks follow the tracker's cadence
+                self.occlusion.observe(frame, faces)  # occlusion masks follow the tracker's cadence
             return faces

@@ -4,7 +4,7 @@ An `Occluder` (engines/base.py) says which pixels of a target face's region are 
 face and which are something in front of it. Stills ask it for every face (`fresh_occlusion`). On
 a stream that costs too much per frame, and masks computed frame by frame flicker; a
 `TrackedOcclusion` belongs to one stream and computes a face's mask only on the tracker's cadence
-(`expire` after each full detection, or when it has none for that face), and in between moves the
+(`observe` at each full detection, or when it has none for that face), and in between moves the
 last one with the face: the similarity transform between the landmarks it was computed on and
 the face's landmarks now, so glasses stay on the nose as the head sways and zooms.
 """
@@ -12,16 +12,18 @@ the face's landmarks now, so glasses stay on the nose as the head sways and zoom
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from plasticvision.engines.base import Occluder, Rendered
+from plasticvision.align import face_in_region
+from plasticvision.engines.base import Occluder, Region, Rendered
 from plasticvision.types import Face, Frame, Mask, Points
 
 SLACK = np.ones((3, 3), np.uint8)
+OBSERVED_MARGIN = 0.35  # of the face box on each side: the window a stream's masks are computed over
 
 Occlusion = Callable[[Frame, Rendered, Face], Mask]
 """`occlusion(frame, rendered, target)`: the visible-face mask over `rendered.region` (target in frame pixels)."""
@@ -61,8 +63,21 @@ class TrackedOcclusion:
         self._masks: dict[str, Computed] = {}
         self._lock = threading.Lock()
 
-    def expire(self) -> None:
-        """A full detection ran: every face gets a fresh mask on its next frame (lost ones are forgotten)."""
+    def observe(self, frame: Frame, faces: Sequence[Face]) -> None:
+        """A full detection ran: compute each face's mask now, over a window around it (not the rendered
+        region, which needs a render), so a video chunk's warm-up frames leave the same masks as a
+        single pass; lost faces are forgotten."""
+        masks = {}
+        for face in faces:
+            if face.track_id is not None:
+                region = Region.around(face, frame.shape, OBSERVED_MARGIN)
+                mask = self.occluder.visible(frame[region.slices], face_in_region(face, region))
+                masks[face.track_id] = Computed(mask, np.array([region.x0, region.y0], np.float32), anchor_points(face))
+        with self._lock:
+            self._masks = masks
+
+    def forget(self) -> None:
+        """A new scene: no mask carries over."""
         with self._lock:
             self._masks = {}
 
