@@ -7,30 +7,28 @@ baseline of swapping each frame as a new photo (`session.swap`, full detection e
 and, with `--server URL`, the stream client against a running server. Each reports frames
 out per second, capture-to-output latency and dropped frames; the passes take turns.
 
-    python bench/camera_bench.py [--seconds 10] [--repeat 2] [--server http://127.0.0.1:8000]
+    python -m bench.camera_bench [--seconds 10] [--repeat 2] [--server http://127.0.0.1:8000]
 """
 
 from __future__ import annotations
 
 import argparse
 import io
-import sys
 import tempfile
 from pathlib import Path
 from statistics import median
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from clip import SIZE, load, smooth_clip  # noqa: E402
-from video_bench import FPS, write_clip  # noqa: E402
+from bench.clip import SIZE, load, smooth_clip
+from bench.video_bench import FPS, write_clip
 
-from plasticvision.camera.loop import StatusLine, StreamTotals, run_stream  # noqa: E402
-from plasticvision.camera.sinks import NullSink  # noqa: E402
-from plasticvision.camera.sources import FileSource  # noqa: E402
-from plasticvision.camera.swappers import LocalSwapper, RemoteSwapper  # noqa: E402
-from plasticvision.engines.dlib.engine import DlibEngine  # noqa: E402
-from plasticvision.pipeline.session import SwapSession  # noqa: E402
-from plasticvision.types import Frame, SwapReport  # noqa: E402
+from plasticvision.camera.loop import StatusLine, StreamTotals, run_stream
+from plasticvision.camera.sinks import NullSink
+from plasticvision.camera.sources import FileSource
+from plasticvision.camera.swappers import LocalSwapper, RemoteSwapper
+from plasticvision.engines.dlib.engine import DlibEngine
+from plasticvision.pipeline.session import SwapSession
+from plasticvision.types import Frame, SwapReport
 
 
 class PerFrame:

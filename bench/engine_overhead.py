@@ -2,21 +2,20 @@
 
 Runs the whole frame path (JPEG decode, letterbox + detection decode, alignment, swap,
 paste-back, shared post-processing, JPEG encode) on near-zero-cost synthetic ONNX models with
-the real interfaces (tests/onnx_fakes.py), times each stage, and subtracts the time spent inside
+the real interfaces (tests/support/onnx_fakes.py), times each stage, and subtracts the time spent inside
 onnxruntime. Baselines measured in the same run, on the same frame:
   - decode+encode: the JPEG round trip any frame server pays anyway;
   - textbook: the same letterbox and paste-back done the common way (float NumPy letterbox,
     insightface-style paste-back that warps and blends the whole frame).
 Target: overhead <= 3 ms/frame on a 2-core machine.
 
-    python bench/engine_overhead.py [--frames 300] [--providers CUDAExecutionProvider] [--enhance]
+    python -m bench.engine_overhead [--frames 300] [--providers CUDAExecutionProvider] [--enhance]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,13 +26,11 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the synthetic models live with the tests
-
-import onnx_fakes  # noqa: E402
-from plasticvision import FaceSwapper, Settings  # noqa: E402
-from plasticvision.align import estimate_similarity, paste_back, paste_region, warp_crop  # noqa: E402
-from plasticvision.engines.inswapper.engine import InswapperEngine  # noqa: E402
-from plasticvision.engines.inswapper.swapper import TEMPLATE_128  # noqa: E402
+from tests.support import onnx_fakes
+from plasticvision import FaceSwapper, Settings
+from plasticvision.engines.inswapper.engine import InswapperEngine
+from plasticvision.geometry.align import paste_back, paste_region, warp_crop
+from plasticvision.geometry.warp import estimate_matrix
 
 WIDTH, HEIGHT = 640, 480
 JPEG_QUALITY = 70  # what the browser app sends
@@ -102,14 +99,15 @@ def main() -> None:
             root / "buffalo_l/det_10g.onnx", root / "buffalo_l/w600k_r50.onnx", root / "inswapper_128.onnx",
             root / "gfpgan_1.4.onnx", providers=args.providers, enhance_reuses=0,
         )
-    inference: dict[str, float] = {}
-    for model, stage in ((engine.detector, "detect"), (engine.swapper, "swap"), (engine.enhancer, "enhance")):
-        model.session = TimedSession(model.session, inference, stage)  # type: ignore[union-attr]
+        inference: dict[str, float] = {}
+        models = engine.detector, engine.models.swapper("inswapper_128"), engine.models.enhancer("gfpgan_1.4")
+        for model, stage in zip(models, ("detect", "swap", "enhance")):  # loaded now, while the files exist
+            model.session = TimedSession(model.session, inference, stage)  # type: ignore[union-attr]
     swapper = FaceSwapper(engine=engine)
     swapper.set_sources([frame])
     settings = Settings(enhance=args.enhance)
     target = engine.detect(frame)[0]
-    matrix = estimate_similarity(target.landmarks_5, TEMPLATE_128)
+    matrix = estimate_matrix(target.landmarks_5, "arcface_128", 128)
     crop = warp_crop(frame, matrix, 128)
 
     stages: dict[str, list[float]] = {}

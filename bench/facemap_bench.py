@@ -1,6 +1,6 @@
 """Face-map benchmark: recognising each track once against recognising every face on every frame.
 
-Two people walk across each other (the test suite's crossing clip, tests/people.py) with a
+Two people walk across each other (the test suite's crossing clip, tests/support/people.py) with a
 face map A -> X, B -> Y, through a tracked session as a stream or a video runs it. Passes:
 
 - ours: recognition once per track acquisition (the tracker's `track_id` keys the memo);
@@ -13,28 +13,23 @@ recognizer calls, frames where a person got the wrong identity, and tracked face
 unswapped (a person flashing back to their own face because one frame did not match). The passes take turns
 `--repeat` times so they share whatever else the machine is doing.
 
-    python bench/facemap_bench.py [--frames 60] [--repeat 2]
+    python -m bench.facemap_bench [--frames 60] [--repeat 2]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections import defaultdict
 from dataclasses import replace
-from pathlib import Path
 from statistics import fmean, median
 from collections.abc import Callable
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+from tests.support.people import Crossing, head, reference
 
-from people import Crossing, head, reference  # noqa: E402
-
-from plasticvision import FaceSwapper, Settings  # noqa: E402
-from plasticvision.pipeline.session import SwapSession  # noqa: E402
-from plasticvision.pipeline.tracking import FaceTracker  # noqa: E402
-from plasticvision.types import Face, Frame  # noqa: E402
+from plasticvision import FaceSwapper, Settings
+from plasticvision.pipeline.session import SwapSession
+from plasticvision.pipeline.tracking import FaceTracker
+from plasticvision.types import Face, Frame
 
 SETTINGS = Settings(mouth_mask=False)
 EXPECTED = {"X": "A", "Y": "B"}

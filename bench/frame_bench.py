@@ -6,14 +6,13 @@ ratios compare like with like. Prints per-stage median and p95 ms, the ratios, t
 distance of each path's output to the source (dlib recognizer, lower is better, < 0.6 =
 same person), and the jitter and lag of the pasted face on clips with known motion.
 
-    python bench/frame_bench.py [--frames 150] [--no-mouth-mask] [--save DIR]   (or: plasticvision bench)
+    python -m bench.frame_bench [--frames 150] [--no-mouth-mask] [--save DIR]   (or: plasticvision bench)
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 from collections.abc import Callable
@@ -21,18 +20,17 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from clip import REFERENCE_UPSCALE, Clip, fast_clip, load, smooth_clip  # noqa: E402
-from textbook import TextbookSwapper  # noqa: E402
+from bench.clip import REFERENCE_UPSCALE, Clip, fast_clip, load, smooth_clip
+from bench.textbook import TextbookSwapper
 
-from plasticvision.engines.base import identity_distance  # noqa: E402
-from plasticvision.engines.dlib.engine import DlibEngine  # noqa: E402
-from plasticvision.media.images import encode_jpeg  # noqa: E402
-from plasticvision.pipeline.session import SwapSession  # noqa: E402
-from plasticvision.pipeline.live import LiveStream  # noqa: E402
-from plasticvision.settings import Settings  # noqa: E402
-from plasticvision.types import Face, Frame  # noqa: E402
+from plasticvision.engines.base import identity_distance
+from plasticvision.engines.dlib.engine import DlibEngine
+from plasticvision.media.images import encode_jpeg
+from plasticvision.pipeline.session import SwapSession
+from plasticvision.pipeline.stream import LiveStream
+from plasticvision.settings import Settings
+from plasticvision.types import Face, Frame
 
 INPUT_QUALITY = 70  # what the browser app sends
 IDENTITY_EVERY = 3  # frames between identity checks (the recognizer is slow, and not part of a path)

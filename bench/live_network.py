@@ -1,38 +1,34 @@
 """The page's live stream over emulated links: fps, capture-to-display latency and dropped frames.
 
 Starts `plasticvision serve`, then real Chromium (fake webcam: the astronaut, 640x480 at 30 fps)
-opens the web app through `plasticvision.netem` for each link: round trips of 0, 46, 80 and 120
+opens the web app through `plasticvision.tools.netem` for each link: round trips of 0, 46, 80 and 120
 ms, and a 6 Mbit/s link at 46 ms. Each link is measured with the page as shipped and with the
 page limited to one frame in flight (`?inflight=1`, how the page streamed before: the baseline)
 in the same run. The 6 Mbit/s rows also print the latency p95 in each third of the run, which
 rises if a queue grows.
 
-    python bench/live_network.py [--duration 10] [--link-duration 30] [--chromium /usr/bin/chromium]
+    python -m bench.live_network [--duration 10] [--link-duration 30] [--chromium /usr/bin/chromium]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 import cv2
+from playwright.sync_api import sync_playwright
+
+from tests.browser.browser_app import AppPage
+from tests.browser.conftest import CHROMIUM_FLAGS, VIEWPORT
+from tests.browser.fake_webcam import webcam_frame, write_y4m
+from tests.browser.network import measure_live
+from tests.support.server_process import throwaway_server
+
+from plasticvision.tools.netem import emulated_link
 
 ROOT = Path(__file__).resolve().parent.parent
-for folder in ("tests", "tests/browser"):  # the page driver, fake webcam and Chromium flags live with the tests
-    sys.path.insert(0, str(ROOT / folder))
-
-from browser_app import AppPage  # noqa: E402
-from conftest import CHROMIUM_FLAGS, VIEWPORT  # noqa: E402
-from fake_webcam import webcam_frame, write_y4m  # noqa: E402
-from network import measure_live  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
-from server_process import throwaway_server  # noqa: E402
-
-from plasticvision.netem import emulated_link  # noqa: E402
-
 DATA = ROOT / "tests" / "data"
 LINKS = ((0, None), (46, None), (80, None), (120, None), (46, 6.0))
 CLIENTS = (("page", ""), ("1 in flight", "?inflight=1"))

@@ -13,13 +13,12 @@ tests/target_occluders.py) the share of its pixels inside the face that the outp
 and zoomed target/output faces per row; with `--before DIR` (outputs saved by an earlier run
 with `--save DIR`, e.g. from an older checkout) a "before" column sits beside the output.
 
-    python bench/quality.py [--grid docs/quality.jpg] [--save DIR] [--before DIR] [--only NAME]
+    python -m bench.quality [--grid docs/quality.jpg] [--save DIR] [--before DIR] [--only NAME]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,16 +26,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+import tests.support.hard_cases as hc
+import tests.support.target_occluders as to
+
+from plasticvision import FaceSwapper, Settings
+from plasticvision.engines.base import identity_distance
+from plasticvision.types import Face, Frame
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-import hard_cases as hc  # noqa: E402
-import target_occluders as to  # noqa: E402
-
-from plasticvision import FaceSwapper, Settings  # noqa: E402
-from plasticvision.engines.base import identity_distance  # noqa: E402
-from plasticvision.types import Face, Frame  # noqa: E402
-
 TILE = 220
 
 

@@ -6,7 +6,7 @@ prints `MEMORY USAGE` of one session's key and Redis' `used_memory` growth per s
 baseline, from the same run, is the raw size of the uploaded pixels (HxWx3 bytes per image),
 and `ms/session` is the time to store one (encoding included; preparing the faces excluded).
 
-    python bench/redis_session_memory.py [--sessions 20] [--engine dlib]
+    python -m bench.redis_session_memory [--sessions 20] [--engine dlib]
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import cv2
 
 from plasticvision import FaceSwapper
 from plasticvision.pipeline.session import SourceUpload
-from plasticvision.server.redis_store import RedisStore, key
-from plasticvision.server.sessions import SessionRegistry
+from plasticvision.server.sessions.redis_store import RedisStore, key
+from plasticvision.server.sessions.registry import SessionRegistry
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 KINDS = {  # name -> source images of one session

@@ -12,8 +12,8 @@ Prints per-client fps and round-trip p50/p95, errors, the trickle's results, the
 and the growth from the first third of the samples to the last (medians), and the spread of
 the clients' fps around their median.
 
-    python bench/soak.py --clients 16 --minutes 10      # the README's numbers
-    python bench/soak.py --clients 4 --minutes 1        # what the suite runs
+    python -m bench.soak --clients 16 --minutes 10      # the README's numbers
+    python -m bench.soak --clients 4 --minutes 1        # what the suite runs
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import asyncio
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -33,15 +32,13 @@ import cv2
 import httpx
 from websockets.asyncio.client import connect
 
+from bench.stream_bench import camera_frame, percentile
+from tests.support.server_process import ServerProcess, server_process
+from tests.support.video_clips import make_clip
+
+from plasticvision.protocol import KIND_FRAME, decode_reply, encode_frame
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "bench"), str(ROOT / "tests")]
-
-from server_process import ServerProcess, server_process  # noqa: E402
-from stream_bench import camera_frame, percentile  # noqa: E402
-from video_clips import make_clip  # noqa: E402
-
-from plasticvision.protocol import KIND_FRAME, decode_reply, encode_frame  # noqa: E402
-
 SOURCE = ROOT / "tests" / "data" / "Tom_Hanks_54745.png"
 TARGET = ROOT / "tests" / "data" / "astronaut.png"
 REPLY_TIMEOUT_S = 5.0  # a reply later than this counts as an error (a stalled stream)

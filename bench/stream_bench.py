@@ -4,9 +4,9 @@ Starts `plasticvision serve` on 127.0.0.1, then streams 640x480 frames of tests/
 at 30 fps with the project's own client (protocol 2: frames in flight, sequence numbers, capture
 times echoed, adaptive quality): one client with one frame in flight (the old page's way, the
 baseline), one client as shipped, then several clients at once. `--rtt` and `--mbps` put the
-emulated link (`plasticvision.netem`) between the clients and the server.
+emulated link (`plasticvision.tools.netem`) between the clients and the server.
 
-    python bench/stream_bench.py [--duration 20] [--fps 30] [--clients 4] [--rtt 0] [--mbps none]
+    python -m bench.stream_bench [--duration 20] [--fps 30] [--clients 4] [--rtt 0] [--mbps none]
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import threading
 import time
 from contextlib import ExitStack
@@ -24,12 +23,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # server_process lives with the tests
+from tests.support.server_process import cpu_seconds, throwaway_server
 
-from server_process import cpu_seconds, throwaway_server  # noqa: E402
-
-from plasticvision.client import LiveConnection, StreamClient  # noqa: E402
-from plasticvision.netem import emulated_link  # noqa: E402
+from plasticvision.client import LiveConnection, StreamClient
+from plasticvision.tools.netem import emulated_link
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"

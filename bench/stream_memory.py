@@ -6,23 +6,19 @@ seconds, and prints the samples and the change from the first sample after warm-
 that grows with the number of frames (a leak in the per-stream tracker, the session or the
 pipeline's buffers) shows up as a steady climb.
 
-    python bench/stream_memory.py [--duration 300]
+    python -m bench.stream_memory [--duration 300]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import threading
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # server_process lives with the tests
 
-from server_process import throwaway_server  # noqa: E402
-from stream_bench import run_client  # noqa: E402
+from bench.stream_bench import run_client
+from tests.support.server_process import throwaway_server
 
 SAMPLE_EVERY_S = 10.0
 WARM_UP_S = 20.0  # allocator pools and lazily loaded code settle in the first seconds

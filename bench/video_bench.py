@@ -7,13 +7,12 @@ on every frame, one `warpAffine` per Delaunay triangle, `cv2.seamlessClone`). A 
 no swap at all measures decode + encode alone. The passes take turns `--repeat` times so
 they share whatever else the machine is doing; medians are reported.
 
-    python bench/video_bench.py [--seconds 5] [--repeat 2]
+    python -m bench.video_bench [--seconds 5] [--repeat 2]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -25,18 +24,17 @@ from collections.abc import Callable
 import av
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from clip import SIZE, load, smooth_clip  # noqa: E402
-from textbook import TextbookSwapper  # noqa: E402
+from bench.clip import SIZE, load, smooth_clip
+from bench.textbook import TextbookSwapper
 
-from plasticvision.engines.dlib.engine import DlibEngine  # noqa: E402
-from plasticvision.media.video_process import process_video  # noqa: E402
-from plasticvision.media.video_swap import swap_video  # noqa: E402
-from plasticvision.pipeline.session import SwapSession  # noqa: E402
-from plasticvision.pipeline.timing import TimingStats  # noqa: E402
-from plasticvision.settings import Settings  # noqa: E402
-from plasticvision.types import Frame  # noqa: E402
+from plasticvision.engines.dlib.engine import DlibEngine
+from plasticvision.pipeline.session import SwapSession
+from plasticvision.pipeline.timing import TimingStats
+from plasticvision.settings import Settings
+from plasticvision.types import Frame
+from plasticvision.video.process import process_video
+from plasticvision.video.swap import swap_video
 
 FPS = 30
 SAMPLE_RATE = 48_000

@@ -11,14 +11,13 @@ cores, `--replicas N` CPU replicas (and N Ray actors) is the fair comparison; a 
 The modes take turns `--repeat` times so that they share whatever else the machine is doing;
 medians are reported.
 
-    python bench/video_scale.py [--seconds 10] [--replicas 2] [--devices cpu:2] [--repeat 2] [--no-ray]
+    python -m bench.video_scale [--seconds 10] [--replicas 2] [--devices cpu:2] [--repeat 2] [--no-ray]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -30,15 +29,14 @@ from statistics import median
 import av
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from clip import load, smooth_clip  # noqa: E402
-from video_bench import FPS, write_clip  # noqa: E402
+from bench.clip import load, smooth_clip
+from bench.video_bench import FPS, write_clip
 
-from plasticvision import FaceSwapper  # noqa: E402
-from plasticvision.media.video_chunks import WARMUP_FRAMES  # noqa: E402
-from plasticvision.media.video_swap import swap_video  # noqa: E402
-from plasticvision.server.jobs.chunked import ChunkedVideoSwap, PoolChunks  # noqa: E402
+from plasticvision import FaceSwapper
+from plasticvision.server.jobs.chunked import ChunkedVideoSwap, PoolChunks
+from plasticvision.video.chunks import WARMUP_FRAMES
+from plasticvision.video.swap import swap_video
 
 KEYFRAME_EVERY = FPS  # one keyframe a second, as cameras and most encoders write
 NEAR_JOIN = WARMUP_FRAMES

@@ -23,7 +23,7 @@ if [ ! -f "$stamp" ]; then
     extra_flags=()
     IFS=, read -ra wanted <<<"$extras"
     for extra in "${wanted[@]}"; do extra_flags+=(--extra "$extra"); done
-    UV_PROJECT_ENVIRONMENT="$venv" "$venv/bin/uv" sync --quiet --frozen --inexact \
+    UV_PROJECT_ENVIRONMENT="$venv" "$venv/bin/uv" sync --quiet --locked --inexact \
         --project "$root" --python "$venv/bin/python" "${extra_flags[@]}"
     rm -f "$venv"/.installed-*
     touch "$stamp"

@@ -3,6 +3,7 @@ dlib-engine FaceSwapper for the whole run (loading dlib's models takes about a s
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -16,9 +17,13 @@ from plasticvision import FaceSwapper
 from plasticvision.config import ServerConfig
 from plasticvision.server import create_app
 
-from live_uvicorn import serving
+from tests.support.live_uvicorn import serving
 
 DATA_DIR = Path(__file__).parent / "data"
+
+# Starlette's TestClient sends `Host: testserver`, which a loopback server refuses (DNS rebinding):
+# the apps tests build answer to it too, unless a test names its own hosts.
+os.environ.setdefault("PLASTICVISION_ALLOWED_HOSTS", '["testserver"]')
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,11 @@
 """PlasticVision: real-time face swap for webcams, images and videos."""
 
 from plasticvision.api import FaceSwapper, SwapSession
-from plasticvision.pipeline.live import LiveStream
 from plasticvision.errors import BadImage, ModelMissing, NoFaceFound, PlasticVisionError, UnsupportedOption
 from plasticvision.pipeline.facemap import FaceMapState, MappedPerson
 from plasticvision.pipeline.identities import Identity
 from plasticvision.pipeline.mapper import FaceMapper
+from plasticvision.pipeline.stream import LiveStream
 from plasticvision.settings import Settings
 from plasticvision.types import Face
 

@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Sequence
 
+from plasticvision.config import model_store
 from plasticvision.engines.base import Engine, still_detector
 from plasticvision.engines.devices import Device, chosen_devices
 from plasticvision.engines.pool import EnginePool, Replica
-from plasticvision.pipeline.live import DEFAULT_FPS, LiveStream
 from plasticvision.pipeline.frames import check_frame
 from plasticvision.pipeline.mapper import FaceMapper
 from plasticvision.pipeline.session import SwapSession
+from plasticvision.pipeline.stream import DEFAULT_FPS, LiveStream
 from plasticvision.pipeline.timing import TimingStats
 from plasticvision.settings import Settings
 from plasticvision.types import Face, Frame, SwapReport
@@ -46,7 +47,7 @@ class FaceSwapper:
         if isinstance(engine, EnginePool):
             self.pool, self.engine_reason = engine, "engine pool given by the caller"
         elif isinstance(engine, str):
-            self.pool, self.engine_reason = EnginePool.load(engine, chosen_devices(devices), models_dir)
+            self.pool, self.engine_reason = EnginePool.load(engine, chosen_devices(devices), model_store(models_dir))
         else:
             self.pool = EnginePool([Replica(Device("default"), engine)])
             self.engine_reason = "engine instance given by the caller"

@@ -6,6 +6,7 @@ instead of patching globals.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -13,9 +14,18 @@ from platformdirs import user_cache_path, user_data_path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from plasticvision.models.store import ModelStore
+
+
+PLACEHOLDER_PREFIX = "change-me"
+
 
 class ServerConfig(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PLASTICVISION_", extra="ignore")
+    # systemd's LoadCredential=PLASTICVISION_API_KEY:/etc/plasticvision/api_key puts secrets in files
+    # under $CREDENTIALS_DIRECTORY, where no `systemctl show` or /proc/PID/environ can read them.
+    model_config = SettingsConfigDict(
+        env_prefix="PLASTICVISION_", extra="ignore", secrets_dir=os.environ.get("CREDENTIALS_DIRECTORY")
+    )
 
     engine: str = Field("auto", pattern="^(auto|dlib|inswapper)$")
     host: str = "127.0.0.1"
@@ -25,8 +35,15 @@ class ServerConfig(BaseSettings):
     model_checksums: bool = True
     model_mirror: str | None = None
 
-    cors_origins: list[str] = ["*"]
+    cors_origins: list[str] = Field(
+        default_factory=list, description="other origins whose pages may call the API; none = same origin only"
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list, description="Host names this server answers to; none = local names when on loopback"
+    )
+    public_without_key: bool = Field(False, description="listen on a public address without an API key, on purpose")
     api_key: str | None = None
+    session_secret: str | None = Field(None, description="signs session ids; replicas share it (default: from the key)")
 
     max_upload_mb: float = Field(50.0, gt=0)
     max_files: int = Field(10, ge=1, le=100)
@@ -42,12 +59,21 @@ class ServerConfig(BaseSettings):
     max_video_pixels: int = Field(3840 * 2160, ge=10_000, description="declared pixels per frame (4K)")
     result_ttl_s: float = Field(86400.0, gt=0, description="finished jobs and their results are deleted after this")
     max_results_gb: float = Field(10.0, gt=0, description="results folder budget, oldest deleted first")
-    require_session: bool = False
+    require_session: bool | None = Field(None, description="refuse ids the server did not issue; none = when keyed")
+    max_json_kb: float = Field(16.0, gt=0, description="body limit of the JSON routes")
+    max_stream_pixels: int = Field(3840 * 2160, ge=10_000, description="pixels per live-stream frame")
+    max_request_pixels: int = Field(120_000_000, ge=10_000, description="pixels decoded per request, all files")
+    max_sessions_per_client: int = Field(16, ge=1, description="sessions one address may hold")
+    max_streams_per_client: int = Field(4, ge=1, description="live streams one address may hold open")
+    max_followers_per_client: int = Field(8, ge=1, description="event streams (SSE) one address may follow")
+    settings_messages_per_s: float = Field(10.0, gt=0, description="settings changes per second on one stream")
     rate_limit: str | None = Field(
         None, pattern=r"^\d+/(second|minute|hour)$", description="uploads and swaps per client address: '30/minute'"
     )
     upload_min_kbps: float = Field(16.0, gt=0, description="slowest average body rate once the grace time is over")
     upload_grace_s: float = Field(10.0, gt=0, description="seconds a body may take before its rate is checked")
+    upload_window_s: float = Field(10.0, gt=0, description="the rate is the bytes of the last this many seconds")
+    upload_deadline_s: float = Field(1800.0, gt=0, description="no request body may take longer, however fast")
     workers: int = Field(0, ge=0, description="frame-processing threads; 0 = one per CPU core")
     stream_parallel_frames: int = Field(2, ge=1, le=8, description="frames of one stream swapped at once")
     devices: str = Field("auto", description="engine replicas: 'auto' (every CUDA device, else one), '0,1', 'cpu:2'")
@@ -68,6 +94,30 @@ class ServerConfig(BaseSettings):
     log_format: str = Field("text", pattern="^(text|json)$")
     malloc_arenas: int = Field(2, ge=0, description="glibc malloc arenas for `serve`; 0 = glibc's default")
 
+    @field_validator("api_key", "metrics_token", "session_secret")
+    @classmethod
+    def _refuse_placeholders(cls, value: str | None) -> str | None:
+        """The sample env file's `change-me...` values are public: starting with one is starting without one."""
+        if value and value.strip().lower().startswith(PLACEHOLDER_PREFIX):
+            raise ValueError(f"'{PLACEHOLDER_PREFIX}...' is the example file's placeholder: set a secret of your own")
+        return value or None
+
+    @field_validator("redis_url")
+    @classmethod
+    def _refuse_placeholder_password(cls, value: str | None) -> str | None:
+        if value and PLACEHOLDER_PREFIX in value.lower():
+            raise ValueError(f"the Redis URL still has the example file's '{PLACEHOLDER_PREFIX}...' password")
+        return value
+
+    @property
+    def sessions_required(self) -> bool:
+        """Only server-issued session ids: the default whenever the server has a key."""
+        return bool(self.api_key) if self.require_session is None else self.require_session
+
+    @property
+    def max_json_bytes(self) -> int:
+        return int(self.max_json_kb * 1024)
+
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
@@ -84,3 +134,9 @@ class ServerConfig(BaseSettings):
 @lru_cache
 def get_settings() -> ServerConfig:
     return ServerConfig()
+
+
+def model_store(models_dir: str | Path | None = None) -> ModelStore:
+    """The models dir the `PLASTICVISION_*` settings describe; an explicit `models_dir` wins."""
+    config = get_settings()
+    return ModelStore(models_dir or config.models_dir, checksums=config.model_checksums, mirror=config.model_mirror)

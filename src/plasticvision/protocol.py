@@ -45,7 +45,7 @@ MIN_REPLY_QUALITY, MAX_REPLY_QUALITY = 10, 100
 class ProtocolError(PlasticVisionError):
     """A frame or message that breaks the wire format; `seq` is set when the header was readable."""
 
-    status_code = 400
+    type = "protocol_error"
 
     def __init__(self, message: str, seq: int | None = None) -> None:
         super().__init__(message)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +22,20 @@ Matrix = npt.NDArray[np.float64]
 
 Points = npt.NDArray[np.float32]
 """Nx2 float32 pixel coordinates (x, y)."""
+
+FaceMaskType = Literal["box", "occlusion", "region"]
+"""The masks a session may add to the feathered face mask: FaceFusion's box, the occluder's, the parser's."""
+FACE_MASK_TYPES: tuple[FaceMaskType, ...] = ("box", "occlusion", "region")
+
+MaskRegion = Literal[
+    "skin", "left-eyebrow", "right-eyebrow", "left-eye", "right-eye", "glasses", "nose", "mouth", "upper-lip",
+    "lower-lip",
+]
+"""The face parts a region mask may keep (FaceFusion's names for BiSeNet's classes)."""
+MASK_REGIONS: tuple[MaskRegion, ...] = (
+    "skin", "left-eyebrow", "right-eyebrow", "left-eye", "right-eye", "glasses", "nose", "mouth", "upper-lip",
+    "lower-lip",
+)
 
 Embedding = npt.NDArray[np.float32]
 """An identity vector in the engine's own space (ArcFace: L2-normalised 512-d; dlib: 128-d, < 0.6 apart = same person)."""

@@ -48,6 +48,8 @@ class AppPage:
 
     @property
     def session_id(self) -> str:
+        """The session the server issued to the page (asked for once the health check passed)."""
+        self.page.wait_for_function("Boolean(window.plasticvision?.sessionId)")
         return self.page.evaluate("window.plasticvision.sessionId")
 
     def give_consent(self) -> None:

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from fake_webcam import webcam_frame, write_y4m
-from live_uvicorn import serving
-from optional_parts import unavailable
+from tests.browser.fake_webcam import webcam_frame, write_y4m
+from tests.support.live_uvicorn import serving
+from tests.support.optional_parts import unavailable
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -29,6 +29,18 @@ CHROMIUM_FLAGS = [
     "--use-fake-ui-for-media-stream",
 ]
 VIEWPORT = {"width": 1280, "height": 900}
+EXPECT_TIMEOUT_MS = 15_000  # what a page waits for (an upload, a result) is a function of load, not a timing check
+
+
+@pytest.fixture(scope="session", autouse=True)
+def patient_expectations() -> None:
+    """Playwright's assertions retry for 5 s by default: too short for work on a busy 2-core machine.
+    Timing checks state their own bounds (and live in bench/)."""
+    try:
+        from playwright.sync_api import expect
+    except ImportError:
+        return
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
 
 @pytest.fixture(scope="session")
@@ -79,7 +91,7 @@ def chromium(chromium_path, camera_clip):
 @pytest.fixture
 def open_app(chromium) -> Iterator:
     """Opens the app at a URL in a fresh context (its own localStorage, so its own session)."""
-    from browser_app import AppPage  # needs playwright, which the chromium fixture checked
+    from tests.browser.browser_app import AppPage  # needs playwright, which the chromium fixture checked
 
     contexts = []
 

@@ -6,7 +6,7 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from browser_app import AppPage
+from tests.browser.browser_app import AppPage
 
 WARM_UP_FRAMES = 10
 

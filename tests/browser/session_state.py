@@ -14,10 +14,11 @@ def session_status(server_url: str, session_id: str) -> dict:
 
 
 def wait_for_settings(server_url: str, session_id: str, expected: dict, timeout_s: float = 10) -> dict:
-    """The session's settings once they equal `expected`, or as they are when the time is up."""
+    """The session's settings named in `expected` once they equal it, or as they are when the time is up."""
     deadline = time.monotonic() + timeout_s
     while True:
-        settings = session_status(server_url, session_id)["settings"]
+        every = session_status(server_url, session_id)["settings"]
+        settings = {name: every.get(name) for name in expected}
         if settings == expected or time.monotonic() > deadline:
             return settings
         time.sleep(0.1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from live_uvicorn import serving
+from tests.support.live_uvicorn import serving
 
 pytestmark = pytest.mark.browser
 

@@ -13,17 +13,34 @@ import pytest
 from playwright.sync_api import expect
 
 from plasticvision.cli import main
-from session_state import session_status
-from live_uvicorn import free_port
+from tests.browser.session_state import session_status
+from tests.support.live_uvicorn import free_port, serving
 
 START_TIMEOUT_S = 30
 RUN_CLI = "import sys; from plasticvision.cli import main; sys.exit(main())"
 
 
 @pytest.fixture
-def web_url(server_url):
+def web_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def server_url(swapper, tmp_path, web_port):
+    """A server that lets the page served by `plasticvision web` call it: its origin is in cors_origins,
+    as `plasticvision web` tells the user to do (other origins' pages get no CORS headers by default)."""
+    from plasticvision.config import ServerConfig
+    from plasticvision.server.app import create_app
+
+    config = ServerConfig(engine="dlib", data_dir=tmp_path, cors_origins=[f"http://127.0.0.1:{web_port}"])
+    with serving(create_app(config, swapper)) as url:
+        yield url
+
+
+@pytest.fixture
+def web_url(server_url, web_port):
     """`plasticvision web --server <test server>` running in its own process."""
-    port = free_port()
+    port = web_port
     command = [sys.executable, "-c", RUN_CLI, "web", "--port", str(port), "--server", server_url]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"

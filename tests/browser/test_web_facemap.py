@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from people import Crossing, compose, distances, embedding_of, head
+from tests.support.people import Crossing, compose, distances, embedding_of, head
 
 pytestmark = pytest.mark.browser
 

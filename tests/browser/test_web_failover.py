@@ -9,10 +9,11 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from faces import distance, identity, on_canvas
-from fleet import fleet
-from server_process import ServerProcess
-from session_state import session_status, wait_for_settings
+from plasticvision.server.sessions.ids import log_name
+from tests.browser.session_state import session_status, wait_for_settings
+from tests.support.faces import distance, identity, on_canvas
+from tests.support.fleet import fleet
+from tests.support.server_process import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -21,7 +22,7 @@ def replica_of(replicas: list[ServerProcess], session_id: str) -> ServerProcess:
     """The replica whose JSON log shows this session's stream."""
     deadline = time.monotonic() + 5
     while True:
-        owners = {r.port for r in replicas for line in r.request_log() if line.get("session") == session_id}
+        owners = {r.port for r in replicas for line in r.request_log() if line.get("session") == log_name(session_id)}
         if len(owners) == 1 or time.monotonic() > deadline:
             assert len(owners) == 1, f"the session was served by {owners}, not by one replica"
             return next(r for r in replicas if r.port in owners)

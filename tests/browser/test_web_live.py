@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from faces import distance, identity, largest_face, on_canvas
-from session_state import session_status
+from tests.browser.session_state import session_status
+from tests.support.faces import distance, identity, largest_face, on_canvas
 
 pytestmark = pytest.mark.browser
 

@@ -1,4 +1,4 @@
-"""The page's live stream over emulated home links (plasticvision.netem between Chromium and the
+"""The page's live stream over emulated home links (plasticvision.tools.netem between Chromium and the
 server): the camera's 30 fps whatever the distance, capture-to-display latency that stays low,
 and a 6 Mbit/s link handled by lowering quality, with latency that stays bounded.
 
@@ -14,9 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from network import measure_live
-from plasticvision.netem import emulated_link
-from server_process import throwaway_server
+from tests.browser.network import measure_live
+from tests.support.server_process import throwaway_server
+from plasticvision.tools.netem import emulated_link
 
 pytestmark = pytest.mark.browser
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from browser_app import snapshot
-from faces import distance, identity, on_canvas
+from tests.browser.browser_app import snapshot
+from tests.support.faces import distance, identity, on_canvas
 from plasticvision.media.images import SYNTHETIC_NOTE, SYNTHETIC_SOURCE_TYPE
 
 pytestmark = pytest.mark.browser

@@ -1,11 +1,11 @@
-"""The page's pacer (web/js/pacing.js) and the Python one (plasticvision.pacing) make the same
+"""The page's pacer (web/js/pacing.js) and the Python one (plasticvision.client.pacing) make the same
 decisions on the same replies: one spec, two implementations, checked against each other."""
 
 from __future__ import annotations
 
 import pytest
 
-from plasticvision.pacing import Pacer
+from plasticvision.client.pacing import Pacer
 
 pytestmark = pytest.mark.browser
 

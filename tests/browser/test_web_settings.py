@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from session_state import session_status, wait_for_settings
+from tests.browser.session_state import session_status, wait_for_settings
 
 pytestmark = pytest.mark.browser
 

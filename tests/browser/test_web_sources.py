@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from session_state import session_status
+from tests.browser.session_state import session_status
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from video_clips import make_clip
+from tests.support.video_clips import make_clip
 
 pytestmark = pytest.mark.browser
 

@@ -18,10 +18,10 @@ import numpy as np
 from plasticvision.camera.frames import CameraFrame
 from plasticvision.camera.sources import fit
 from plasticvision.errors import DeviceUnavailable, OutputNotWritable
-from plasticvision.media.video import VideoInfo, describe
-from plasticvision.media.video_metadata import append_xmp
-from plasticvision.media.video_process import temporary_path
-from plasticvision.media.video_writer import VideoWriter
+from plasticvision.video.metadata import append_xmp
+from plasticvision.video.process import temporary_path
+from plasticvision.video.reader import VideoInfo, describe
+from plasticvision.video.writer import VideoWriter
 
 FILE_TIME_BASE = Fraction(1, 1000)  # frames keep their capture times to the millisecond
 WINDOW_TITLE = "PlasticVision (q or Esc closes)"

@@ -21,8 +21,8 @@ import cv2
 
 from plasticvision.camera.frames import CameraFrame
 from plasticvision.errors import DeviceUnavailable
-from plasticvision.media.video import VideoReader
 from plasticvision.types import Frame
+from plasticvision.video.reader import VideoReader
 
 log = logging.getLogger(__name__)
 

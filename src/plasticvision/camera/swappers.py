@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from plasticvision.camera.frames import CameraFrame
-from plasticvision.pipeline.live import LiveStream
+from plasticvision.pipeline.stream import LiveStream
 
 if TYPE_CHECKING:  # the client is only imported when a server is used
     from plasticvision.client import LiveConnection

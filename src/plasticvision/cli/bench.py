@@ -1,13 +1,16 @@
 """`bench`: the frame benchmark (still path, tracked live path and the textbook swap, one run).
 
-The benchmark lives in the source checkout's `bench/` folder with its clip maker and the
-textbook swap, so it is run from there rather than shipped in the package.
+The benchmark lives in the source checkout's `bench/` package with its clip maker and the
+textbook swap, so it runs there (`python -m bench.frame_bench` in the checkout) rather than
+shipped in the package.
 """
 
 from __future__ import annotations
 
 import argparse
-import runpy
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from plasticvision.errors import PlasticVisionError
@@ -15,11 +18,11 @@ from plasticvision.errors import PlasticVisionError
 BENCH_FILE = Path("bench") / "frame_bench.py"
 
 
-def find_bench() -> Path:
-    """bench/frame_bench.py in the checkout this package runs from, else under the current folder."""
+def find_checkout() -> Path:
+    """The source checkout this package runs from, else the current folder, if it has bench/frame_bench.py."""
     for root in (Path(__file__).resolve().parents[3], Path.cwd()):
         if (root / BENCH_FILE).is_file():
-            return root / BENCH_FILE
+            return root
     raise PlasticVisionError(f"{BENCH_FILE} not found: run `plasticvision bench` from a source checkout")
 
 
@@ -34,6 +37,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    module = runpy.run_path(str(find_bench()), run_name="frame_bench")
     forwarded = [a for a in args.args if a != "--"]
-    return int(module["main"](forwarded))
+    paths = [str(find_checkout()), os.environ.get("PYTHONPATH", "")]  # the checkout's `bench` package, run here
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in paths if path)}
+    return subprocess.run([sys.executable, "-m", "bench.frame_bench", *forwarded], env=env).returncode

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import uuid
 from contextlib import ExitStack
 
 from plasticvision.cli.options import add_engine_flag, add_settings_flags, settings_from_args
@@ -116,7 +115,7 @@ def remote_swapper(args: argparse.Namespace, settings, max_in_flight: int):
     from plasticvision.camera.swappers import RemoteSwapper
     from plasticvision.client import StreamClient
 
-    client = StreamClient(args.server, session_id=f"camera-{uuid.uuid4().hex[:12]}", api_key=args.api_key)
+    client = StreamClient(args.server, api_key=args.api_key)  # a fresh server-issued session
     client.upload_sources(args.source)
     client.update_settings(settings.model_dump())
     return RemoteSwapper(client.open_stream(max_in_flight=max_in_flight))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from plasticvision.media.images import read_image
 from plasticvision.pipeline.session import SwapSession
 
-TARGET_FACE = re.compile(r"^(?P<path>.+?)#(?P<face>[1-9][0-9]*)$")
+TARGET_FACE = re.compile(r"(?P<path>.+?)#(?P<face>[1-9][0-9]*)")
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ def map_spec(text: str) -> MapSpec:
     paths = tuple(path for path in sources.split(",") if path)
     if not sep or not target or not paths:
         raise argparse.ArgumentTypeError(f"expected TARGET=SOURCE[,SOURCE...], got {text!r}")
-    numbered = TARGET_FACE.match(target)
+    numbered = TARGET_FACE.fullmatch(target)
     if numbered:
         return MapSpec(numbered["path"], int(numbered["face"]), paths)
     return MapSpec(target, None, paths)

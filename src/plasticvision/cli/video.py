@@ -14,8 +14,8 @@ from tqdm import tqdm
 from plasticvision.cli.facemap import add_map_flag, apply_maps, check_sources_or_maps
 from plasticvision.cli.options import add_devices_flag, add_engine_flag, add_settings_flags, settings_from_args
 from plasticvision.media.images import read_image
-from plasticvision.media.video import probe
-from plasticvision.media.video_process import VideoProgress
+from plasticvision.video.process import VideoProgress
+from plasticvision.video.reader import probe
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -62,6 +62,8 @@ def create_web_app(server: str) -> Starlette:
 def run_web(args: argparse.Namespace) -> int:
     import uvicorn
 
-    print(f"PlasticVision web app on http://{args.host}:{args.port}/ talking to {args.server}")
+    page = f"http://{args.host}:{args.port}"
+    print(f"PlasticVision web app on {page}/ talking to {args.server}")
+    print(f"The server must allow this page: plasticvision serve --cors-origins {page}")
     uvicorn.run(create_web_app(args.server), host=args.host, port=args.port, log_level="warning")
     return 0

@@ -12,42 +12,18 @@ from typing import Any, Protocol, runtime_checkable
 from collections.abc import Callable, Sequence
 
 from plasticvision.errors import NoFaceFound
-from plasticvision.types import Embedding, Face, Frame, Mask
+from plasticvision.geometry.regions import Region
+from plasticvision.types import MASK_REGIONS, Embedding, Face, FaceMaskType, Frame, Mask, MaskRegion
 
 
 @dataclass(frozen=True)
-class Region:
-    """An axis-aligned window of a frame, in whole pixels, end-exclusive."""
+class RenderOptions:
+    """A session's model choices for one render: the swapper (None: the engine's default), the extra
+    masks and, for the region mask, which face parts it keeps."""
 
-    x0: int
-    y0: int
-    x1: int
-    y1: int
-
-    @property
-    def slices(self) -> tuple[slice, slice]:
-        return slice(self.y0, self.y1), slice(self.x0, self.x1)
-
-    @property
-    def width(self) -> int:
-        return self.x1 - self.x0
-
-    @property
-    def height(self) -> int:
-        return self.y1 - self.y0
-
-    @classmethod
-    def around(cls, face: Face, frame_shape: tuple[int, ...], margin: float) -> Region:
-        """The face box grown by `margin` of its size on every side, clipped to the frame."""
-        h, w = frame_shape[:2]
-        x0, y0, x1, y1 = (float(v) for v in face.box)
-        grow_x, grow_y = (x1 - x0) * margin, (y1 - y0) * margin
-        return cls(
-            max(int(x0 - grow_x), 0),
-            max(int(y0 - grow_y * 1.4), 0),  # more room above: the forehead
-            min(int(x1 + grow_x) + 1, w),
-            min(int(y1 + grow_y) + 1, h),
-        )
+    swapper: str | None = None
+    face_masks: tuple[FaceMaskType, ...] = ()
+    mask_regions: tuple[MaskRegion, ...] = MASK_REGIONS
 
 
 @dataclass
@@ -59,6 +35,10 @@ class Rendered:
     `face` is the target face in region coordinates, for the steps that need landmarks.
     `detail` is how much real detail the render has relative to the target face (1 = as much;
     a source photo smaller than the target face gives less), so sharpening can follow it.
+    `face_mask`, when set, is the engine's own soft mask (box, occlusion, region, a swapper's
+    mask: already combined by minimum), which the pipeline applies after feathering `mask`;
+    `masked` names the `face_masks` the engine has applied in it, so the pipeline does not
+    apply them a second time.
     """
 
     region: Region
@@ -66,6 +46,8 @@ class Rendered:
     mask: Mask
     face: Face
     detail: float = 1.0
+    face_mask: Mask | None = None
+    masked: frozenset[str] = frozenset()
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -96,16 +78,67 @@ class Engine(Protocol):
         """The engine's own identity vector for a face, compared by Euclidean distance."""
         ...
 
-    def render(self, frame: Frame, target: Face, sources: Sequence[SourceFace]) -> Rendered:
-        """Draw the source identity over `target`, in a region around it."""
+    def render(
+        self, frame: Frame, target: Face, sources: Sequence[SourceFace], options: RenderOptions | None = None
+    ) -> Rendered:
+        """Draw the source identity over `target`, in a region around it, with the session's model choices."""
         ...
 
-    def enhance(self, rendered: Rendered) -> Rendered:
-        """Restore detail in a rendered face (only where `supports_enhance`)."""
+    def enhance(self, rendered: Rendered, enhancer: str | None = None) -> Rendered:
+        """Restore detail in a rendered face (only where `supports_enhance`), with `enhancer` or the default."""
         ...
 
     def info(self) -> dict[str, Any]:
         """What `GET /status` reports: providers, gpu, model names."""
+        ...
+
+
+@runtime_checkable
+class Occluder(Protocol):
+    """Where the target's own face is visible, for the `occlusion` mask (a hand, a microphone,
+    glasses frames or hair in front of the face are kept, not painted over).
+
+    `region` is the target's pixels of a `Rendered.region` and `face` the target face in region
+    coordinates; the answer is a float32 mask of the region's size, 1 where the person's own
+    face is visible (the swap may show), 0 where something is in front (the target is kept).
+    The pipeline combines it by minimum with the rendered mask: from the neural occluder when its
+    weights are present, else from the engine's own (`OccludingEngine`), else not at all.
+    """
+
+    def visible(self, region: Frame, face: Face) -> Mask:
+        ...
+
+
+@runtime_checkable
+class OccludingEngine(Protocol):
+    """An optional engine capability: an occluder of its own that needs no extra weights."""
+
+    occluder: Occluder
+
+
+@runtime_checkable
+class RegionParser(Protocol):
+    """Where the chosen face parts are, for the `region` mask: `swapped` is a `Rendered.swapped`
+    (the parser sees the swapped face, as FaceFusion's does) and `face` the target face in region
+    coordinates; 1 on the parts named in `parts`, 0 elsewhere."""
+
+    def regions(self, swapped: Frame, face: Face, parts: Sequence[str]) -> Mask:
+        ...
+
+
+@runtime_checkable
+class ParsingEngine(Protocol):
+    """An optional engine capability: a face parser serving engines that do not make the region mask themselves."""
+
+    parser: RegionParser
+
+
+@runtime_checkable
+class ChoosesModels(Protocol):
+    """An optional engine capability: sessions pick its swapper, enhancer and mask models by name."""
+
+    def check_options(self, swapper: str | None, enhancer: str | None, face_masks: Sequence[str]) -> None:
+        """Raise `UnsupportedOption` (422) for a choice this server cannot run, naming those it can."""
         ...
 
 
@@ -136,25 +169,9 @@ class ThoroughDetector(Protocol):
         ...
 
 
-@runtime_checkable
-class Occluder(Protocol):
-    """What is in front of a target face (glasses frames, hands, pens, hair), so the swap keeps it.
-
-    The pipeline takes the minimum of this and the rendered mask. The dlib engine is one (its
-    colour-and-shape model of the target's own face, no weights); a neural occluder (XSeg)
-    replaces it when its weights are present.
-    """
-
-    def visible(self, region: Frame, face: Face) -> Mask:
-        """Float32 over `region` (the target's pixels of a `Rendered.region`; `face` in region
-        coordinates): 1 where the person's own face is visible (the swap may show), 0 where
-        something is in front of it."""
-        ...
-
-
 def occluder_of(engine: Engine) -> Occluder | None:
-    """The engine's own occluder, if it has one (the default occlusion mask for its users)."""
-    return engine if isinstance(engine, Occluder) else None
+    """The engine's occluder (its own, or XSeg given to it when its weights are present), if any."""
+    return engine.occluder if isinstance(engine, OccludingEngine) else None
 
 
 def still_detector(engine: Engine) -> Callable[[Frame], list[Face]]:

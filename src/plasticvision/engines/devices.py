@@ -18,7 +18,7 @@ import onnxruntime as ort
 from plasticvision.engines.inswapper.providers import CPU_PROVIDER, ProviderEntry, choose_providers
 
 CUDA_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
-TOKEN = re.compile(r"^(?:(?P<kind>cpu|cuda|gpu):)?(?P<number>\d+)$|^(?P<bare>cpu|cuda|gpu)$")
+TOKEN = re.compile(r"(?:(?P<kind>cpu|cuda|gpu):)?(?P<number>\d+)|(?P<bare>cpu|cuda|gpu)")
 MAX_REPLICAS = 64
 
 
@@ -57,7 +57,7 @@ def parse_devices(spec: str | None) -> list[Device]:
     devices: list[Device] = []
     cpus = 0
     for token in (part.strip().lower() for part in spec.split(",")):
-        match = TOKEN.match(token)
+        match = TOKEN.fullmatch(token)
         if match is None:
             raise BadDeviceSpec(f"devices: cannot read '{token}'; use e.g. '0,1', 'cuda:1' or 'cpu:2'")
         kind = match["kind"] or match["bare"] or "cuda"

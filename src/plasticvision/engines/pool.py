@@ -21,13 +21,13 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
 from plasticvision.engines.base import Engine
 from plasticvision.engines.devices import Device
 from plasticvision.engines.select import choose_engine
 from plasticvision.errors import PlasticVisionError
+from plasticvision.models.store import ModelStore
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ WINDOW_S = 10.0  # frames/s and busy share are measured over this many recent se
 class DeviceFailed(PlasticVisionError):
     """An engine raised something that is not the request's fault: a device or driver problem."""
 
-    status_code = 503
+    type = "device_failed"
 
 
 @dataclass
@@ -143,12 +143,12 @@ class EnginePool:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, name: str, devices: Sequence[Device], models_dir: str | Path | None = None) -> tuple[EnginePool, str]:
+    def load(cls, name: str, devices: Sequence[Device], store: ModelStore) -> tuple[EnginePool, str]:
         """One engine per device: the first chosen by name (`auto` decides there), the rest of the same kind."""
-        first, reason = choose_engine(name, models_dir, devices[0])
+        first, reason = choose_engine(name, store, devices[0])
         replicas = [Replica(devices[0], first)]
         for device in devices[1:]:
-            replicas.append(Replica(device, choose_engine(first.name, models_dir, device)[0]))
+            replicas.append(Replica(device, choose_engine(first.name, store, device)[0]))
         if len(devices) > 1:
             reason += f"; {len(devices)} replicas on {', '.join(d.label for d in devices)}"
         return cls(replicas), reason

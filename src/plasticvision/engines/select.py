@@ -3,29 +3,30 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 from plasticvision.engines.base import Engine
 from plasticvision.engines.devices import Device
+from plasticvision.models.store import ModelStore
 
 log = logging.getLogger(__name__)
 
 ENGINE_NAMES = ("auto", "dlib", "inswapper")
 
 
-def choose_engine(name: str, models_dir: str | Path | None = None, device: Device | None = None) -> tuple[Engine, str]:
+def choose_engine(name: str, store: ModelStore, device: Device | None = None) -> tuple[Engine, str]:
     """The engine to run (on `device`, default: the best provider) and a one-line reason for the choice
-    (logged and shown in /status)."""
+    (logged and shown in /status); the neural engine's models come from `store`."""
     if name not in ENGINE_NAMES:
         raise ValueError(f"unknown engine '{name}'; choose one of {', '.join(ENGINE_NAMES)}")
     if name == "dlib":
-        return load_dlib(), "dlib engine requested"
+        return load_dlib(store), "dlib engine requested"
     if name == "inswapper":
         from plasticvision.engines.inswapper.engine import InswapperEngine
 
-        return InswapperEngine.from_models_dir(models_dir, **on_device(device)), "inswapper engine requested"
-    return choose_auto(models_dir, device)
+        engine = InswapperEngine.from_store(store, **on_device(device))
+        return engine, f"inswapper engine requested; default swapper {engine.default_swapper or 'none (download one)'}"
+    return choose_auto(store, device)
 
 
 def on_device(device: Device | None) -> dict[str, Any]:
@@ -33,41 +34,70 @@ def on_device(device: Device | None) -> dict[str, Any]:
     return {} if device is None or device.kind == "default" else {"providers": device.providers()}
 
 
-def choose_auto(models_dir: str | Path | None, device: Device | None = None) -> tuple[Engine, str]:
-    """inswapper when its weights are here (or fetchable on a GPU host), else dlib with the reason.
+def choose_auto(store: ModelStore, device: Device | None = None) -> tuple[Engine, str]:
+    """The neural engine when its detector, recognizer and a swapper are here (or fetchable on a GPU host),
+    else dlib with the reason.
 
     Weights are only downloaded automatically where a GPU provider exists: on a CPU-only laptop
-    inswapper is too slow to be the better default, so 700 MB are not fetched behind the user's back.
+    the neural engine is too slow to be the better default, so 700 MB are not fetched behind the user's back.
     """
     try:
         from plasticvision.engines.inswapper.engine import InswapperEngine
         from plasticvision.engines.inswapper.providers import gpu_provider_available
-        from plasticvision.models.catalog import REQUIRED
-        from plasticvision.models.store import ModelStore
+        from plasticvision.models.catalog import REQUIRED, SWAPPER_PREFERENCE, spec_named
 
-        store = ModelStore.from_config(models_dir)
+        swappers = [spec_named(name) for name in SWAPPER_PREFERENCE]
         missing = store.missing(REQUIRED)
+        if len(store.missing(swappers)) == len(swappers):
+            missing.append(swappers[0])
         if missing and not gpu_provider_available():
             names = ", ".join(spec.name for spec in missing)
-            return load_dlib(), (
-                f"inswapper weights missing or damaged in {store.root} ({names}) and onnxruntime has no GPU "
+            return load_dlib(store), (
+                f"neural engine weights missing or damaged in {store.root} ({names}) and onnxruntime has no GPU "
                 "provider, so they were not downloaded; using the offline dlib engine. Fetch them with "
-                "`plasticvision models download` to use inswapper"
+                "`plasticvision models download --recommended` to use the neural engine"
             )
         for spec in missing:
-            log.info("downloading %s for the inswapper engine (GPU provider available)", spec.name)
+            log.info("downloading %s for the neural engine (GPU provider available)", spec.name)
             store.download(spec)
         engine = InswapperEngine.from_store(store, **on_device(device))
     except Exception as exc:  # auto must always start an engine: any inswapper failure means dlib, said aloud
         reason = f"inswapper engine unavailable ({type(exc).__name__}: {exc}); using the offline dlib engine"
         log.warning("%s", reason)
-        return load_dlib(), reason
+        return load_dlib(store), reason
     fetched = " (weights downloaded now)" if missing else ""
     enhance = "" if engine.supports_enhance else "; enhance off until `plasticvision models download gfpgan_1.4`"
-    return engine, f"inswapper weights present{fetched}; running on {engine.report.providers[0]}{enhance}"
+    return engine, (
+        f"inswapper weights present{fetched}; running on {engine.report.providers[0]}; "
+        f"default swapper {engine.default_swapper}{enhance}"
+    )
 
 
-def load_dlib() -> Engine:
+def load_dlib(store: ModelStore | None = None) -> Engine:
+    """The dlib engine; with XSeg / BiSeNet weights in `store`, its occlusion and region masks use them."""
     from plasticvision.engines.dlib.engine import DlibEngine
 
-    return DlibEngine()
+    engine = DlibEngine()
+    try:
+        if store is not None:
+            attach_neural_masks(engine, store)
+    except Exception as exc:  # the masks are optional: the engine starts without them, said aloud
+        log.warning("no neural occlusion or region mask for the dlib engine (%s: %s)", type(exc).__name__, exc)
+    return engine
+
+
+def attach_neural_masks(engine: Engine, store: ModelStore) -> None:
+    """Give `engine` XSeg as its `occluder` (winning over its own) and BiSeNet as its `parser`, where present."""
+    from plasticvision.engines.inswapper.crop_maskers import NeuralOccluder, NeuralParser
+    from plasticvision.engines.inswapper.loader import ModelLoader
+    from plasticvision.engines.inswapper.providers import choose_providers
+    from plasticvision.models.catalog import OCCLUDER_PREFERENCE, PARSER_PREFERENCE, of_role
+
+    if not any(store.path(spec).is_file() for spec in of_role("occluder") + of_role("parser")):
+        return  # nothing to load: not even onnxruntime's providers are asked
+    loader = ModelLoader(store, choose_providers())
+    occluder, parser = loader.first_available(OCCLUDER_PREFERENCE), loader.first_available(PARSER_PREFERENCE)
+    if occluder is not None:
+        engine.occluder = NeuralOccluder(loader.occluder(occluder))  # type: ignore[attr-defined]
+    if parser is not None:
+        engine.parser = NeuralParser(loader.parser(parser))  # type: ignore[attr-defined]

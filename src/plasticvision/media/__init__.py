@@ -1,1 +1,1 @@
-"""Safe decoding and encoding of images and videos."""
+"""Safe decoding and encoding of images, and what is drawn on frames (face boxes, the live overlay)."""

@@ -18,6 +18,9 @@ from plasticvision.types import Frame
 
 DEFAULT_MAX_PIXELS = 40_000_000
 FAST_FORMATS = {"JPEG", "PNG"}
+# The formats the README promises, and no others: Pillow would also hand EPS to Ghostscript and
+# parse dozens of rare formats whose decoders see little use (MPO: phones' multi-picture JPEG).
+IMAGE_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "BMP", "TIFF", "GIF", "HEIF", "AVIF")
 
 SYNTHETIC_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
 SYNTHETIC_NOTE = "Synthetic: face swapped by PlasticVision (AI-generated composite)."
@@ -41,6 +44,9 @@ try:  # HEIC/AVIF from phones, when the optional extra is installed
 except ImportError:  # pragma: no cover - optional
     pass
 
+Image.init()  # every plugin registered, so the allow-list below names only formats this Pillow can open
+OPEN_FORMATS = tuple(name for name in IMAGE_FORMATS if name in Image.OPEN)
+
 
 def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Frame:
     """Decode image bytes of any common format into an HxWx3 uint8 BGR frame.
@@ -52,7 +58,7 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Frame:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(data), formats=OPEN_FORMATS)
             width, height = image.size
             if width * height > max_pixels:
                 raise ImageTooLarge(f"image is {width}x{height} pixels; the limit is {max_pixels:,} pixels")

@@ -1,8 +1,10 @@
 """The models dir: where each spec's file lives, whether it is the right file, and fetching it if not.
 
 Layout (relative to the models dir, mirrored by `PLASTICVISION_MODEL_MIRROR`):
-`buffalo_l/det_10g.onnx`, `buffalo_l/w600k_r50.onnx`, `inswapper_128.onnx`, `gfpgan_1.4.onnx`.
-A file placed there by hand is used as long as it matches the catalog (or checksums are off).
+`buffalo_l/det_10g.onnx`, `buffalo_l/w600k_r50.onnx`, and every other model under its upstream
+file name (`inswapper_128.onnx`, `hyperswap_1a_256.onnx`, `xseg_1.onnx`, ... with FaceFusion's
+`.hash` sidecars beside its models). A file placed there by hand is used as long as it matches
+the catalog (or checksums are off).
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ import hashlib
 import http.client
 import logging
 import os
+import zlib
 from pathlib import Path
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.error import URLError
 
 from plasticvision.errors import ModelChecksumMismatch, ModelMissing
@@ -34,14 +37,6 @@ class ModelStore:
         self.checksums = checksums
         self.mirror = mirror.rstrip("/") if mirror else None
         self.timeout_s = timeout_s
-
-    @classmethod
-    def from_config(cls, models_dir: str | Path | None = None) -> ModelStore:
-        """The store the `PLASTICVISION_*` settings describe; an explicit `models_dir` wins."""
-        from plasticvision.config import get_settings
-
-        config = get_settings()
-        return cls(models_dir or config.models_dir, checksums=config.model_checksums, mirror=config.model_mirror)
 
     def path(self, spec: ModelSpec) -> Path:
         return self.root / spec.file
@@ -94,6 +89,7 @@ class ModelStore:
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:
             check_reachable(url, self.timeout_s)
+            self._fetch_sidecar(spec)
             for attempt in (1, 2):
                 expected = spec.size if self.checksums else None
                 fetch(url, part, expected, timeout_s=self.timeout_s, progress=progress, label=spec.name)
@@ -116,6 +112,17 @@ class ModelStore:
         log.info("downloaded %s to %s", spec.name, dest)
         return dest
 
+    def _fetch_sidecar(self, spec: ModelSpec) -> None:
+        """The CRC32 sidecar of a FaceFusion model, fetched (small, never resumed) before the model itself."""
+        if spec.hash_file is None or spec.hash_url is None:
+            return
+        url = f"{self.mirror}/{spec.hash_file}" if self.mirror else spec.hash_url
+        sidecar = self.root / spec.hash_file
+        part = sidecar.with_name(sidecar.name + ".part")
+        part.unlink(missing_ok=True)
+        fetch(url, part, None, timeout_s=self.timeout_s, progress=False, label=sidecar.name)
+        os.replace(part, sidecar)
+
     def _part(self, spec: ModelSpec) -> Path:
         path = self.path(spec)
         return path.with_name(path.name + ".part")
@@ -126,22 +133,52 @@ class ModelStore:
         size = path.stat().st_size
         if spec.size is not None and size != spec.size:
             return f"is {size} bytes, expected {spec.size} (truncated or a different file)"
-        if spec.sha256 is None:
+        if spec.sha256 is not None:
+            digest = sha256_of(path)
+            return None if digest == spec.sha256 else f"has SHA-256 {digest[:16]}…, expected {spec.sha256[:16]}…"
+        if spec.hash_file is None:
             return None
-        digest = sha256_of(path)
-        if digest != spec.sha256:
-            return f"has SHA-256 {digest[:16]}…, expected {spec.sha256[:16]}…"
-        return None
+        return self._sidecar_problem(path, spec)
+
+    def _sidecar_problem(self, path: Path, spec: ModelSpec) -> str | None:
+        """FaceFusion's check: the file's CRC32 against `<stem>.hash` beside it (FaceFusion ships both)."""
+        sidecar = self.root / spec.hash_file  # type: ignore[operator]
+        try:
+            expected = sidecar.read_text().strip().lower()
+        except OSError:
+            return f"has no {sidecar.name} beside it to check against (copy FaceFusion's, or re-fetch both)"
+        digest = crc32_of(path)
+        return None if digest == expected else f"has CRC32 {digest}, expected {expected} from {sidecar.name}"
 
 
 def sha256_of(path: Path) -> str:
-    """The file's SHA-256, remembered in a `<file>.sha256` stamp keyed by size and mtime.
+    """The file's SHA-256 (remembered in a `<file>.sha256` stamp, see `remembered`)."""
+    def digest() -> str:
+        with path.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
 
-    Hashing 1 GB of weights takes seconds; the stamp makes every later start free, and any change
-    to the file (size or modification time) invalidates it.
+    return remembered(path, stamp_of(path), digest)
+
+
+def crc32_of(path: Path) -> str:
+    """FaceFusion's `create_hash`: the CRC32 of the whole file as 8 lower-case hex digits (in a `.crc32` stamp)."""
+    def digest() -> str:
+        value = 0
+        with path.open("rb") as handle:
+            while block := handle.read(1 << 24):
+                value = zlib.crc32(block, value)
+        return format(value, "08x")
+
+    return remembered(path, path.with_name(path.name + ".crc32"), digest)
+
+
+def remembered(path: Path, stamp: Path, compute: Callable[[], str]) -> str:
+    """A digest of `path` remembered in `stamp`, keyed by size and mtime.
+
+    Hashing 1 GB of weights takes seconds; the stamp makes every later start (and `GET /models`)
+    free, and any change to the file (size or modification time) invalidates it.
     """
     stat = path.stat()
-    stamp = stamp_of(path)
     key = f"{stat.st_size} {stat.st_mtime_ns}"
     try:
         digest, saved_key = stamp.read_text().split(" ", 1)
@@ -149,8 +186,7 @@ def sha256_of(path: Path) -> str:
             return digest
     except (OSError, ValueError):
         pass
-    with path.open("rb") as handle:
-        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    digest = compute()
     try:
         stamp.write_text(f"{digest} {key}\n")
     except OSError:

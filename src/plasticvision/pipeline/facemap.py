@@ -23,19 +23,19 @@ MAX_PEOPLE = 10  # target people in one face map
 
 
 class UnknownIdentity(PlasticVisionError):
-    status_code = 404
+    type = "unknown_identity"
 
 
 class UnknownPerson(PlasticVisionError):
-    status_code = 404
+    type = "unknown_person"
 
 
 class TooManyIdentities(PlasticVisionError):
-    status_code = 422
+    type = "too_many_identities"
 
 
 class TooManyPeople(PlasticVisionError):
-    status_code = 422
+    type = "too_many_people"
 
 
 @dataclass(frozen=True, eq=False)

@@ -18,17 +18,17 @@ from plasticvision.pipeline.frames import check_frame
 from plasticvision.types import Embedding, Frame
 
 MAX_SOURCES = 10
-IDENTITY_NAME = re.compile(r"^[\w][\w .'-]{0,39}$")  # letters (any script), digits, space . ' _ -
+IDENTITY_NAME = re.compile(r"[\w][\w .'-]{0,39}")  # letters (any script), digits, space . ' _ -
 
 
 class BadIdentityName(PlasticVisionError):
-    status_code = 422
+    type = "bad_name"
 
 
 def check_identity_name(name: str) -> str:
     """The name, trimmed; refused unless it is 1-40 letters, digits, spaces, '.', "'", '_' or '-'."""
     name = name.strip() if isinstance(name, str) else ""
-    if not IDENTITY_NAME.match(name):
+    if not IDENTITY_NAME.fullmatch(name):
         raise BadIdentityName("an identity name must be 1-40 letters, digits, spaces, '.', \"'\", '_' or '-'")
     return name
 

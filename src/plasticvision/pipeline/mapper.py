@@ -20,8 +20,9 @@ from collections.abc import Callable, Sequence
 
 import cv2
 
-from plasticvision.engines.base import Engine, Region, SourceFace, still_detector
+from plasticvision.engines.base import Engine, SourceFace, still_detector
 from plasticvision.errors import NoFaceFound, PlasticVisionError
+from plasticvision.geometry.regions import Region
 from plasticvision.media.images import encode_jpeg
 from plasticvision.pipeline.facemap import FaceMapState, MappedPerson
 from plasticvision.pipeline.frames import check_frame
@@ -35,11 +36,11 @@ THUMBNAIL_SIDE = 96
 
 
 class UnknownFace(PlasticVisionError):
-    status_code = 404
+    type = "unknown_face"
 
 
 class AmbiguousReference(PlasticVisionError):
-    status_code = 422
+    type = "ambiguous_reference"
 
 
 @dataclass(frozen=True, eq=False)

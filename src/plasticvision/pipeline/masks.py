@@ -1,4 +1,4 @@
-"""Face-region masks built from landmarks: the face outline, eyes, mouth and other non-skin parts, and soft edges."""
+"""Face-region masks built from landmarks: eyes, mouth and other non-skin parts, and soft edges."""
 
 from __future__ import annotations
 
@@ -7,27 +7,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from plasticvision.types import Face, Mask, Points
+from plasticvision.types import Face, Mask
 
 LIPS_OUTER_68 = slice(48, 60)
-JAW_68 = slice(0, 17)
-BROWS_68 = slice(17, 27)
-CHIN_68 = 8
 EYES_68 = (slice(36, 42), slice(42, 48))
 BROWS_EACH_68 = (slice(17, 22), slice(22, 27))
-FOREHEAD_FROM_BROWS = (17, 19, 21, 22, 24, 26)
-FOREHEAD_LIFT = np.array([0.16, 0.26, 0.30, 0.30, 0.26, 0.16], np.float32)  # of the brows-to-chin height
-
-
-def forehead_points(points_68: Points) -> Points:
-    """Six points above the brows, left to right, where a forehead ends (68 landmarks stop at the brows)."""
-    up = points_68[BROWS_68].mean(axis=0) - points_68[CHIN_68]
-    return (points_68[list(FOREHEAD_FROM_BROWS)] + FOREHEAD_LIFT[:, None] * up[None, :]).astype(np.float32)
-
-
-def face_outline(points_68: Points) -> Points:
-    """The face's own outline in order: the jaw line, then the forehead arc back from right to left."""
-    return np.vstack([points_68[JAW_68], forehead_points(points_68)[::-1]]).astype(np.float32)
 
 
 def mouth_polygon(face: Face) -> np.ndarray:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from plasticvision.boxes import points_box, reframe
+from plasticvision.geometry.boxes import points_box, reframe
 from plasticvision.types import Face, Frame, Points
 
 TEMPLATE_WIDTH = 32  # pixels: enough texture to lock on, small enough to cost ~0.1 ms

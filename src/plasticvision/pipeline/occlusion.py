@@ -18,8 +18,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from plasticvision.align import face_in_region
-from plasticvision.engines.base import Occluder, Region, Rendered
+from plasticvision.engines.base import Occluder, Rendered
+from plasticvision.geometry.align import face_in_region
+from plasticvision.geometry.regions import Region
 from plasticvision.types import Face, Frame, Mask, Points
 
 SLACK = np.ones((3, 3), np.uint8)

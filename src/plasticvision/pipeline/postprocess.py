@@ -26,7 +26,7 @@ class FaceLayer:
     mask: Mask  # how much of `swapped` shows, 0..1
     face: Face  # the target face, in region coordinates
     detail: float = 1.0  # the render's real detail relative to the target face (see `Rendered`)
-    visible: Mask | None = None  # where the target's own face shows (0 = something in front: kept)
+    face_mask: Mask | None = None  # box/occlusion/region masks, applied by minimum after feathering
 
 
 Step = Callable[[FaceLayer, Settings], FaceLayer]
@@ -53,8 +53,8 @@ def transfer_lab_colour(layer: FaceLayer, settings: Settings) -> FaceLayer:
     their own transfer (`recolour_eyes`), so their whites are not pulled towards skin tone.
     """
     inside = (layer.mask > 0.5).view(np.uint8)
-    if layer.visible is not None:  # glasses, a hand: neither side's statistics may count them
-        inside = cv2.bitwise_and(inside, (layer.visible > 0.5).view(np.uint8))
+    if layer.face_mask is not None:  # glasses, a hand: neither side's statistics may count them
+        inside = cv2.bitwise_and(inside, (layer.face_mask > 0.5).view(np.uint8))
     if cv2.countNonZero(inside) < MIN_STAT_PIXELS:
         return layer
     # Everything happens inside the mask's box (the rest of the region is blended at weight 0),
@@ -150,11 +150,11 @@ def keep_mouth(layer: FaceLayer, settings: Settings) -> FaceLayer:
 
 
 def feather_edges(layer: FaceLayer, settings: Settings) -> FaceLayer:
-    """Soften the face outline over a width that follows the face size; then what is in front of the
-    face (`visible`, already soft-edged by its occluder) is cut out at its own, narrower edge."""
+    """Soften the face outline over a width that follows the face size; then the soft face masks
+    (already soft: they are not feathered again) may only take away from it."""
     mask = feather(layer.mask, int(face_size(layer.face) / 12))
-    if layer.visible is not None:
-        cv2.min(mask, layer.visible, dst=mask)
+    if layer.face_mask is not None:
+        cv2.min(mask, layer.face_mask, dst=mask)
     return replace(layer, mask=mask)
 
 

@@ -19,8 +19,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from plasticvision.boxes import box_iou
 from plasticvision.engines.base import Engine
+from plasticvision.geometry.boxes import box_iou
 from plasticvision.types import Embedding, Face, Frame
 
 MEMO_TRACKS = 256  # per session: far more than the live tracks of its streams, so none is forgotten early

@@ -9,17 +9,20 @@ and a refusal leaves the session as it was); the pipeline itself never knows abo
 from __future__ import annotations
 
 import threading
+
+import cv2
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from plasticvision.engines.base import Engine, SourceFace, occluder_of, still_detector
+from plasticvision.pipeline.face_masks import check_model_choices, finish_masks, render_options, wants_occlusion
 from plasticvision.errors import UnsupportedOption
 from plasticvision.pipeline.frames import check_frame
-from plasticvision.pipeline.live import DEFAULT_FPS, LiveStream
 from plasticvision.pipeline.identities import prepare_sources
 from plasticvision.pipeline.mapper import Cast, FaceMapper
 from plasticvision.pipeline.occlusion import Occlusion, fresh_occlusion
 from plasticvision.pipeline.postprocess import STEPS, FaceLayer
+from plasticvision.pipeline.stream import DEFAULT_FPS, LiveStream
 from plasticvision.pipeline.timing import StageTimer, TimingStats
 from plasticvision.settings import Settings
 from plasticvision.types import Face, Frame, SwapReport
@@ -103,6 +106,7 @@ class SwapSession:
             raise UnsupportedOption(
                 f"enhance needs the inswapper engine; the running engine is '{self.engine.name}'"
             )
+        check_model_choices(self.engine, settings)
 
     def stream(
         self, settings: Settings | None = None, *, fps: float = DEFAULT_FPS, engine: Engine | None = None
@@ -166,19 +170,27 @@ class SwapSession:
         out = frame.copy()
         if not casts:
             return SwapReport(out, len(faces), 0, dict(timer.ms), self.why_unchanged(faces, settings))
+        options = render_options(settings)
         for cast in casts:
             target = cast.face
             with timer.stage("swap"):
-                rendered = engine.render(frame, target, cast.sources)
+                rendered = engine.render(frame, target, cast.sources, options)
             if settings.enhance:
                 with timer.stage("enhance"):
-                    rendered = engine.enhance(rendered)
-            visible = None
-            if occlusion is not None:
+                    rendered = engine.enhance(rendered, settings.enhancer)
+            region = rendered.region.slices
+            face_mask = rendered.face_mask
+            occluded = occlusion is not None and wants_occlusion(engine, settings) and "occlusion" not in rendered.masked
+            if settings.face_masks:
+                with timer.stage("masks"):
+                    face_mask = finish_masks(engine, frame[region], rendered, settings, with_occlusion=not occluded)
+            if occluded:
                 with timer.stage("occlusion"):
                     visible = occlusion(frame, rendered, target)
-            region = rendered.region.slices
-            layer = FaceLayer(frame[region], rendered.swapped, rendered.mask, rendered.face, rendered.detail, visible)
+                face_mask = visible if face_mask is None else cv2.min(face_mask, visible)
+            layer = FaceLayer(
+                frame[region], rendered.swapped, rendered.mask, rendered.face, rendered.detail, face_mask
+            )
             for name, step in STEPS:
                 with timer.stage(name):
                     layer = step(layer, settings)

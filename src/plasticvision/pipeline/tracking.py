@@ -3,7 +3,7 @@
 Full detection is the most expensive step of a frame, and running it on every frame makes
 the landmarks jitter. A `FaceTracker` belongs to one stream or one video (never shared, so
 users never see each other's tracks) and replaces detection through `locate`; a
-`LiveStream` (`session.stream()`, pipeline/live.py) pairs one with a session:
+`LiveStream` (`session.stream()`, pipeline/stream.py) pairs one with a session:
 
     tracker = FaceTracker(engine)
     report = session.swap(frame, settings, locate=tracker.locate)
@@ -28,8 +28,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from plasticvision.boxes import box_iou
 from plasticvision.engines.base import Engine, Refiner
+from plasticvision.geometry.boxes import box_iou
 from plasticvision.pipeline.motion import FaceSnapshot
 from plasticvision.pipeline.smoothing import OneEuroFilter
 from plasticvision.types import Face, Frame

@@ -19,17 +19,22 @@ from plasticvision import __version__
 from plasticvision.api import FaceSwapper
 from plasticvision.config import ServerConfig, get_settings
 from plasticvision.pipeline.timing import TimingStats
-from plasticvision.server import stream
 from plasticvision.server.errors import install_error_handlers
-from plasticvision.server.limits import BodyLimit
+from plasticvision.server.client_limits import ClientLimits
+from plasticvision.server.middleware.gate import Gate
+from plasticvision.server.middleware.hosts import HostCheck
 from plasticvision.server.metrics import Metrics, Readings
-from plasticvision.server.ratelimit import RateLimit, RateLimiter
-from plasticvision.server.request_log import RequestLog
-from plasticvision.server.routes import faces, identities, metrics, settings, status, swap, video
-from plasticvision.server.security import install_cors
-from plasticvision.server.session_store import SessionStore, open_store
-from plasticvision.server.session_sync import keep_alive
-from plasticvision.server.sessions import SessionRegistry
+from plasticvision.server.middleware.ratelimit import RateLimit, RateLimiter
+from plasticvision.server.middleware.request_log import RequestLog
+from plasticvision.server.middleware.security import install_cors
+from plasticvision.server.openapi import install_openapi
+from plasticvision.server.routes import stream
+from plasticvision.server.routes import faces, identities, metrics, models, settings, status, swap, video
+from plasticvision.server.sessions.registry import SessionRegistry, open_store
+from plasticvision.server.sessions.store import SessionStore
+from plasticvision.server.sessions.sync import keep_alive
+from plasticvision.server.routes import sessions as session_routes
+from plasticvision.server.sessions.ids import SessionIds
 from plasticvision.server.workers import Workers
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -71,16 +76,20 @@ def create_app(config: ServerConfig | None = None, swapper: FaceSwapper | None =
         max_connections=config.max_ws_connections,
         max_connections_per_session=config.max_ws_per_session,
         store=store,
-        require_session=config.require_session,
+        require_session=config.sessions_required,
+        ids=SessionIds.for_server(config.session_secret, config.api_key),
     )
+    app.state.client_limits = ClientLimits(config)
     app.state.rate_limiter = RateLimiter(RateLimit.parse(config.rate_limit)) if config.rate_limit else None
     app.state.web_dir = WEB_DIR
     app.state.metrics = watch(app, store)
     install_error_handlers(app)
-    app.add_middleware(BodyLimit, config=config)
-    install_cors(app, config)  # outermost but for the request log, so refusals carry CORS headers too
+    install_openapi(app)
+    app.add_middleware(Gate, config=config)  # key and body size on the headers, before any body byte
+    install_cors(app, config)  # outside the gate, so its refusals carry CORS headers too
+    app.add_middleware(HostCheck, config=config)
     app.add_middleware(RequestLog, metrics=app.state.metrics, access_log=config.log_format == "json")
-    for module in (status, faces, identities, settings, swap, stream, video, metrics):
+    for module in (status, session_routes, faces, identities, settings, swap, stream, video, metrics, models):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR, check_dir=False), name="static")
     return app

@@ -11,10 +11,9 @@ from typing import Annotated
 from fastapi import File, UploadFile
 
 from plasticvision.api import FaceSwapper
-from plasticvision.config import ServerConfig
 from plasticvision.errors import PlasticVisionError
 from plasticvision.pipeline.session import SwapSession
-from plasticvision.server.uploads import decode_uploads
+from plasticvision.server.uploads import Decoder
 from plasticvision.server.workers import Workers
 
 SourceFiles = Annotated[
@@ -24,17 +23,17 @@ SourceFiles = Annotated[
 
 
 class MissingSources(PlasticVisionError):
-    status_code = 422
+    type = "missing_sources"
 
 
 async def one_shot_session(
-    swapper: FaceSwapper, session: SwapSession, files: list[UploadFile] | None, config: ServerConfig, workers: Workers
+    swapper: FaceSwapper, session: SwapSession, files: list[UploadFile] | None, decoder: Decoder, workers: Workers
 ) -> SwapSession:
     """A fresh session with these sources and `session`'s face map; sources are required without a map."""
     one_shot = swapper.new_session()
     one_shot.face_map.restore(session.face_map.state)
     if files:
-        sources = await decode_uploads(files, config, workers, "source_files")
+        sources = await decoder.many(files, "source_files")
         await workers.run(one_shot.set_sources, sources)
     elif not one_shot.can_swap:
         raise MissingSources("source_files: Field required (or set a face map first: POST /face-map)")

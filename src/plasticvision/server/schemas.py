@@ -45,6 +45,54 @@ class Status(BaseModel):
     stream_connections: int
     session_id: str
     devices: list[DeviceStatus] = Field(description="one engine replica per device (`--devices`)")
+    models: ModelChoices | None = Field(None, description="the models a session may choose (neural engine)")
+
+
+class ModelChoices(BaseModel):
+    """What a session may pick on this server (neural engine; empty on dlib) and what it gets by default."""
+
+    swappers: list[str] = Field([], description="swappers whose files are present and verified")
+    enhancers: list[str] = Field([], description="enhancers whose files are present and verified")
+    default_swapper: str | None = Field(None, description="used when a session's `swapper` is null")
+    default_enhancer: str | None = Field(None, description="used when `enhance` is on and `enhancer` is null")
+    occluder: str | None = Field(None, description="the XSeg model of the `occlusion` mask, if present")
+    parser: str | None = Field(None, description="the BiSeNet model of the `region` mask, if present")
+
+
+class ModelEntry(BaseModel):
+    name: str = Field(description="the catalog name, as `swapper`/`enhancer` settings and the CLI take it")
+    title: str
+    file: str = Field(description="upstream file name, relative to the models dir")
+    size: int | None = Field(description="bytes, where the catalog knows it")
+    status: str = Field(description="'present', 'missing' or 'unusable' (see `problem`)")
+    problem: str | None = Field(None, description="why a file is missing or unusable")
+    checksum: str = Field(description="how the file is verified: SHA-256 (+ size) or FaceFusion's CRC32 sidecar")
+    licence: str
+    commercial: bool = Field(description="whether the licence allows commercial use")
+    download: str = Field(description="the command that fetches it")
+
+
+class ModelsListing(BaseModel):
+    engine: str
+    checksums: bool = Field(description="false when PLASTICVISION_MODEL_CHECKSUMS=off (hand-placed files)")
+    roles: dict[str, list[ModelEntry]] = Field(description="detector, recognizer, swapper, enhancer, occluder, "
+                                                            "parser, converter")
+    choices: ModelChoices
+
+
+class DetectedFace(BaseModel):
+    id: str = Field(description="what `POST /face-map` takes as `face_id`")
+    box: list[float] = Field(description="x0, y0, x1, y1 in pixels")
+    score: float
+    landmarks_5: list[list[float]] = Field(description="eyes, nose tip, mouth corners: [x, y] each")
+    landmarks_68: list[list[float]] | None = Field(None, description="the 68-point landmarks, when the engine has them")
+
+
+class Detections(BaseModel):
+    """`POST /detect-faces?format=json`: the faces found, largest first."""
+
+    count: int
+    faces: list[DetectedFace]
 
 
 class UploadResult(BaseModel):

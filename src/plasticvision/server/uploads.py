@@ -1,4 +1,5 @@
-"""Uploaded files to BGR frames, within the limits: files per request, bytes per file, pixels per image.
+"""Uploaded files to BGR frames, within the limits: files per request, bytes per file, pixels per image
+and pixels per request (`Decoder`: eleven 40 MP files would be 1.3 GB of frames from one request).
 
 Starlette spools each part to an anonymous temporary file (no name on disk) and FastAPI
 closes it when the request ends, so nothing outlives a request, failed or not.
@@ -9,18 +10,18 @@ from __future__ import annotations
 from fastapi import UploadFile
 
 from plasticvision.config import ServerConfig
-from plasticvision.errors import BadImage, PlasticVisionError
+from plasticvision.errors import BadImage, ImageTooLarge, PlasticVisionError
 from plasticvision.media.images import decode_image
 from plasticvision.server.workers import Workers
 from plasticvision.types import Frame
 
 
 class UploadTooLarge(PlasticVisionError):
-    status_code = 413
+    type = "file_too_large"
 
 
 class TooManyFiles(PlasticVisionError):
-    status_code = 413
+    type = "too_many_files"
 
 
 def check_count(files: list[UploadFile], config: ServerConfig, field: str) -> None:
@@ -36,15 +37,34 @@ async def read_upload(upload: UploadFile, config: ServerConfig) -> bytes:
     return data
 
 
-async def decode_upload(upload: UploadFile, config: ServerConfig, workers: Workers) -> Frame:
-    """One upload decoded off the event loop; errors name the file."""
-    data = await read_upload(upload, config)
-    try:
-        return await workers.run(decode_image, data, config.max_image_pixels)
-    except BadImage as exc:
-        raise type(exc)(f"{upload.filename or 'file'}: {exc}") from exc
+class Decoder:
+    """One request's decoding: each file within the per-image cap, all of them within the request's
+    pixel budget (checked from each header before its pixels are decoded). FastAPI makes one per
+    request (`deps.DecoderDep`), shared by every dependency of that request."""
 
+    def __init__(self, config: ServerConfig, workers: Workers) -> None:
+        self.config = config
+        self.workers = workers
+        self.pixels_left = config.max_request_pixels
 
-async def decode_uploads(files: list[UploadFile], config: ServerConfig, workers: Workers, field: str) -> list[Frame]:
-    check_count(files, config, field)
-    return [await decode_upload(upload, config, workers) for upload in files]
+    async def one(self, upload: UploadFile) -> Frame:
+        """One upload decoded off the event loop; errors name the file."""
+        data = await read_upload(upload, self.config)
+        name = upload.filename or "file"
+        limit = min(self.config.max_image_pixels, self.pixels_left)
+        try:
+            frame = await self.workers.run(decode_image, data, limit)
+        except ImageTooLarge as exc:
+            if limit < self.config.max_image_pixels:
+                raise ImageTooLarge(
+                    f"{name}: the files of this request are over {self.config.max_request_pixels:,} pixels together"
+                ) from exc
+            raise ImageTooLarge(f"{name}: {exc}") from exc
+        except BadImage as exc:
+            raise type(exc)(f"{name}: {exc}") from exc
+        self.pixels_left -= frame.shape[0] * frame.shape[1]
+        return frame
+
+    async def many(self, files: list[UploadFile], field: str) -> list[Frame]:
+        check_count(files, self.config, field)
+        return [await self.one(upload) for upload in files]

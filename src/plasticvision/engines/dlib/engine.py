@@ -10,17 +10,18 @@ import cv2
 import dlib
 import numpy as np
 
-from plasticvision.align import face_in_region
-from plasticvision.engines.base import Region, Rendered, source_face
+from plasticvision.engines.base import Occluder, Rendered, RenderOptions, source_face
 from plasticvision.engines.dlib.landmarks import DlibLandmarker
-from plasticvision.engines.dlib.occlusion import target_visibility
+from plasticvision.engines.dlib.occlusion import DlibOccluder
 from plasticvision.engines.dlib.mesh import blend_shape, hull_order, triangulate, warp_mesh, with_forehead
 from plasticvision.engines.dlib.recognizer import DlibRecognizer
 from plasticvision.engines.dlib.still_detect import StillDetector
 from plasticvision.engines.dlib.visibility import visible_skin
 from plasticvision.errors import UnsupportedOption
-from plasticvision.pipeline.masks import face_outline
-from plasticvision.types import Embedding, Face, Frame, Mask, Points
+from plasticvision.geometry.align import face_in_region
+from plasticvision.geometry.outlines import face_outline
+from plasticvision.geometry.regions import Region
+from plasticvision.types import Embedding, Face, Frame, Points
 
 SOURCE_FACE_WIDTH = 320  # sources are stored at this face size: enough detail, small to keep
 REGION_PAD = 0.1  # of the face size around the warped mesh: room for the feathered edge to fade
@@ -76,6 +77,7 @@ class DlibEngine:
         self.landmarker = DlibLandmarker()
         self.recognizer = DlibRecognizer()
         self.still_detector = StillDetector(self.landmarker)
+        self.occluder: Occluder = DlibOccluder()  # its `OccludingEngine` capability; XSeg replaces it when present
 
     def detect(self, frame: Frame) -> list[Face]:
         return self.landmarker.detect(frame)
@@ -116,7 +118,9 @@ class DlibEngine:
             pose=head_pose(points),
         )
 
-    def render(self, frame: Frame, target: Face, sources: Sequence[DlibSource]) -> Rendered:
+    def render(
+        self, frame: Frame, target: Face, sources: Sequence[DlibSource], options: RenderOptions | None = None
+    ) -> Rendered:
         if target.landmarks_68 is None:
             raise ValueError("the dlib engine needs 68 landmarks on the target face")
         pose = head_pose(target.landmarks_68)
@@ -136,11 +140,7 @@ class DlibEngine:
         detail = min(source.face.width / max(target.width, 1.0), 1.0)
         return Rendered(region, warped, coverage.astype(np.float32) / 255.0, face_in_region(target, region), detail)
 
-    def visible(self, region: Frame, face: Face) -> Mask:
-        """The `Occluder`: where the target's own face shows, judged from its own pixels (occlusion.py)."""
-        return target_visibility(region, face)
-
-    def enhance(self, rendered: Rendered) -> Rendered:
+    def enhance(self, rendered: Rendered, enhancer: str | None = None) -> Rendered:
         raise UnsupportedOption("enhance needs the inswapper engine (GFPGAN); the dlib engine has no enhancer")
 
     def info(self) -> dict[str, Any]:

@@ -12,10 +12,10 @@ import threading
 
 import cv2
 import dlib
-import face_recognition_models
 import numpy as np
 
-from plasticvision.boxes import box_iou, points_box, reframe
+from plasticvision.engines.dlib.model_files import LANDMARKS_68, model_file
+from plasticvision.geometry.boxes import box_iou, points_box, reframe
 from plasticvision.types import Face, Frame, Points
 
 DETECT_LONG_SIDE = 400
@@ -58,7 +58,7 @@ class DlibLandmarker:
     """
 
     def __init__(self) -> None:
-        self.predictor = dlib.shape_predictor(face_recognition_models.pose_predictor_model_location())
+        self.predictor = dlib.shape_predictor(model_file(LANDMARKS_68))
         self._per_thread = threading.local()
 
     @property

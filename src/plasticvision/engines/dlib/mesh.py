@@ -10,7 +10,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from plasticvision.pipeline.masks import JAW_68, forehead_points
+from plasticvision.geometry.align import estimate_similarity, transform_points
+from plasticvision.geometry.outlines import JAW_68, forehead_points
 from plasticvision.types import Points
 
 INNER_68 = slice(17, 48)  # brows, nose, eyes
@@ -44,11 +45,13 @@ def triangulate(points: Points) -> np.ndarray:
 
 def blend_shape(source_68: Points, target_68: Points) -> Points:
     """Target pose, source proportions: the source landmarks aligned to the target by a
-    similarity transform, then mixed in region by region (most in the inner face)."""
-    matrix, _ = cv2.estimateAffinePartial2D(source_68, target_68, method=cv2.LMEDS)
-    if matrix is None:
-        return target_68.copy()
-    aligned = source_68 @ matrix[:, :2].T + matrix[:, 2]
+    similarity transform, then mixed in region by region (most in the inner face).
+
+    The similarity is the closed-form least-squares one, not a random-sampling estimator
+    (LMedS/RANSAC): those draw from OpenCV's RNG and refine iteratively, so the same landmarks
+    could give a slightly different shape depending on the call history and OpenCV's release.
+    """
+    aligned = transform_points(source_68, estimate_similarity(source_68, target_68))
     weights = np.empty(68, np.float32)
     weights[JAW_68] = SHAPE_WEIGHT_JAW
     weights[INNER_68] = SHAPE_WEIGHT_INNER

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from plasticvision.engines.dlib.visibility import skin_chroma_distance, skin_samples
-from plasticvision.pipeline.masks import eye_polygons, face_outline, grown
+from plasticvision.geometry.outlines import face_outline
 from plasticvision.types import Face, Frame, Mask, Points
 
 WORK_WIDTH = 160  # face width (jaw to jaw) the evidence is computed at
@@ -56,6 +56,12 @@ MOSTLY_FEATURES = 0.6  # a part with this share of its pixels on the features is
 OFF_FEATURES = 0.02  # unless this much of it (of the face width squared) is off them: glasses hug the eyes
 EDGE_GROW = 1 / 140  # of the face width: occluded parts grow past their anti-aliased edge
 EDGE_SOFTEN = 1 / 200  # of the face width: the blur of the kept object's edge
+
+
+def grown(polygon: np.ndarray, factor: float) -> np.ndarray:
+    """A polygon scaled about its centre."""
+    centre = polygon.mean(axis=0)
+    return (polygon - centre) * factor + centre
 
 
 def odd(value: float) -> int:
@@ -169,7 +175,15 @@ def target_visibility(region: Frame, face: Face) -> Mask:
     grow = max(int(round(width * EDGE_GROW)), 1)
     cover = cv2.dilate(cover, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
     openings = np.zeros((h, w), np.uint8)
-    cv2.fillPoly(openings, [np.round(grown(eye, EYE_OPENING)).astype(np.int32) for eye in eye_polygons(face)], 1)
+    eyes = (points[36:42], points[42:48])
+    cv2.fillPoly(openings, [np.round(grown(eye, EYE_OPENING)).astype(np.int32) for eye in eyes], 1)
     cover[openings > 0] = 0
     soft = cv2.GaussianBlur(cover.astype(np.float32), (0, 0), max(width * EDGE_SOFTEN, 0.8))
     return np.clip(1.0 - 2.0 * soft, 0.0, 1.0)  # doubled: the object itself stays fully kept
+
+
+class DlibOccluder:
+    """The dlib engine's `Occluder`: `target_visibility`, needing no weights."""
+
+    def visible(self, region: Frame, face: Face) -> Mask:
+        return target_visibility(region, face)

@@ -6,9 +6,9 @@ import threading
 
 import cv2
 import dlib
-import face_recognition_models
 import numpy as np
 
+from plasticvision.engines.dlib.model_files import RECOGNIZER, model_file
 from plasticvision.types import Embedding, Face, Frame
 
 
@@ -16,7 +16,7 @@ class DlibRecognizer:
     """Shared by all sessions; dlib's network is not re-entrant, so calls take turns."""
 
     def __init__(self) -> None:
-        self.model = dlib.face_recognition_model_v1(face_recognition_models.face_recognition_model_location())
+        self.model = dlib.face_recognition_model_v1(model_file(RECOGNIZER))
         self._lock = threading.Lock()
 
     def embed(self, frame: Frame, face: Face) -> Embedding:

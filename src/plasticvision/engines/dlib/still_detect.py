@@ -15,11 +15,11 @@ import threading
 
 import cv2
 import dlib
-import face_recognition_models
 import numpy as np
 
-from plasticvision.boxes import box_iou, points_box, reframe
 from plasticvision.engines.dlib.landmarks import HOG_MIN_MARGIN, DlibLandmarker, five_from_68, score_from_hog
+from plasticvision.engines.dlib.model_files import CNN_DETECTOR, model_file
+from plasticvision.geometry.boxes import box_iou, points_box, reframe
 from plasticvision.types import Face, Frame
 
 ROTATIONS = (-30.0, 30.0)  # degrees; HOG's own sub-detectors cover about +-15, these the next 30
@@ -102,7 +102,7 @@ class StillDetector:
         rgb = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)
         with self._lock:
             if self._cnn is None:
-                self._cnn = dlib.cnn_face_detection_model_v1(face_recognition_models.cnn_face_detector_model_location())
+                self._cnn = dlib.cnn_face_detection_model_v1(model_file(CNN_DETECTOR))
             found = self._cnn(rgb, 0)
         hog_box = (np.asarray(face.box) - (cx0, cy0, cx0, cy0)) * scale
         return any(

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from plasticvision.align import arcface_template, estimate_similarity, warp_crop
 from plasticvision.engines.inswapper.blob import rgb_blob
 from plasticvision.engines.inswapper.providers import ProviderEntry, create_session
+from plasticvision.geometry.align import arcface_template, estimate_similarity, warp_crop
 from plasticvision.types import Embedding, Face, Frame
 
 INPUT_SIZE = 112
@@ -24,7 +24,7 @@ def l2_normalise(vector: np.ndarray) -> np.ndarray:
 
 
 class ArcFaceRecognizer:
-    """Aligns the face to the ArcFace template and returns its L2-normalised 512-d embedding."""
+    """Aligns the face to the ArcFace template and returns its 512-d embedding (L2-normalised by `embed`)."""
 
     def __init__(self, path: str | Path, providers: Sequence[ProviderEntry]) -> None:
         self.session = create_session(path, providers)
@@ -33,6 +33,10 @@ class ArcFaceRecognizer:
         self.template = arcface_template(INPUT_SIZE)
 
     def embed(self, frame: Frame, face: Face) -> Embedding:
+        return l2_normalise(self.embed_raw(frame, face))
+
+    def embed_raw(self, frame: Frame, face: Face) -> Embedding:
+        """The network's output as it is: FaceFusion's `embedding` (the swappers' identity feeds start from it)."""
         crop = warp_crop(frame, estimate_similarity(face.landmarks_5, self.template), INPUT_SIZE)
         (output,) = self.session.run([self.output_name], {self.input_name: rgb_blob(crop, INPUT_MEAN, INPUT_STD)})
-        return l2_normalise(output.reshape(-1))
+        return output.reshape(-1).astype(np.float32)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, wait
 
 from plasticvision.engines.pool import DeviceFailed
-from plasticvision.media.video_chunks import Chunk, ChunkResult
+from plasticvision.video.chunks import Chunk, ChunkResult
 
 log = logging.getLogger(__name__)
 

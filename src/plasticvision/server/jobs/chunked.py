@@ -1,10 +1,10 @@
 """Video jobs split into chunks that run in parallel, then joined: on the local device pool or on Ray.
 
 `ChunkedVideoSwap` has `swap_video`'s signature, so the job runner does not care which it
-calls: it plans keyframe-aligned chunks (`media.video_chunks`), hands them to an executor
+calls: it plans keyframe-aligned chunks (`video.chunks`), hands them to an executor
 (`PoolChunks` here, one chunk per device at a time; `ray_runner.RayChunks` on a cluster),
 counts progress over all chunks, and joins the chunk files without re-encoding
-(`media.video_join`). Which worker runs which chunk, and the retries when one fails, are
+(`video.join`). Which worker runs which chunk, and the retries when one fails, are
 `chunk_queue`'s; cancellation stops every chunk between two frames.
 A video too short to split runs as a single pass.
 """
@@ -25,14 +25,14 @@ from typing import Protocol
 from plasticvision.config import ServerConfig
 from plasticvision.engines.pool import EnginePool
 from plasticvision.errors import NoSourceFaces
-from plasticvision.media.video import VideoReader
-from plasticvision.media.video_chunks import MIN_CHUNK_FRAMES, Chunk, ChunkJob, ChunkResult, chunk_paths, plan_chunks, run_chunk
-from plasticvision.media.video_join import join_chunks
-from plasticvision.media.video_process import ProgressCallback, ProgressMeter
-from plasticvision.media.video_swap import VideoSwapResult, swap_video
 from plasticvision.pipeline.session import SwapSession
 from plasticvision.server.jobs.chunk_queue import AttemptProgress, OnFrames, ShouldStop, run_queued
 from plasticvision.settings import Settings
+from plasticvision.video.chunks import MIN_CHUNK_FRAMES, Chunk, ChunkJob, ChunkResult, chunk_paths, plan_chunks, run_chunk
+from plasticvision.video.join import join_chunks
+from plasticvision.video.process import ProgressCallback, ProgressMeter
+from plasticvision.video.reader import VideoReader
+from plasticvision.video.swap import VideoSwapResult, swap_video
 
 CHUNKS_PER_WORKER = 2  # a worker that finishes early takes another chunk; a retry has somewhere to go
 

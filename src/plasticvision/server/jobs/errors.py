@@ -6,18 +6,18 @@ from plasticvision.errors import PlasticVisionError
 
 
 class JobNotFound(PlasticVisionError):
-    status_code = 404
+    type = "unknown_job"
 
 
 class JobExists(PlasticVisionError):
-    status_code = 409
+    type = "job_exists"
 
 
 class BadJobId(PlasticVisionError):
-    status_code = 422
+    type = "bad_job_id"
 
 
 class JobNotReady(PlasticVisionError):
     """The result of a job that has not finished (or did not succeed)."""
 
-    status_code = 409
+    type = "job_not_ready"

@@ -10,7 +10,6 @@ Everything is on one disk, so a finished result is renamed into place, never cop
 
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 from typing import BinaryIO
@@ -20,7 +19,7 @@ from plasticvision.server.uploads import UploadTooLarge
 UPLOADS, TEMP, RESULTS = "uploads", "tmp", "results"
 DATABASE = "jobs.sqlite3"
 CHUNK = 1024 * 1024
-SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")  # the container is sniffed, the suffix only helps a human reading the folder
+UPLOAD_NAME = "target.upload"  # our own name: FFmpeg must never pick a demuxer (HLS, concat) from the client's suffix
 
 
 class JobFiles:
@@ -48,8 +47,7 @@ class JobFiles:
 
     def save_upload(self, job_id: str, upload: BinaryIO, filename: str, limit: int) -> Path:
         """Copy an uploaded target video into the job's folder, refusing it past `limit` bytes."""
-        suffix = Path(filename).suffix.lower()
-        path = self.upload_dir(job_id) / f"target{suffix if SUFFIX.match(suffix) else ''}"
+        path = self.upload_dir(job_id) / UPLOAD_NAME
         written = 0
         with open(path, "wb") as out:
             while chunk := upload.read(CHUNK):

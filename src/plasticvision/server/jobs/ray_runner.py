@@ -8,7 +8,7 @@ so a node fetches them once and no chunk re-uploads them; each actor keeps its l
 the video for the job's other chunks. A chunk is a streaming call: the actor yields frame
 counts as it goes (the job's progress) and finally the encoded chunk. A chunk whose actor
 died or whose device failed goes back to the queue for the next free actor (`chunk_queue`),
-and a lost actor is replaced. The chunk work itself is `media.video_chunks.run_chunk`, as on the local pool.
+and a lost actor is replaced. The chunk work itself is `video.chunks.run_chunk`, as on the local pool.
 """
 
 from __future__ import annotations
@@ -28,15 +28,16 @@ from pathlib import Path
 import ray
 from ray.exceptions import RayError, RayTaskError
 
+from plasticvision.config import model_store
 from plasticvision.engines.base import SourceFace
 from plasticvision.engines.devices import Device
 from plasticvision.engines.pool import Replica
 from plasticvision.engines.select import choose_engine
 from plasticvision.errors import PlasticVisionError
-from plasticvision.media.video_chunks import Chunk, ChunkJob, ChunkResult, chunk_paths, run_chunk
 from plasticvision.pipeline.facemap import FaceMapState
 from plasticvision.server.jobs.chunk_queue import AttemptProgress, OnFrames, ShouldStop, WorkerLost, run_queued
 from plasticvision.settings import Settings
+from plasticvision.video.chunks import Chunk, ChunkJob, ChunkResult, chunk_paths, run_chunk
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ CPUS_PER_WORKER = 1  # on a cluster without GPUs, one actor per CPU
 
 
 class ClusterUnavailable(PlasticVisionError):
-    status_code = 503
+    type = "cluster_unavailable"
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class ChunkWorker:
 
     def __init__(self, engine: str, models_dir: str | None) -> None:
         device = Device("cuda", 0) if ray.get_gpu_ids() else Device("cpu", 0)
-        self.replica = Replica(device, choose_engine(engine, models_dir, device)[0])
+        self.replica = Replica(device, choose_engine(engine, model_store(models_dir), device)[0])
         self.folder = Path(tempfile.mkdtemp(prefix="plasticvision-ray-"))
         self.videos: dict[str, Path] = {}
         self.cancelled: set[str] = set()

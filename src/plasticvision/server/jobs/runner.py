@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from plasticvision.errors import PlasticVisionError
-from plasticvision.media.disk_full import is_disk_full
-from plasticvision.media.video_process import Cancelled, VideoProgress
 from plasticvision.pipeline.session import SwapSession
 from plasticvision.server.jobs.chunked import SinglePass, VideoSwap
 from plasticvision.server.jobs.errors import BadJobId, JobNotFound
@@ -26,10 +24,12 @@ from plasticvision.server.jobs.feed import POLL_S, JobFeed
 from plasticvision.server.jobs.files import JobFiles
 from plasticvision.server.jobs.store import JobRecord, JobState, JobStore
 from plasticvision.settings import Settings
+from plasticvision.video.disk_full import is_disk_full
+from plasticvision.video.process import Cancelled, VideoProgress
 
 log = logging.getLogger(__name__)
 
-JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # also a folder and file name: no dots, no slashes
+JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # also a folder and file name: no dots, no slashes
 INTERRUPTED = "interrupted: the server stopped before the job finished"
 
 
@@ -37,7 +37,7 @@ def check_job_id(job_id: str | None) -> str:
     """The client's id if well formed, a fresh random one if none was given."""
     if job_id is None or job_id == "":
         return uuid.uuid4().hex
-    if not JOB_ID.match(job_id):
+    if not JOB_ID.fullmatch(job_id):
         raise BadJobId("job_id: expected 1-64 letters, digits, '-' or '_'")
     return job_id
 

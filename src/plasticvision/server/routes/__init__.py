@@ -1,1 +1,1 @@
-"""One router per resource: status, faces, settings, swap."""
+"""One router per resource: status, faces, identities, settings, swap, video, metrics and the live stream."""

@@ -9,10 +9,10 @@ from fastapi.responses import JSONResponse
 
 from plasticvision.media.drawing import draw_faces
 from plasticvision.media.images import encode_png
-from plasticvision.server.deps import ApiKeyDep, ConfigDep, SessionDep, SwapperDep, WorkersDep
-from plasticvision.server.ratelimit import RateLimitDep
-from plasticvision.server.schemas import ERROR_RESPONSES, UploadResult, png_response
-from plasticvision.server.uploads import decode_upload, decode_uploads
+from plasticvision.server.deps import ApiKeyDep, DecoderDep, SessionDep, SwapperDep, WorkersDep
+from plasticvision.server.middleware.ratelimit import RateLimitDep
+from plasticvision.server.openapi import IMAGE_TYPES, upload_fields
+from plasticvision.server.schemas import ERROR_RESPONSES, Detections, UploadResult, png_response
 from plasticvision.types import Face, Frame
 
 router = APIRouter(tags=["faces"], dependencies=[ApiKeyDep], responses=ERROR_RESPONSES)
@@ -23,21 +23,28 @@ def annotated_png(image: Frame, faces: list[Face]) -> bytes:
     return encode_png(draw_faces(image, faces), synthetic=False)
 
 
-@router.post("/upload-source-faces", response_model=UploadResult, dependencies=[RateLimitDep])
+@router.post(
+    "/upload-source-faces",
+    response_model=UploadResult,
+    dependencies=[RateLimitDep],
+    openapi_extra=upload_fields(files=IMAGE_TYPES),
+)
 async def upload_source_faces(
     files: Annotated[list[UploadFile], File(description="1-10 photos of the source face (JPG, PNG, WebP, ...)")],
     session: SessionDep,
-    config: ConfigDep,
+    decoder: DecoderDep,
     workers: WorkersDep,
 ) -> UploadResult:
     """Replace your session's source faces; all or nothing, so one bad file keeps the old set."""
-    images = await decode_uploads(files, config, workers, "files")
+    images = await decoder.many(files, "files")
     count = await workers.run(session.set_sources, images)
     return UploadResult(success=True, count=count, message=f"{count} source face(s) loaded")
 
 
 DETECT_EXAMPLE = {"count": 1, "faces": [{"id": "f-1a2b3c4d5e", "box": [10, 20, 110, 120], "score": 0.98}]}
-DETECT_JSON = {"content": {"application/json": {"example": DETECT_EXAMPLE}}}
+DETECTED = png_response("the image with the faces drawn; as JSON, each face with its id")
+DETECTED[200] |= {"model": Detections}  # FastAPI files the model as the JSON body, beside the PNG
+DETECTED[200]["content"]["application/json"] = {"example": DETECT_EXAMPLE}
 
 
 def wants_json(format: str | None, accept: str | None) -> bool:
@@ -50,14 +57,15 @@ def wants_json(format: str | None, accept: str | None) -> bool:
 @router.post(
     "/detect-faces",
     response_class=Response,
-    responses={200: {**png_response("the image with the faces drawn")[200], **DETECT_JSON}},
+    responses=DETECTED,
     dependencies=[RateLimitDep],
+    openapi_extra=upload_fields(file=IMAGE_TYPES),
 )
 async def detect_faces(
     file: Annotated[UploadFile, File(description="an image to find faces in")],
     swapper: SwapperDep,
     session: SessionDep,
-    config: ConfigDep,
+    decoder: DecoderDep,
     workers: WorkersDep,
     format: Annotated[Literal["png", "json"] | None, Query(description="json: faces with ids for /face-map")] = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
@@ -67,7 +75,7 @@ async def detect_faces(
     As JSON (`?format=json` or `Accept: application/json`): each face, largest first, with an `id`
     that `POST /face-map` takes as `face_id` (kept with your session for its most recent 64 faces).
     """
-    image = await decode_upload(file, config, workers)
+    image = await decoder.one(file)
     if wants_json(format, accept):
         seen = await workers.run(session.face_map.detect, image)
         body = {"count": len(seen), "faces": [face.to_json() for face in seen]}

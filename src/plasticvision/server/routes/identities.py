@@ -16,16 +16,16 @@ from pydantic import BaseModel, Field
 from plasticvision.errors import PlasticVisionError
 from plasticvision.pipeline.facemap import MappedPerson
 from plasticvision.pipeline.mapper import FaceMapper
-from plasticvision.server.deps import ApiKeyDep, ConfigDep, SessionDep, WorkersDep
+from plasticvision.pipeline.identities import IDENTITY_NAME
+from plasticvision.server.deps import ApiKeyDep, DecoderDep, RegistryDep, SessionDep, WorkersDep
+from plasticvision.server.openapi import IMAGE_TYPES, upload_fields
 from plasticvision.server.schemas import ERROR_RESPONSES
-from plasticvision.server.uploads import decode_upload, decode_uploads
 
-RESPONSES = {**ERROR_RESPONSES, 404: ERROR_RESPONSES[422]}  # unknown identity, person or face id
-router = APIRouter(tags=["face map"], dependencies=[ApiKeyDep], responses=RESPONSES)
+router = APIRouter(tags=["face map"], dependencies=[ApiKeyDep], responses=ERROR_RESPONSES)  # 404: an unknown name or id
 
 
 class OneReference(PlasticVisionError):
-    status_code = 422
+    type = "invalid_request"
 
 
 class IdentityInfo(BaseModel):
@@ -76,16 +76,24 @@ def face_map_info(mapper: FaceMapper) -> FaceMapInfo:
     return FaceMapInfo(engine=mapper.engine.name, threshold=mapper.threshold, people=people)
 
 
-@router.post("/identities", status_code=201, response_model=IdentityCreated)
+@router.post(
+    "/identities", status_code=201, response_model=IdentityCreated, openapi_extra=upload_fields(files=IMAGE_TYPES)
+)
 async def create_identity(
-    name: Annotated[str, Form(description="1-40 letters, digits, spaces, '.', \"'\", '_' or '-'")],
+    name: Annotated[
+        str,
+        Form(
+            description="1-40 letters, digits, spaces, '.', \"'\", '_' or '-'",
+            json_schema_extra={"pattern": IDENTITY_NAME.pattern},  # documented; the face map checks it
+        ),
+    ],
     files: Annotated[list[UploadFile], File(description="1-10 photos of this person")],
     session: SessionDep,
-    config: ConfigDep,
+    decoder: DecoderDep,
     workers: WorkersDep,
 ) -> IdentityCreated:
     """Prepares the photos once, all or nothing; an identity of the same name is replaced."""
-    images = await decode_uploads(files, config, workers, "files")
+    images = await decoder.many(files, "files")
     existed = any(i.name == name.strip() for i in session.face_map.state.identities)
     identity = await workers.run(session.face_map.add_identity, name, images)
     return IdentityCreated(success=True, identity=IdentityInfo(**identity.to_json()), replaced=existed)
@@ -97,9 +105,9 @@ async def list_identities(session: SessionDep) -> IdentityList:
 
 
 @router.delete("/identities/{name}", response_model=IdentityRemoved)
-async def delete_identity(name: str, session: SessionDep) -> IdentityRemoved:
+async def delete_identity(name: str, session: SessionDep, registry: RegistryDep) -> IdentityRemoved:
     """Also removes the face-map people that this identity was put on."""
-    unmapped = session.face_map.remove_identity(name)
+    unmapped = await registry.change(session.face_map.remove_identity, name)
     return IdentityRemoved(success=True, removed=name, unmapped=unmapped)
 
 
@@ -108,11 +116,14 @@ async def read_face_map(session: SessionDep) -> FaceMapInfo:
     return face_map_info(session.face_map)
 
 
-@router.post("/face-map", status_code=201, response_model=PersonMapped)
+@router.post(
+    "/face-map", status_code=201, response_model=PersonMapped, openapi_extra=upload_fields(reference=IMAGE_TYPES)
+)
 async def map_person(
     identity: Annotated[str, Form(description="the identity to put on this person")],
     session: SessionDep,
-    config: ConfigDep,
+    registry: RegistryDep,
+    decoder: DecoderDep,
     workers: WorkersDep,
     reference: Annotated[UploadFile | None, File(description="a photo of the target person (one face)")] = None,
     face_id: Annotated[str | None, Form(description="or: a face id from /detect-faces?format=json")] = None,
@@ -121,21 +132,21 @@ async def map_person(
     if (reference is None) == (not face_id):
         raise OneReference("give either a reference image or a face_id, not both and not neither")
     if face_id:
-        person = session.face_map.map_face(face_id, identity)
+        person = await registry.change(session.face_map.map_face, face_id, identity)
     else:
-        image = await decode_upload(reference, config, workers)
+        image = await decoder.one(reference)
         person = await workers.run(session.face_map.map_reference, image, identity)
     return PersonMapped(success=True, person=PersonInfo.of(person))
 
 
 @router.delete("/face-map/{person_id}", response_model=FaceMapInfo)
-async def unmap_person(person_id: str, session: SessionDep) -> FaceMapInfo:
-    session.face_map.unmap(person_id)
+async def unmap_person(person_id: str, session: SessionDep, registry: RegistryDep) -> FaceMapInfo:
+    await registry.change(session.face_map.unmap, person_id)
     return face_map_info(session.face_map)
 
 
 @router.delete("/face-map", response_model=FaceMapInfo)
-async def clear_face_map(session: SessionDep) -> FaceMapInfo:
+async def clear_face_map(session: SessionDep, registry: RegistryDep) -> FaceMapInfo:
     """No face map any more: the session swaps its source faces as before (identities stay)."""
-    session.face_map.clear()
+    await registry.change(session.face_map.clear)
     return face_map_info(session.face_map)

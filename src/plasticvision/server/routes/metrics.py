@@ -13,8 +13,8 @@ from fastapi import APIRouter, Header, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from plasticvision.server.deps import ConfigDep
+from plasticvision.server.middleware.security import ApiKeyInvalid, ApiKeyMissing, check_api_key
 from plasticvision.server.schemas import ERROR_RESPONSES
-from plasticvision.server.security import ApiKeyInvalid, ApiKeyMissing, check_api_key
 
 router = APIRouter(tags=["status"], responses=ERROR_RESPONSES)
 

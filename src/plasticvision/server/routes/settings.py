@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 
-from plasticvision.server.deps import ApiKeyDep, SessionDep
+from plasticvision.server.deps import ApiKeyDep, RegistryDep, SessionDep
 from plasticvision.server.schemas import ERROR_RESPONSES, SettingsResult
 
 router = APIRouter(tags=["settings"], dependencies=[ApiKeyDep], responses=ERROR_RESPONSES)
@@ -26,6 +26,6 @@ async def read_settings(session: SessionDep) -> SettingsResult:
 
 
 @router.post("/settings", response_model=SettingsResult)
-async def update_settings(changes: SettingsChanges, session: SessionDep) -> SettingsResult:
+async def update_settings(changes: SettingsChanges, session: SessionDep, registry: RegistryDep) -> SettingsResult:
     """Change some settings; the others keep their values. Nothing changes when any value is refused."""
-    return SettingsResult(success=True, settings=session.update_settings(changes))
+    return SettingsResult(success=True, settings=await registry.change(session.update_settings, changes))

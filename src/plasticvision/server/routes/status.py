@@ -8,7 +8,7 @@ from fastapi.responses import FileResponse
 from plasticvision import __version__
 from plasticvision.server.deps import ApiKeyDep, RegistryDep, SessionDep, SessionIdHeader, SwapperDep
 from plasticvision.server.schemas import ERROR_RESPONSES, Health, Status
-from plasticvision.server.sessions import check_session_id
+from plasticvision.server.sessions.registry import check_session_id
 
 router = APIRouter(tags=["status"])
 
@@ -68,4 +68,5 @@ async def get_status(
         stream_connections=registry.connections,
         session_id=check_session_id(session_id),
         devices=swapper.pool.status(),
+        models=info.get("models"),
     )

@@ -18,38 +18,58 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.requests import HTTPConnection
 
 from plasticvision.errors import PlasticVisionError
-from plasticvision.media.video import probe
-from plasticvision.media.video_limits import VideoLimits
+from plasticvision.video.limits import VideoLimits
+from plasticvision.video.reader import probe
+from plasticvision.server.client_limits import FOLLOWER, client_address
 from plasticvision.server.deps import (
     ApiKeyDep,
+    ClientLimitsDep,
+    DecoderDep,
     ConfigDep,
     RegistryDep,
     SessionDep,
     SessionIdHeader,
     SwapperDep,
     WorkersDep,
+    session_id_of,
 )
 from plasticvision.server.jobs.chunked import video_swap_for
 from plasticvision.server.jobs.errors import JobNotReady
 from plasticvision.server.jobs.feed import JobFeed
 from plasticvision.server.jobs.retention import GB, Retention
-from plasticvision.server.jobs.runner import VideoJobs, check_job_id
+from plasticvision.server.jobs.runner import JOB_ID, VideoJobs, check_job_id
 from plasticvision.server.jobs.store import JobRecord, JobState
-from plasticvision.server.openapi import binary_response, error_responses, event_stream_response
-from plasticvision.server.ratelimit import RateLimitDep
-from plasticvision.server.security import check_api_key
+from plasticvision.server.middleware.ratelimit import RateLimitDep
+from plasticvision.server.middleware.security import check_api_key
+from plasticvision.server.openapi import (
+    IMAGE_TYPES,
+    VIDEO_TYPES,
+    binary_response,
+    error_responses,
+    event_stream_response,
+    upload_fields,
+)
+from plasticvision.server.sessions.registry import SESSION_ID
 from plasticvision.server.one_shot import SourceFiles, one_shot_session
 
 CANCEL_WAIT_S = 10.0
+VIDEO_UPLOAD = upload_fields(target_file=VIDEO_TYPES, source_files=IMAGE_TYPES)
+JOB_EVENTS = {
+    "queued": "the job is waiting for a free runner",
+    "progress": "frames done, total, fps, ETA and stage",
+    "done": "the last event: the result is ready at /jobs/{job_id}/result",
+    "failed": "the last event: `error` says why",
+    "cancelled": "the last event: the job was cancelled",
+}
 MP4 = binary_response("video/mp4", "the swapped video (H.264 MP4, audio kept), labelled synthetic")
 
 
 class JobsUnavailable(PlasticVisionError):
-    status_code = 503
+    type = "jobs_unavailable"
 
 
 class JobFailed(PlasticVisionError):
-    status_code = 422
+    type = "job_failed"
 
 
 @asynccontextmanager
@@ -93,18 +113,30 @@ JobsDep = Annotated[VideoJobs, Depends(get_jobs)]
 
 
 def get_job_owner(
+    connection: HTTPConnection,
     registry: RegistryDep,
     header: SessionIdHeader = None,
-    session: Annotated[str | None, Query(description="your session id, for clients that cannot send headers")] = None,
+    session: Annotated[
+        str | None,
+        Query(
+            description="your session id, for clients that cannot send headers",
+            json_schema_extra={"pattern": SESSION_ID.pattern},
+        ),
+    ] = None,
 ) -> str:
     """The session whose jobs a request may see: jobs are private to the session that started them."""
-    return registry.check_id(header or session)
+    return registry.check_id(session_id_of(connection, header or session))
 
 
 OwnerDep = Annotated[str, Depends(get_job_owner)]
 TargetFile = Annotated[UploadFile, File(description="the video (MP4, MOV, WebM, MKV, AVI, ...)")]
-JobIdForm = Annotated[str | None, Form(description="your id for the job, to follow its events")]
-JobIdHeader = Annotated[str | None, Header(alias="X-Job-Id", description="same as the job_id field")]
+JOB_ID_FORMAT = {"pattern": JOB_ID.pattern}  # documented; check_job_id enforces it, naming the rule
+JobIdForm = Annotated[
+    str | None, Form(description="your id for the job, to follow its events", json_schema_extra=JOB_ID_FORMAT)
+]
+JobIdHeader = Annotated[
+    str | None, Header(alias="X-Job-Id", description="same as the job_id field", json_schema_extra=JOB_ID_FORMAT)
+]
 
 
 async def start_job(
@@ -114,6 +146,7 @@ async def start_job(
     swapper: SwapperDep,
     jobs: JobsDep,
     config: ConfigDep,
+    decoder: DecoderDep,
     workers: WorkersDep,
     source_files: SourceFiles = None,
     job_id: JobIdForm = None,
@@ -128,7 +161,7 @@ async def start_job(
     settings = session.settings
     jobs.reserve(job_id, filename, owner)
     try:
-        one_shot = await one_shot_session(swapper, session, source_files, config, workers)
+        one_shot = await one_shot_session(swapper, session, source_files, decoder, workers)
         target = await workers.run(jobs.files.save_upload, job_id, target_file.file, filename, config.max_video_bytes)
         info = await workers.run(probe, target, filename, VideoLimits(config.max_video_pixels, config.max_video_s))
         one_shot.check_settings(settings)
@@ -142,16 +175,29 @@ async def start_job(
 StartedJob = Annotated[str, Depends(start_job)]
 
 
-@router.post("/swap-video", response_class=FileResponse, responses=MP4, dependencies=[ApiKeyDep, RateLimitDep])
+@router.post(
+    "/swap-video",
+    response_class=FileResponse,
+    responses=MP4,
+    dependencies=[ApiKeyDep, RateLimitDep],
+    openapi_extra=VIDEO_UPLOAD,
+)
 async def swap_video(job_id: StartedJob, jobs: JobsDep) -> FileResponse:
-    """Waits for the swap and answers with the MP4; the job stays listed under `X-Job-Id`."""
+    """Waits for the swap and answers with the MP4; the job stays listed under `X-Job-Id`, and
+    `GET /jobs/{job_id}/events` streams its progress meanwhile."""
     record = await jobs.wait(job_id)
     if record.state is not JobState.DONE:
         raise JobFailed(f"the video job {record.state.value}: {record.error}")
     return result_response(jobs, record)
 
 
-@router.post("/jobs/video", status_code=202, response_model=JobRecord, dependencies=[ApiKeyDep, RateLimitDep])
+@router.post(
+    "/jobs/video",
+    status_code=202,
+    response_model=JobRecord,
+    dependencies=[ApiKeyDep, RateLimitDep],
+    openapi_extra=VIDEO_UPLOAD,
+)
 async def create_video_job(job_id: StartedJob, jobs: JobsDep) -> JSONResponse:
     """Queues the swap and answers at once; follow `/jobs/{job_id}/events`, then fetch `/jobs/{job_id}/result`."""
     return JSONResponse(jobs.get(job_id).to_json(), status_code=202, headers={"Location": f"/jobs/{job_id}"})
@@ -174,11 +220,17 @@ async def get_feed(job_id: str, jobs: JobsDep, owner: OwnerDep) -> JobFeed:
     return jobs.feed(job_id, owner)
 
 
+async def follower_slot(connection: HTTPConnection, limits: ClientLimitsDep) -> AsyncIterator[None]:
+    """One of the client's event-stream slots, held until the stream ends (`scope="request"`)."""
+    with limits.hold(FOLLOWER, client_address(connection)):
+        yield
+
+
 @router.get(
     "/jobs/{job_id}/events",
     response_class=EventSourceResponse,
-    responses=event_stream_response("the job's events, ending with its final state"),
-    dependencies=[ApiKeyAnywhereDep],
+    responses=event_stream_response("the job's events, ending with its final state", JOB_EVENTS, JobRecord),
+    dependencies=[ApiKeyAnywhereDep, Depends(follower_slot, scope="request")],
 )
 async def job_events(feed: Annotated[JobFeed, Depends(get_feed)]) -> AsyncIterator[ServerSentEvent]:
     """Server-Sent Events: `queued`, `progress` (frames done, total, fps, ETA, stage), then `done`,

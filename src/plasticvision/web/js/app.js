@@ -28,6 +28,7 @@ const server = new ServerPanel({
     reset: byId("server-reset"),
     sessionId: byId("session-id"),
     health: byId("server-health"),
+    proposal: byId("server-proposal"),
   },
 });
 
@@ -91,8 +92,11 @@ bindTools({ image: byId("image-swap"), video: byId("video-swap"), detect: byId("
 async function syncWithServer() {
   if (!(await server.checkHealth())) return;
   try {
+    await connection.ensureSession();
+    server.showSession();
     const status = await api.getJson("/status");
     sources.showServerCount(status.faces_loaded);
+    settings.showModels(await api.getJson("/models"));
     settings.show(status.settings);
     await faceMap.refresh();
     clearMessage(settings.message);
@@ -110,4 +114,9 @@ connection.addEventListener("change", () => {
 });
 syncWithServer();
 
-window.plasticvision = { stats: live.stats, sessionId: connection.sessionId };
+window.plasticvision = {
+  stats: live.stats,
+  get sessionId() {
+    return connection.sessionId; // a test hook: the page itself shows only the first characters
+  },
+};

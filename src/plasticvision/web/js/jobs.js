@@ -1,16 +1,10 @@
 // Progress of a server job (a video swap) from its Server-Sent Events at /jobs/{id}/events:
 // "queued", then "progress", then one final "done", "failed" or "cancelled", each carrying the job record.
 
-import { randomId } from "./ids.js";
-
 const RETRY_FIRST_MS = 500;
 const RETRY_MAX_MS = 8000;
 const UPDATES = ["queued", "progress", "done"];
 const FINAL = ["done", "failed", "cancelled"];
-
-export function newJobId() {
-  return `job-${randomId(12)}`;
-}
 
 /** {percent (0-100, or null while the total is unknown), text} for a job record. */
 function describeProgress({ stage, frames_done: done, frames_total: total, fps, eta_s: eta }) {
@@ -23,31 +17,30 @@ function describeProgress({ stage, frames_done: done, frames_total: total, fps, 
 }
 
 /**
- * Call onProgress(describeProgress(record)) for each event of the job until its final event or
- * until the returned stop function is called. The server answers 404 at once for a job whose
- * upload is still arriving; the stream is then opened again, less and less often.
+ * Follow a job that exists on the server (its POST answered) by its events: call
+ * onProgress(describeProgress(record)) for each, and resolve with the job record of the final
+ * event. A dropped stream is opened again, less and less often (it replays from the first event).
  */
 export function followJob(connection, jobId, onProgress) {
-  let source = null;
-  let timer = 0;
-  let retries = 0;
-  let finished = false;
-  const stop = () => {
-    finished = true;
-    clearTimeout(timer);
-    source.close();
-  };
-  const open = () => {
-    source = new EventSource(connection.queryUrl(`/jobs/${encodeURIComponent(jobId)}/events`));
-    for (const name of UPDATES) {
-      source.addEventListener(name, (event) => onProgress(describeProgress(JSON.parse(event.data))));
-    }
-    for (const name of FINAL) source.addEventListener(name, stop);
-    source.onerror = () => {
-      if (finished || source.readyState !== EventSource.CLOSED) return;
-      timer = setTimeout(open, Math.min(RETRY_FIRST_MS * 2 ** retries++, RETRY_MAX_MS));
+  return new Promise((resolve) => {
+    let source = null;
+    let retries = 0;
+    const open = () => {
+      source = new EventSource(connection.queryUrl(`/jobs/${encodeURIComponent(jobId)}/events`));
+      for (const name of UPDATES) {
+        source.addEventListener(name, (event) => onProgress(describeProgress(JSON.parse(event.data))));
+      }
+      for (const name of FINAL) {
+        source.addEventListener(name, (event) => {
+          source.close();
+          resolve(JSON.parse(event.data));
+        });
+      }
+      source.onerror = () => {
+        if (source.readyState !== EventSource.CLOSED) return;
+        setTimeout(open, Math.min(RETRY_FIRST_MS * 2 ** retries++, RETRY_MAX_MS));
+      };
     };
-  };
-  open();
-  return stop;
+    open();
+  });
 }

@@ -1,5 +1,5 @@
 // How many frames stay in flight, and at what JPEG quality and width they go: the page's copy of
-// plasticvision/pacing.py (its docstring explains the rules; tests/test_pacing.py runs both).
+// plasticvision/client/pacing.py (its docstring explains the rules; tests/client/test_pacing.py runs both).
 
 export const LADDER = [
   [640, 70],

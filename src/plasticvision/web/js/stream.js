@@ -84,6 +84,13 @@ export class StreamClient extends EventTarget {
 
   open() {
     clearTimeout(this.reconnectTimer);
+    if (!this.connection.sessionId) {
+      this.connection.ensureSession().then(
+        () => this.open(),
+        (error) => this.setStatus("error", error.message),
+      );
+      return;
+    }
     this.setStatus("connecting", this.attempt ? `Reconnecting (attempt ${this.attempt + 1})…` : "Connecting…");
     let socket;
     try {
@@ -174,7 +181,8 @@ export class StreamClient extends EventTarget {
     if (!this.wanted) return;
     const delay = Math.min(RECONNECT_FIRST_MS * 2 ** this.attempt, RECONNECT_MAX_MS);
     this.attempt += 1;
-    const reason = event.reason ? `: ${event.reason}` : "";
+    const { detail } = splitCloseReason(event.reason);
+    const reason = detail ? `: ${detail}` : "";
     this.setStatus("reconnecting", `Disconnected${reason}. Reconnecting in ${(delay / 1000).toFixed(1)} s…`);
     this.reconnectTimer = setTimeout(() => this.open(), delay);
   }
@@ -186,4 +194,10 @@ export class StreamClient extends EventTarget {
   setStatus(state, text) {
     this.dispatchEvent(new CustomEvent("status", { detail: { state, text } }));
   }
+}
+
+/** A close reason `type: detail` (the server's stable error type first) as its two parts. */
+export function splitCloseReason(reason = "") {
+  const match = /^([a-z][a-z0-9_]*): (.*)$/s.exec(reason);
+  return match ? { type: match[1], detail: match[2] } : { type: "", detail: reason };
 }

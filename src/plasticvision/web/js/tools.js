@@ -1,6 +1,6 @@
 // The image swap, video swap and face detection panels: a form in, a downloadable result out.
 import { showMessage } from "./dom.js";
-import { followJob, newJobId } from "./jobs.js";
+import { followJob } from "./jobs.js";
 
 /** Shows a result Blob in the form's <figure> (an <img> or a <video>) with a download link. */
 function showResult(form, blob) {
@@ -78,7 +78,11 @@ class DetectTool extends Tool {
   }
 }
 
-/** Video swaps announce a job id and follow its progress events while the POST runs. */
+/**
+ * Video swaps run as server jobs: the upload answers with the job (202) once the server has it,
+ * the page follows its progress events, then fetches the result. Nothing is asked of the server
+ * about a job before it exists (following while the upload still arrives met 404s).
+ */
 class VideoTool extends Tool {
   constructor(form, options) {
     super(form, options);
@@ -87,21 +91,18 @@ class VideoTool extends Tool {
   }
 
   async send(body) {
-    const jobId = newJobId();
-    body.append("job_id", jobId);
-    this.showProgress({ percent: 0, text: "uploading" });
+    this.showProgress({ percent: null, text: "uploading" });
     this.progress.hidden = false;
-    const stopFollowing = followJob(this.api.connection, jobId, (progress) => this.showProgress(progress));
     try {
-      const response = await this.api.postForm(this.form.dataset.path, body);
+      const job = await (await this.api.postForm(this.form.dataset.path, body)).json();
+      const final = await followJob(this.api.connection, job.job_id, (progress) => this.showProgress(progress));
+      if (final.state !== "done") throw new Error(final.error || `the video swap was ${final.state}`);
       this.progress.value = 100;
-      return response;
+      return await this.api.request(`/jobs/${encodeURIComponent(job.job_id)}/result`);
     } catch (error) {
       this.progress.hidden = true;
       this.progressText.textContent = "";
       throw error;
-    } finally {
-      stopFollowing();
     }
   }
 

@@ -1,0 +1,1 @@
+"""Tools for testing and measuring, not for production: the emulated network link."""
