@@ -90,5 +90,5 @@ class LiveStream:
         with self._tracker_lock:
             faces = self.tracker.locate(frame)
             if self.tracker.detected and self.occlusion is not None:
-                self.occlusion.observe(frame, faces)  # occlusion masks follow the tracker's cadence
+                self.occlusion.observe(frame, self.tracker.detections())  # masks on the tracker's cadence
             return faces

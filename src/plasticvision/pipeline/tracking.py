@@ -161,6 +161,12 @@ class FaceTracker:
             for track in self.tracks
         ]
 
+    def detections(self) -> list[Face]:
+        """The faces as the last full detection found them (unsmoothed), with their tracks' ids, in
+        track order: what a mask computed on the tracker's cadence should see, the same however the
+        smoother got there (a video chunk's warm-up or a single pass)."""
+        return [replace(track.raw, track_id=f"{self._key}-{track.id}") for track in self.tracks]
+
     def _detect(self, frame: Frame) -> None:
         found = self.engine.detect(frame)
         self.detected = True
