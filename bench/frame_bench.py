@@ -28,7 +28,7 @@ from plasticvision.engines.base import identity_distance
 from plasticvision.engines.dlib.engine import DlibEngine
 from plasticvision.media.images import encode_jpeg
 from plasticvision.pipeline.session import SwapSession
-from plasticvision.pipeline.tracking import FaceTracker
+from plasticvision.pipeline.stream import LiveStream
 from plasticvision.settings import Settings
 from plasticvision.types import Face, Frame
 
@@ -82,6 +82,14 @@ SwapFn = Callable[[Frame], tuple[Frame, dict[str, float]]]
 def ours(session: SwapSession, locate: Callable[[Frame], list[Face]], settings: Settings) -> SwapFn:
     def swap(frame: Frame) -> tuple[Frame, dict[str, float]]:
         report = session.swap(frame, settings, locate=locate)
+        return report.frame, dict(report.timings_ms)
+
+    return swap
+
+
+def live(stream: LiveStream) -> SwapFn:
+    def swap(frame: Frame) -> tuple[Frame, dict[str, float]]:
+        report = stream.swap(frame)
         return report.frame, dict(report.timings_ms)
 
     return swap
@@ -142,8 +150,10 @@ def run_clip(clip: Clip, engine: DlibEngine, source: np.ndarray, settings: Setti
     session = SwapSession(engine)
     session.set_sources([source])
     still = Recorder(engine.detect)
-    tracked = Recorder(FaceTracker(engine, fps=30.0).locate)
-    paths = [SwapPath("still", ours(session, still, settings)), SwapPath("tracked", ours(session, tracked, settings))]
+    # The tracked path is the live one: a LiveStream (its tracker, and its occlusion masks on the tracker's cadence).
+    stream = session.stream(settings, fps=30.0)
+    tracked = stream.tracker.locate = Recorder(stream.tracker.locate)  # type: ignore[method-assign]
+    paths = [SwapPath("still", ours(session, still, settings)), SwapPath("tracked", live(stream))]
     if with_textbook:
         paths.append(SwapPath("textbook", textbook(TextbookSwapper(source))))
     jpegs = [encode_jpeg(frame, INPUT_QUALITY) for frame in clip.frames]

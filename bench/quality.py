@@ -6,7 +6,10 @@ with the product's still path and prints: identity distance of the output face t
 and to the target (dlib recognizer; lower to source is better, < 0.6 = same person), the grey
 change in a ring just outside the target's face outline (a halo shows here), the forehead
 band score (how much darker the darkest band across the output forehead is than the target's
-own profile), and how much bluer the eye regions got. The grid has source, target, output
+own profile), how much bluer the eye regions got, and for targets with something in front of the
+face (thin glasses frames, a pen, a finger-like bar, drawn at the target's landmarks by
+tests/target_occluders.py) the share of its pixels inside the face that the output kept (within
+25 grey levels of the target). The grid has source, target, output
 and zoomed target/output faces per row; with `--before DIR` (outputs saved by an earlier run
 with `--save DIR`, e.g. from an older checkout) a "before" column sits beside the output.
 
@@ -24,6 +27,7 @@ import cv2
 import numpy as np
 
 import tests.support.hard_cases as hc
+import tests.support.target_occluders as to
 
 from plasticvision import FaceSwapper, Settings
 from plasticvision.engines.base import identity_distance
@@ -53,7 +57,7 @@ def build_pairs(swapper: FaceSwapper) -> dict[str, tuple[Frame, Frame]]:
     hanks_frame = on_canvas(hanks, 300, (170, 90))
     face: Callable[[Frame], Face] = lambda image: swapper.detect(image)[0]  # noqa: E731
     group, _ = hc.group(astronaut, hanks)
-    return {
+    pairs = {
         "hanks > astronaut": (hanks, astronaut),
         "astronaut > hanks": (astronaut, hanks_frame),
         "hat brim > hanks": (hc.with_hat_brim(astronaut, face(astronaut)), hanks_frame),
@@ -66,6 +70,20 @@ def build_pairs(swapper: FaceSwapper) -> dict[str, tuple[Frame, Frame]]:
         "tiny source > hanks": (hc.small(astronaut[:, ::-1], face(astronaut[:, ::-1].copy()), 64), hanks_frame),
         "hanks > group (swap_all)": (hanks, group),
     }
+    return pairs | {name: (source, target) for name, (source, target, _) in covered_targets(swapper).items()}
+
+
+def covered_targets(swapper: FaceSwapper) -> dict[str, tuple[Frame, Frame, np.ndarray]]:
+    """name -> (source, target, drawn pixels): glasses frames, a pen or a finger in front of the target."""
+    astronaut, hanks = load("astronaut.png"), load("Tom_Hanks_54745.png")
+    hanks_frame = on_canvas(hanks, 300, (170, 90))
+    rows = {}
+    for source, target, who in ((hanks, astronaut, "astronaut"), (astronaut, hanks_frame, "hanks")):
+        face = swapper.detect(target)[0]
+        for what, draw in (("in glasses", to.with_glasses), ("with a pen", to.with_pen), ("with a finger", to.with_finger)):
+            covered, drawn = draw(target, face)
+            rows[f"{'astronaut' if who == 'hanks' else 'hanks'} > {who} {what}"] = (source, covered, drawn)
+    return rows
 
 
 def tile(image: Frame, box: np.ndarray | None = None) -> Frame:
@@ -122,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     swapper = FaceSwapper("dlib")
     rows, table = [], []
+    drawings = {name: drawn for name, (_, _, drawn) in covered_targets(swapper).items()}
     for name, (source, target) in build_pairs(swapper).items():
         if args.only and args.only not in name:
             continue
@@ -139,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         count = len(swapper.detect(target)) if swap_all else 1
         numbers = measure(swapper, source, target, output, count)
         numbers.update(swapped=float(report.faces_swapped), ms=ms)
+        drawn = drawings.get(name)
+        numbers["kept"] = float("nan") if drawn is None else 100 * to.kept_share(target, output, drawn, swapper.detect(target)[0])
         table.append((name, numbers))
         box = swapper.detect(target)[0].box
         cells = [label(tile(source), name), label(tile(target), "target"), label(tile(output), "output")]
@@ -152,11 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     width = max(r.shape[1] for r in rows)
     grid = np.vstack([np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows])
     cv2.imwrite(args.grid, grid, [cv2.IMWRITE_JPEG_QUALITY, 85])  # ignored for PNG
-    print(f"{'pair':30s} {'faces':>5s} {'swapped':>7s} {'to src':>7s} {'to tgt':>7s} {'ring':>6s} {'band':>6s} {'eyes b*':>7s} {'ms':>6s}")
+    print(f"{'pair':34s} {'faces':>5s} {'swapped':>7s} {'to src':>7s} {'to tgt':>7s} {'ring':>6s} {'band':>6s} {'eyes b*':>7s} {'kept %':>6s} {'ms':>6s}")
     for name, n in table:
         print(
-            f"{name:30s} {n['faces']:5.0f} {n['swapped']:7.0f} {n['to_source']:7.3f} {n['to_target']:7.3f} "
-            f"{n['ring']:6.2f} {n['band']:6.1f} {n['eye_tint']:7.1f} {n['ms']:6.0f}"
+            f"{name:34s} {n['faces']:5.0f} {n['swapped']:7.0f} {n['to_source']:7.3f} {n['to_target']:7.3f} "
+            f"{n['ring']:6.2f} {n['band']:6.1f} {n['eye_tint']:7.1f} {n['kept']:6.1f} {n['ms']:6.0f}"
         )
     print(f"grid: {args.grid}")
     return 0

@@ -169,6 +169,11 @@ class ThoroughDetector(Protocol):
         ...
 
 
+def occluder_of(engine: Engine) -> Occluder | None:
+    """The engine's occluder (its own, or XSeg given to it when its weights are present), if any."""
+    return engine.occluder if isinstance(engine, OccludingEngine) else None
+
+
 def still_detector(engine: Engine) -> Callable[[Frame], list[Face]]:
     """How to find the faces of a still image with this engine: thoroughly where it can."""
     return engine.detect_thorough if isinstance(engine, ThoroughDetector) else engine.detect

@@ -34,10 +34,24 @@ def check_model_choices(engine: Engine, settings: Settings) -> None:
         )
 
 
-def finish_masks(engine: Engine, target: Frame, rendered: Rendered, settings: Settings) -> Mask | None:
-    """The rendered face mask, with the engine's occlusion and region masks where the render did not make them."""
+def wants_occlusion(engine: Engine, settings: Settings) -> bool:
+    """Whether the occlusion mask applies: chosen in `face_masks`, or by default (no masks chosen) on an
+    engine without model choices (dlib), so every new user of the offline default gets it."""
+    return "occlusion" in settings.face_masks or (not settings.face_masks and not isinstance(engine, ChoosesModels))
+
+
+def finish_masks(
+    engine: Engine, target: Frame, rendered: Rendered, settings: Settings, with_occlusion: bool = True
+) -> Mask | None:
+    """The rendered face mask, with the engine's occlusion and region masks where the render did not make
+    them (the occlusion mask only `with_occlusion`: a stream brings its own, see pipeline/occlusion.py)."""
     masks = [] if rendered.face_mask is None else [rendered.face_mask]
-    if "occlusion" in settings.face_masks and "occlusion" not in rendered.masked and isinstance(engine, OccludingEngine):
+    if (
+        with_occlusion
+        and "occlusion" in settings.face_masks
+        and "occlusion" not in rendered.masked
+        and isinstance(engine, OccludingEngine)
+    ):
         masks.append(engine.occluder.visible(target, rendered.face))
     if "region" in settings.face_masks and "region" not in rendered.masked and isinstance(engine, ParsingEngine):
         masks.append(engine.parser.regions(rendered.swapped, rendered.face, settings.mask_regions))

@@ -53,6 +53,8 @@ def transfer_lab_colour(layer: FaceLayer, settings: Settings) -> FaceLayer:
     their own transfer (`recolour_eyes`), so their whites are not pulled towards skin tone.
     """
     inside = (layer.mask > 0.5).view(np.uint8)
+    if layer.face_mask is not None:  # glasses, a hand: neither side's statistics may count them
+        inside = cv2.bitwise_and(inside, (layer.face_mask > 0.5).view(np.uint8))
     if cv2.countNonZero(inside) < MIN_STAT_PIXELS:
         return layer
     # Everything happens inside the mask's box (the rest of the region is blended at weight 0),
@@ -70,16 +72,20 @@ def transfer_lab_colour(layer: FaceLayer, settings: Settings) -> FaceLayer:
     luts = lab_luts(src_mean, src_std, dst_mean, dst_std)
     recoloured = layer.swapped.copy()
     recoloured[box] = cv2.cvtColor(cv2.LUT(src, luts), cv2.COLOR_LAB2BGR)
-    recolour_eyes(face, dst, src, luts, recoloured[box])
+    recolour_eyes(face, dst, src, luts, recoloured[box], inside[box])
     return replace(layer, swapped=recoloured)
 
 
-def recolour_eyes(face: Face, dst: np.ndarray, src: np.ndarray, skin_luts: np.ndarray, recoloured: Frame) -> None:
+def recolour_eyes(
+    face: Face, dst: np.ndarray, src: np.ndarray, skin_luts: np.ndarray, recoloured: Frame, inside: np.ndarray
+) -> None:
     """Give the eye openings the target eyes' colour, keeping a little of the source's own
     iris-against-white contrast, so a light-blue source iris or warm whites do not tint the
     target's eyes; lightness follows the skin's transfer (the eyes' contrast is much of the
     identity). `dst` and `src` are the target's and the swap's LAB pixels; works in place on
-    `recoloured`, in one window around both eyes."""
+    `recoloured`, in one window around both eyes. The target's colour is the median of its eye
+    pixels inside the mask (`inside`, 1 where the swap shows): a lens reflection or a frame
+    crossing the opening must not tint the eyes."""
     h, w = recoloured.shape[:2]
     polygons = [np.round(grown(eye, EYE_GROWTH)).astype(np.int32) for eye in eye_polygons(face)]
     x, y, bw, bh = cv2.boundingRect(np.vstack(polygons))
@@ -93,8 +99,10 @@ def recolour_eyes(face: Face, dst: np.ndarray, src: np.ndarray, skin_luts: np.nd
         return
     eye_src = src[y0:y1, x0:x1]
     src_mean, src_std = (v.reshape(3) for v in cv2.meanStdDev(eye_src, mask=openings))
-    dst_mean = cv2.mean(dst[y0:y1, x0:x1], mask=openings)[:3]
-    luts = lab_luts(src_mean, src_std, np.array(dst_mean), src_std * EYE_CHROMA_KEPT)
+    seen = cv2.bitwise_and(openings, inside[y0:y1, x0:x1])
+    eye_dst = dst[y0:y1, x0:x1][(seen if cv2.countNonZero(seen) >= MIN_STAT_PIXELS else openings) > 0]
+    dst_middle = np.median(eye_dst, axis=0).astype(np.float32)
+    luts = lab_luts(src_mean, src_std, dst_middle, src_std * EYE_CHROMA_KEPT)
     luts[:, :, 0] = skin_luts[:, :, 0]
     eye_bgr = cv2.cvtColor(cv2.LUT(eye_src, luts), cv2.COLOR_LAB2BGR)
     blur = max(pad // 2, 1) * 2 + 1

@@ -9,15 +9,18 @@ and a refusal leaves the session as it was); the pipeline itself never knows abo
 from __future__ import annotations
 
 import threading
+
+import cv2
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from plasticvision.engines.base import Engine, SourceFace, still_detector
-from plasticvision.pipeline.face_masks import check_model_choices, finish_masks, render_options
+from plasticvision.engines.base import Engine, SourceFace, occluder_of, still_detector
+from plasticvision.pipeline.face_masks import check_model_choices, finish_masks, render_options, wants_occlusion
 from plasticvision.errors import UnsupportedOption
 from plasticvision.pipeline.frames import check_frame
 from plasticvision.pipeline.identities import prepare_sources
 from plasticvision.pipeline.mapper import Cast, FaceMapper
+from plasticvision.pipeline.occlusion import Occlusion, fresh_occlusion
 from plasticvision.pipeline.postprocess import STEPS, FaceLayer
 from plasticvision.pipeline.stream import DEFAULT_FPS, LiveStream
 from plasticvision.pipeline.timing import StageTimer, TimingStats
@@ -126,13 +129,15 @@ class SwapSession:
         *,
         locate: Callable[[Frame], list[Face]] | None = None,
         engine: Engine | None = None,
+        occlusion: Occlusion | None = None,
     ) -> SwapReport:
         """Swap the source identity into the frame's largest face (or all faces), or with a face
         map, each mapped person's identity into them.
 
         `locate` replaces full detection for streams and videos (a tracker's `locate`), so
         consecutive frames reuse what the last one found. `engine` runs the frame on another
-        replica of the session's engine (a device pool's); sources are shared data.
+        replica of the session's engine (a device pool's); sources are shared data. `occlusion`
+        replaces asking the engine's occluder afresh for every face (a stream's `TrackedOcclusion`).
         """
         engine = engine or self.engine
         settings = settings or self.settings
@@ -143,7 +148,7 @@ class SwapSession:
             faces = (locate or still_detector(engine))(frame)
         with timer.stage("identify"):
             casts = self.face_map.cast(frame, faces, settings.swap_all, self._sources) if settings.opacity else []
-        report = self.compose(frame, faces, casts, settings, timer, engine)
+        report = self.compose(frame, faces, casts, settings, timer, engine, occlusion)
         self.stats.add(timer.ms)
         return report
 
@@ -155,9 +160,16 @@ class SwapSession:
         settings: Settings,
         timer: StageTimer,
         engine: Engine | None = None,
+        occlusion: Occlusion | None = None,
     ) -> SwapReport:
-        """Render, post-process and watermark each cast face into a copy of the frame."""
+        """Render, post-process and watermark each cast face into a copy of the frame.
+
+        Without `occlusion`, the engine's own occluder (if it has one) is asked for every face,
+        so what is in front of a target face (glasses, a hand) stays in front of the swap.
+        """
         engine = engine or self.engine
+        if occlusion is None and (occluder := occluder_of(engine)) is not None:
+            occlusion = fresh_occlusion(occluder)
         out = frame.copy()
         if not casts:
             return SwapReport(out, len(faces), 0, dict(timer.ms), self.why_unchanged(faces, settings))
@@ -171,9 +183,14 @@ class SwapSession:
                     rendered = engine.enhance(rendered, settings.enhancer)
             region = rendered.region.slices
             face_mask = rendered.face_mask
+            occluded = occlusion is not None and wants_occlusion(engine, settings) and "occlusion" not in rendered.masked
             if settings.face_masks:
                 with timer.stage("masks"):
-                    face_mask = finish_masks(engine, frame[region], rendered, settings)
+                    face_mask = finish_masks(engine, frame[region], rendered, settings, with_occlusion=not occluded)
+            if occluded:
+                with timer.stage("occlusion"):
+                    visible = occlusion(frame, rendered, target)
+                face_mask = visible if face_mask is None else cv2.min(face_mask, visible)
             layer = FaceLayer(
                 frame[region], rendered.swapped, rendered.mask, rendered.face, rendered.detail, face_mask
             )

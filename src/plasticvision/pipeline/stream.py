@@ -20,7 +20,8 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
-from plasticvision.engines.base import Engine
+from plasticvision.engines.base import Engine, occluder_of
+from plasticvision.pipeline.occlusion import TrackedOcclusion
 from plasticvision.pipeline.tracking import FaceTracker
 from plasticvision.settings import Settings
 from plasticvision.types import Face, Frame, SwapReport
@@ -64,10 +65,14 @@ class LiveStream:
         self.engine = engine or session.engine  # a device pool's replica keeps the stream on its device
         self.tracker = FaceTracker(self.engine, fps=fps)
         self._tracker_lock = threading.Lock()
+        occluder = occluder_of(self.engine)
+        self.occlusion = TrackedOcclusion(occluder) if occluder is not None else None
 
     def swap(self, frame: Frame, settings: Settings | None = None) -> SwapReport:
         """The frame with the source identity swapped into its tracked face(s)."""
-        return self.session.swap(frame, settings or self.settings, locate=self._locate, engine=self.engine)
+        return self.session.swap(
+            frame, settings or self.settings, locate=self._locate, engine=self.engine, occlusion=self.occlusion
+        )
 
     def follow(self, frame: Frame) -> list[Face]:
         """Track the frame's faces without swapping them: a video chunk's warm-up frames, which only
@@ -78,7 +83,12 @@ class LiveStream:
         """Forget the tracked faces (a cut, a new scene): the next frame detects afresh."""
         with self._tracker_lock:
             self.tracker.reset()
+            if self.occlusion is not None:
+                self.occlusion.forget()
 
     def _locate(self, frame: Frame) -> list[Face]:
         with self._tracker_lock:
-            return self.tracker.locate(frame)
+            faces = self.tracker.locate(frame)
+            if self.tracker.detected and self.occlusion is not None:
+                self.occlusion.observe(frame, self.tracker.detections())  # masks on the tracker's cadence
+            return faces

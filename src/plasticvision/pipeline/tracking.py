@@ -137,6 +137,7 @@ class FaceTracker:
         self._key = uuid.uuid4().hex[:8]  # makes track ids unique across trackers (caches key on them)
         self._since_detect = 0
         self._must_detect = True
+        self.detected = False  # whether the last `locate` ran full detection (masks on this cadence)
 
     def reset(self) -> None:
         """Forget every track (a new scene, a new video): the next frame runs full detection."""
@@ -146,6 +147,7 @@ class FaceTracker:
     def locate(self, frame: Frame) -> list[Face]:
         """The faces in this frame, one per track, in track order (stable across frames), with their `track_id`."""
         self._since_detect += 1
+        self.detected = False
         if self._must_detect or self._since_detect >= self.detect_every or self._refiner is None:
             self._detect(frame)
         else:
@@ -159,8 +161,15 @@ class FaceTracker:
             for track in self.tracks
         ]
 
+    def detections(self) -> list[Face]:
+        """The faces as the last full detection found them (unsmoothed), with their tracks' ids, in
+        track order: what a mask computed on the tracker's cadence should see, the same however the
+        smoother got there (a video chunk's warm-up or a single pass)."""
+        return [replace(track.raw, track_id=f"{self._key}-{track.id}") for track in self.tracks]
+
     def _detect(self, frame: Frame) -> None:
         found = self.engine.detect(frame)
+        self.detected = True
         pairs = associate([t.raw for t in self.tracks], found)
         for i, j in pairs:
             self.tracks[i].update(found[j], self.dt)

@@ -10,8 +10,9 @@ import cv2
 import dlib
 import numpy as np
 
-from plasticvision.engines.base import Rendered, RenderOptions, source_face
+from plasticvision.engines.base import Occluder, Rendered, RenderOptions, source_face
 from plasticvision.engines.dlib.landmarks import DlibLandmarker
+from plasticvision.engines.dlib.occlusion import DlibOccluder
 from plasticvision.engines.dlib.mesh import blend_shape, hull_order, triangulate, warp_mesh, with_forehead
 from plasticvision.engines.dlib.recognizer import DlibRecognizer
 from plasticvision.engines.dlib.still_detect import StillDetector
@@ -76,6 +77,7 @@ class DlibEngine:
         self.landmarker = DlibLandmarker()
         self.recognizer = DlibRecognizer()
         self.still_detector = StillDetector(self.landmarker)
+        self.occluder: Occluder = DlibOccluder()  # its `OccludingEngine` capability; XSeg replaces it when present
 
     def detect(self, frame: Frame) -> list[Face]:
         return self.landmarker.detect(frame)

@@ -89,21 +89,24 @@ def skin_likeness(lab: np.ndarray, samples: list[np.ndarray], points: Points) ->
     darker than its skin nearby. Below the brows that is the darker cheek (one side may be in
     shadow); the forehead is held to the nose bridge, lit much as it is, so a dark brim or
     fringe is told from a cheek's shadow even on a grey-scale photo."""
-    every = np.concatenate(samples)
-    centre = np.median(every, axis=0)
     *cheeks, bridge = samples
     cheek_mid, cheek_spread = min((lightness_floor(part) for part in cheeks if len(part)), key=lambda v: v[0])
     bridge_mid, bridge_spread = lightness_floor(bridge) if len(bridge) else (cheek_mid, cheek_spread)
     forehead = above_brows(lab.shape[:2], points)
     mid = np.where(forehead, min(bridge_mid, cheek_mid + FOREHEAD_DARKER), cheek_mid)
     spread = np.where(forehead, bridge_spread, cheek_spread)
-    chroma = every[:, 1:] - centre[1:]
-    covariance = np.cov(chroma.T) + np.eye(2) * CHROMA_FLOOR**2
-    inverse = np.linalg.inv(covariance)
-    d = lab[..., 1:].reshape(-1, 2).astype(np.float32) - centre[1:]
-    chroma_distance = np.sqrt(np.einsum("ni,ij,nj->n", d, inverse, d)).reshape(lab.shape[:2])
     darker = (mid - lab[..., 0].astype(np.float32)) / spread
-    return (chroma_distance < CHROMA_LIMIT) & (darker < DARKER_LIMIT)
+    return (skin_chroma_distance(lab, np.concatenate(samples)) < CHROMA_LIMIT) & (darker < DARKER_LIMIT)
+
+
+def skin_chroma_distance(lab: np.ndarray, skin: np.ndarray) -> np.ndarray:
+    """Per pixel, the Mahalanobis distance of its chroma (LAB a/b) from the skin samples' (N x 3 LAB)."""
+    centre = np.median(skin[:, 1:], axis=0)
+    covariance = np.cov((skin[:, 1:] - centre).T) + np.eye(2) * CHROMA_FLOOR**2
+    (i00, i01), (_, i11) = np.linalg.inv(covariance)
+    a = lab[..., 1].astype(np.float32) - np.float32(centre[0])
+    b = lab[..., 2].astype(np.float32) - np.float32(centre[1])
+    return np.sqrt(np.float32(i00) * a * a + np.float32(2 * i01) * a * b + np.float32(i11) * b * b)
 
 
 def visible_skin(
