@@ -63,7 +63,7 @@ class ServerConfig(BaseSettings):
     max_json_kb: float = Field(16.0, gt=0, description="body limit of the JSON routes")
     max_stream_pixels: int = Field(3840 * 2160, ge=10_000, description="pixels per live-stream frame")
     max_request_pixels: int = Field(120_000_000, ge=10_000, description="pixels decoded per request, all files")
-    max_sessions_per_client: int = Field(16, ge=1, description="sessions one address may hold")
+    max_sessions_per_client: int = Field(64, ge=1, description="sessions issued to one address within the idle time")
     max_streams_per_client: int = Field(4, ge=1, description="live streams one address may hold open")
     max_followers_per_client: int = Field(8, ge=1, description="event streams (SSE) one address may follow")
     settings_messages_per_s: float = Field(10.0, gt=0, description="settings changes per second on one stream")

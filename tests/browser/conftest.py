@@ -68,7 +68,9 @@ def server_url(swapper, tmp_path_factory) -> Iterator[str]:
     from plasticvision.config import ServerConfig
     from plasticvision.server.app import create_app
 
-    config = ServerConfig(engine="dlib", data_dir=tmp_path_factory.mktemp("server-data"))
+    # Every test's fresh page is issued a session by this one server, all from 127.0.0.1: more than
+    # one address may hold in a real deployment (the limit has tests of its own).
+    config = ServerConfig(engine="dlib", data_dir=tmp_path_factory.mktemp("server-data"), max_sessions_per_client=10_000)
     with serving(create_app(config, swapper)) as url:
         yield url
 

@@ -309,15 +309,15 @@ async def stream(
         check_api_key(config, api_key or websocket.headers.get("x-api-key"), "as ?api_key= or the X-API-Key header")
         version = negotiate(protocol)
         limits: ClientLimits = websocket.app.state.client_limits
-        with (
-            limits.hold(STREAM, client_address(websocket)),
-            registry.connect(session) as swap_session,
-            swapper.pool.attach() as replica,
-        ):
-            hello = connected_message(version, max_frame_bytes=config.max_ws_message_bytes, jpeg_quality=JPEG_QUALITY)
-            await websocket.send_text(json.dumps(hello))
-            stats = websocket.app.state.stream_stats
-            await FrameStream(websocket, swap_session, workers, config, replica, version, stats).run()
+        with limits.hold(STREAM, client_address(websocket)):
+            async with registry.connect_async(session) as swap_session:
+                with swapper.pool.attach() as replica:
+                    hello = connected_message(
+                        version, max_frame_bytes=config.max_ws_message_bytes, jpeg_quality=JPEG_QUALITY
+                    )
+                    await websocket.send_text(json.dumps(hello))
+                    stats = websocket.app.state.stream_stats
+                    await FrameStream(websocket, swap_session, workers, config, replica, version, stats).run()
     except PlasticVisionError as exc:
         log.info("stream closed: %s", exc)
         await websocket.close(*ws_close(exc))

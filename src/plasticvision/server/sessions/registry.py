@@ -15,8 +15,8 @@ import re
 import threading
 import time
 from collections import Counter
-from contextlib import contextmanager
-from collections.abc import Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TypeVar
 
 from plasticvision.api import FaceSwapper
@@ -178,6 +178,21 @@ class SessionRegistry:
                 if session_id in self._sessions:  # idle from now on (the default one never expires)
                     self._last_used[session_id] = self._clock()
             self.sync.touch([session_id])
+
+    @asynccontextmanager
+    async def connect_async(self, session_id: str | None) -> AsyncIterator[SwapSession]:
+        """`connect` for the event loop: with a remote store, loading the session and the touch at the
+        end (Redis round trips) run on a thread, so opening or closing a stream never stalls the others."""
+        held = self.connect(session_id)
+        if not self.sync.store.shared:
+            with held as session:
+                yield session
+            return
+        session = await asyncio.to_thread(held.__enter__)
+        try:
+            yield session
+        finally:
+            await asyncio.to_thread(held.__exit__, None, None, None)
 
     def check_id(self, session_id: str | None) -> str:
         """The session id to use for this request (`default` for none), refused when malformed or required."""

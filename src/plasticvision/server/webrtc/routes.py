@@ -8,6 +8,7 @@ answered 405 as the spec allows.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
@@ -72,7 +73,7 @@ async def whip(
     """Send your camera (SDP offer, `Authorization: Bearer <key>`); a sendrecv offer gets the swapped video back."""
     check_caller(request, config)  # before the body: a stranger's upload is not read
     offer = parse_offer(request.headers.get("content-type"), await request.body())
-    admission = admit(request, registry, swapper)
+    admission = await asyncio.to_thread(admit, request, registry, swapper)  # a remote store's round trips
 
     def relay(broadcast: Broadcast) -> FrameRelay:
         return FrameRelay(
