@@ -14,6 +14,7 @@ import pytest
 
 import tests.support.onnx_fakes as fakes
 from tests.support.onnx_fakes import smooth_frame
+from tests.support.unmarked import unmarked
 from plasticvision import FaceSwapper, Settings
 from plasticvision.config import get_settings
 from plasticvision.engines.inswapper import providers
@@ -149,6 +150,7 @@ def test_source_without_a_face_is_refused(tmp_path: Path) -> None:
 def test_face_swapper_end_to_end_from_a_models_dir(tmp_path: Path, checksums_off: None) -> None:
     fakes.build_models_dir(tmp_path, [FACE])
     swapper = FaceSwapper("inswapper", models_dir=tmp_path)
+    unmarked(swapper.default_session)  # where the swap lands, without the provenance mark around the face
     stripes = (np.indices((480, 640)).sum(axis=0) // 8 % 2 * 50).astype(np.uint8)[:, :, None]
     frame = smooth_frame() + stripes  # texture, so the colour-matched flat swap differs everywhere on the face
     swapper.set_sources([frame, np.ascontiguousarray(frame[::-1])])

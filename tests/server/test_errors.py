@@ -5,7 +5,6 @@ reachable one as `{"detail", "type"}` or, on the stream, as a close reason that 
 from __future__ import annotations
 
 import ast
-import asyncio
 import importlib
 import json
 import pkgutil
@@ -31,6 +30,7 @@ from plasticvision.server.errors import (
 )
 from tests.support.live_uvicorn import free_port
 from tests.support.optional_parts import need_module
+from tests.support.own_loop import in_own_loop
 
 SRC = Path(plasticvision.__file__).parent
 MADE_BY_THE_SERVER = {*HTTP_TYPES.values(), "invalid_request", "too_slow", "too_large", "server_error", "host_not_allowed"}
@@ -90,7 +90,7 @@ def declared_type(node: ast.ClassDef) -> str | None:
 @pytest.mark.parametrize("type_", sorted(ERROR_TYPES))
 def test_each_type_answers_its_status_and_close_code(type_):
     failure = type(f"Failure_{type_}", (PlasticVisionError,), {"type": type_})("what went wrong")
-    response = asyncio.run(on_plasticvision_error(None, failure))
+    response = in_own_loop(on_plasticvision_error(None, failure))
     status = ERROR_TYPES[type_].status
     assert response.status_code == status
     assert json.loads(response.body) == {"detail": "what went wrong", "type": type_}
@@ -99,7 +99,7 @@ def test_each_type_answers_its_status_and_close_code(type_):
 
 
 def test_a_bug_is_a_typed_500_without_a_traceback():
-    response = asyncio.run(on_server_error(None, RuntimeError("secret internals")))
+    response = in_own_loop(on_server_error(None, RuntimeError("secret internals")))
     assert response.status_code == 500
     assert json.loads(response.body)["type"] == "server_error" and b"secret" not in response.body
 

@@ -12,13 +12,13 @@ import json
 import statistics
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
 from tests.support.faces import distance, identity, on_canvas
 from tests.support.optional_parts import need_module
+from tests.support.own_loop import in_own_loop
 from tests.support.server_process import throwaway_server
 
 need_module("aiortc", "webrtc")
@@ -77,13 +77,6 @@ async def measure(link: Link, seconds: float) -> tuple[float, float]:
     fps = (link.received - count) / (time.monotonic() - start)
     latencies = [ms for _, ms in link.samples[first_sample:]]
     return fps, statistics.median(latencies) if latencies else float("inf")
-
-
-def in_own_loop(coroutine):  # noqa: ANN001, ANN201
-    """asyncio.run on a thread of its own: Playwright's sync API (the browser tests, same session) keeps
-    an event loop running on the main thread, where asyncio.run refuses to start."""
-    with ThreadPoolExecutor(1) as thread:
-        return thread.submit(asyncio.run, coroutine).result()
 
 
 def connections(url: str, session: str) -> int:

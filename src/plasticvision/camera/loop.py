@@ -82,7 +82,10 @@ class Meter:
         fps = intervals / span if span > 0 else 0.0
         latencies = [latency for _, latency in self.recent]
         p50, p95 = np.percentile(latencies, [50, 95]) * 1000 if latencies else (None, None)
-        return StreamTotals(frames_in, self.frames_out, frames_in - self.frames_out - waiting, fps, p50, p95)
+        # Over WebRTC the returned track may carry a frame twice (the encoder repeats one to keep its
+        # pace), so more can come out than went in: nothing was dropped then, not a negative number.
+        dropped = max(0, frames_in - self.frames_out - waiting)
+        return StreamTotals(frames_in, self.frames_out, dropped, fps, p50, p95)
 
 
 class StatusLine:
