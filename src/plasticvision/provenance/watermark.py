@@ -156,12 +156,12 @@ def marked_box(box: npt.NDArray[np.float32], width: int, height: int) -> tuple[s
 
 
 def add_luma(region: Frame, delta: Pattern) -> Frame:
-    """Add `delta` to B, G and R alike: it changes luma only, which every codec keeps at full resolution."""
-    marked = region.astype(np.float32)
-    marked += delta[:, :, None]
-    return np.clip(marked, 0, 255, out=marked).astype(np.uint8)
+    """Add `delta` to B, G and R alike: it changes luma only, which every codec keeps at full resolution.
+    (One saturating, rounding OpenCV pass: it is on every live frame.)"""
+    return cv2.add(region, cv2.merge((delta, delta, delta)), dtype=cv2.CV_8U)
 
 
+@lru_cache(maxsize=64)  # a tracked face's box keeps much the same size from frame to frame; never written to
 def fade_window(height: int, width: int) -> Mask:
     """1 inside, easing to 0 over FADE pixels at the edges (a separable raised-cosine ramp)."""
     def ramp(n: int) -> npt.NDArray[np.float32]:
