@@ -121,7 +121,7 @@ def assert_no_jump_at_joins(swapper: FaceSwapper, chunked: Path, single: Path, j
         window = range(join - JOIN_CONTEXT, join + SETTLE_FRAMES)
         mine = face_positions(swapper, [ours[i] for i in window])
         reference = face_positions(swapper, [theirs[i] for i in window])
-        assert np.linalg.norm(mine - reference, axis=1).max() <= LANDMARK_PX, f"join at frame {join}"
+        assert np.linalg.norm(mine - reference, axis=1).max() <= LANDMARK_PX, f"join at frame {join}: {np.linalg.norm(mine - reference, axis=1).round(2)}"
         steps = np.linalg.norm(np.diff(mine, axis=0), axis=1)  # steps[i]: window[i] -> window[i + 1]
         across = steps[JOIN_CONTEXT - 1]
         assert across <= np.delete(steps, JOIN_CONTEXT - 1).max(), f"the face jumps at the join at frame {join}"
