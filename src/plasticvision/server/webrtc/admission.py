@@ -18,7 +18,7 @@ from plasticvision.engines.pool import Replica
 from plasticvision.pipeline.session import SwapSession
 from plasticvision.server.client_limits import STREAM, ClientLimits, client_address
 from plasticvision.server.deps import issue_session
-from plasticvision.server.middleware.security import check_api_key, check_origin
+from plasticvision.server.middleware.security import check_api_key, check_origin, presented_key
 from plasticvision.server.sessions.registry import SessionRegistry
 
 KEY_WHERE = "as Authorization: Bearer <key> (the WHIP way) or the X-API-Key header"
@@ -34,14 +34,6 @@ class Admission:
     held: ExitStack
 
 
-def bearer_key(request: Request) -> str | None:
-    """The API key from `Authorization: Bearer` (WHIP, RFC 9725 §4.5), else from X-API-Key."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return request.headers.get("x-api-key")
-
-
 def session_id_of(request: Request, registry: SessionRegistry) -> str:
     """The session from the X-Session-Id header or `?session=`, as the REST routes and the WebSocket take it:
     where sessions are required, only a server-issued one; none at all (OBS sends only its key) is
@@ -55,7 +47,7 @@ def session_id_of(request: Request, registry: SessionRegistry) -> str:
 def check_caller(request: Request, config: ServerConfig) -> None:
     """Origin and key: every WHIP/WHEP request, DELETE included."""
     check_origin(config, request.headers.get("origin"), request.headers.get("host"))
-    check_api_key(config, bearer_key(request), KEY_WHERE)
+    check_api_key(config, presented_key(request.headers, request.scope.get("query_string", b"")), KEY_WHERE)
 
 
 def admit(request: Request, registry: SessionRegistry, swapper: FaceSwapper) -> Admission:
