@@ -8,8 +8,6 @@ headers alone (`Content-Length`, the session id, the client's address), with the
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs
-
 from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -18,11 +16,7 @@ from plasticvision.errors import PlasticVisionError
 from plasticvision.server.client_limits import client_address
 from plasticvision.server.errors import error_response
 from plasticvision.server.middleware.limits import VIDEO_PATHS
-
-
-def session_of(scope: Scope, headers: Headers) -> str:
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    return headers.get("x-session-id") or next(iter(query.get("session", [])), None) or "default"
+from plasticvision.server.sessions.registry import named_session
 
 
 class VideoAdmission:
@@ -39,7 +33,7 @@ class VideoAdmission:
         incoming = int(declared) if declared.isdigit() else 0
         try:
             if jobs.quotas is not None:
-                jobs.quotas.check(jobs.store, session_of(scope, headers), client_address(HTTPConnection(scope)), incoming)
+                jobs.quotas.check(jobs.store, named_session(scope), client_address(HTTPConnection(scope)), incoming)
                 jobs.quotas.check_disk(jobs.files.root, incoming)
         except PlasticVisionError as exc:
             headers_out = {**getattr(exc, "headers", {}), "Connection": "close"}  # the body is not read

@@ -14,13 +14,13 @@ import re
 import time
 import uuid
 
-from starlette.datastructures import Headers, MutableHeaders, QueryParams
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plasticvision.server.metrics import Metrics
 from plasticvision.server.middleware.logging_json import REQUEST_CONTEXT
 from plasticvision.server.sessions.ids import log_name
-from plasticvision.server.sessions.registry import DEFAULT_SESSION, SESSION_ID
+from plasticvision.server.sessions.registry import SESSION_ID, named_session
 
 log = logging.getLogger("plasticvision.access")
 
@@ -33,10 +33,10 @@ def request_id(headers: Headers) -> str:
     return given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
 
-def session_of(scope: Scope, headers: Headers) -> str:
+def session_of(scope: Scope) -> str:
     """The session the request names (header, or `?session=` for WebSocket and EventSource), as a short hash:
     an id is a bearer secret, so the logs never hold one."""
-    session = headers.get("x-session-id") or QueryParams(scope.get("query_string", b"")).get("session") or DEFAULT_SESSION
+    session = named_session(scope)
     return log_name(session if SESSION_ID.fullmatch(session) else "(invalid)")
 
 
@@ -57,7 +57,7 @@ class RequestLog:
             return
         headers = Headers(scope=scope)
         rid = request_id(headers)
-        context = {"request_id": rid, "session": session_of(scope, headers)}
+        context = {"request_id": rid, "session": session_of(scope)}
         token = REQUEST_CONTEXT.set(context)
         started = time.perf_counter()
         status = 101 if scope["type"] == "websocket" else 500

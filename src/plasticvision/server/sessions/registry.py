@@ -19,6 +19,9 @@ from contextlib import asynccontextmanager, contextmanager
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TypeVar
 
+from starlette.datastructures import Headers, QueryParams
+from starlette.types import Scope
+
 from plasticvision.api import FaceSwapper
 from plasticvision.errors import PlasticVisionError
 from plasticvision.pipeline.session import SwapSession
@@ -215,6 +218,12 @@ class SessionRegistry:
                 self._sessions.pop(session_id, None)
                 del self._last_used[session_id]
                 self.sync.forget(session_id)
+
+
+def named_session(scope: Scope) -> str:
+    """The session id a request names, unchecked (`X-Session-Id`, or `?session=` for WebSocket and
+    EventSource); `default` for none. For middleware, which runs before the routes check it."""
+    return Headers(scope=scope).get("x-session-id") or QueryParams(scope.get("query_string", b"")).get("session") or DEFAULT_SESSION
 
 
 def check_session_id(session_id: str | None) -> str:
