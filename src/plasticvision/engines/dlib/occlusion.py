@@ -36,6 +36,8 @@ WORK_WIDTH = 160  # face width (jaw to jaw) the evidence is computed at
 DARK_KERNEL = 1 / 9  # of the face width: dark structures narrower than this are found
 DARK_LEVELS = 28.0  # LAB lightness below its surroundings: frames are 60+, wrinkles and folds under 20
 DARK_SHARE = 0.72  # and darker than this share of them: a fold's shadow takes less of the light
+SHADE_LEVELS = 15.0  # in the shade (a temple, a turned cheek) a frame stands out less, but
+SHADE_SHARE = 0.6  # takes more of the light than any fold: this much darker, by at least that many levels
 MIN_SKIN_SAMPLES = 50
 CHROMA_LIMIT = 5.0  # Mahalanobis distance from the cheeks' chroma: a pen, a microphone
 SKIN_TRIM = 0.85  # share of the skin samples most alike that the chroma model is learned from
@@ -48,12 +50,14 @@ MIN_CORE_AREA = 0.001  # of the face width squared: and this much of it well ins
 CRISP = 5.0  # grey levels per pixel: the least mean slope around a bright part's outline (a finger's edge)
 ALONG_EDGE = 0.25  # a bright part with this share of it on the face's edge band lies along it: a lit jaw
 CORE_INSET = 1 / 25  # of the face width: the face's core is its outline shrunk by this (landmarks are not exact)
-EYE_OPENING = 1.15  # the eye openings grown this much are always the swap's
+EYE_OPENING = 1.15  # the eye openings grown this much are the swap's, but for a rim crossing them:
+RIM_WIDTH = 1 / 14  # of the face width: parts thinner than this (grown as they are) are a rim, not an iris
 FEATURE_EYE = 1.8  # around the eyes, the landmarks vouch for lids, lashes and creases
 BROW_BAND = 1 / 8  # of the face width: the brows' thickness, with room for bushy ones
 NOSE_RIDGE = 1 / 6  # of the face width: the width of the nose's shiny ridge
 MOSTLY_FEATURES = 0.6  # a part with this share of its pixels on the features is the features,
-OFF_FEATURES = 0.02  # unless this much of it (of the face width squared) is off them: glasses hug the eyes
+OFF_FEATURES = 0.02  # unless this much of it (of the face width squared) is off them: glasses hug the eyes,
+OFF_SPAN = 0.45  # or what is off them spans this much of the face width (a bridge and both rims, arms)
 EDGE_GROW = 1 / 140  # of the face width: occluded parts grow past their anti-aliased edge
 EDGE_SOFTEN = 1 / 200  # of the face width: the blur of the kept object's edge
 
@@ -90,7 +94,9 @@ def evidence(image: Frame, points: Points, width: float) -> tuple[np.ndarray, np
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (odd(width * DARK_KERNEL),) * 2)
     around = cv2.morphologyEx(lightness, cv2.MORPH_CLOSE, kernel).astype(np.float32)
     # A shadow (a fold, a crease) takes a share of the light away; a frame or a pen is much darker still.
-    dark = (around - lightness > DARK_LEVELS) & (lightness < DARK_SHARE * around)
+    drop = around - lightness
+    dark = (drop > DARK_LEVELS) & (lightness < DARK_SHARE * around)
+    dark |= (drop > SHADE_LEVELS) & (lightness < SHADE_SHARE * around)
     samples = skin_samples(lab, points)
     skin = np.concatenate(samples)
     gradient = cv2.magnitude(cv2.Sobel(around, cv2.CV_32F, 1, 0), cv2.Sobel(around, cv2.CV_32F, 0, 1)) / 8
@@ -131,7 +137,11 @@ def objects(
     keep &= np.bincount(labels[core > 0], minlength=count)[:count] >= MIN_CORE_AREA * width * width
     on_features = np.bincount(labels[features > 0], minlength=count)[:count]
     off_features = stats[:, cv2.CC_STAT_AREA] - on_features
-    keep &= (on_features < MOSTLY_FEATURES * stats[:, cv2.CC_STAT_AREA]) | (off_features >= OFF_FEATURES * width * width)
+    own = keep & (on_features >= MOSTLY_FEATURES * stats[:, cv2.CC_STAT_AREA]) & (off_features < OFF_FEATURES * width * width)
+    for part in np.flatnonzero(own):  # few: the eyes with their lashes and creases, the brows, the nostrils
+        ys, xs = np.nonzero((labels == part) & (features == 0))
+        own[part] = len(xs) == 0 or max(np.ptp(xs), np.ptp(ys)) < OFF_SPAN * width
+    keep &= ~own
     if edge is not None:  # crossing the edge (a finger's base), not lying along it (a lit jaw)
         on_edge = np.bincount(labels[edge > 0], minlength=count)[:count]
         keep &= (on_edge > 0) & (on_edge < ALONG_EDGE * stats[:, cv2.CC_STAT_AREA])
@@ -177,7 +187,10 @@ def target_visibility(region: Frame, face: Face) -> Mask:
     openings = np.zeros((h, w), np.uint8)
     eyes = (points[36:42], points[42:48])
     cv2.fillPoly(openings, [np.round(grown(eye, EYE_OPENING)).astype(np.int32) for eye in eyes], 1)
-    cover[openings > 0] = 0
+    # What is thick there is the eye itself (an iris, lashes merged into a rim); a frame crossing the
+    # opening's edge is thin and stays.
+    thick = cv2.morphologyEx(cover, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (odd(width * RIM_WIDTH),) * 2))
+    cover[(openings > 0) & (thick > 0)] = 0
     soft = cv2.GaussianBlur(cover.astype(np.float32), (0, 0), max(width * EDGE_SOFTEN, 0.8))
     return np.clip(1.0 - 2.0 * soft, 0.0, 1.0)  # doubled: the object itself stays fully kept
 
