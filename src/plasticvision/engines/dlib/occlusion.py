@@ -25,6 +25,8 @@ thinnest frames stay a couple of pixels wide there), which keeps a mask at a few
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import cv2
 import numpy as np
 
@@ -38,6 +40,9 @@ DARK_LEVELS = 28.0  # LAB lightness below its surroundings: frames are 60+, wrin
 DARK_SHARE = 0.72  # and darker than this share of them: a fold's shadow takes less of the light
 SHADE_LEVELS = 15.0  # in the shade (a temple, a turned cheek) a frame stands out less, but
 SHADE_SHARE = 0.6  # takes more of the light than any fold: this much darker, by at least that many levels
+FAINT_LEVELS = 8.0  # a frame's stretch still fainter than that is followed from its plain parts,
+FAINT_SHARE = 0.8  # if this much darker than around it,
+FAINT_REACH = 1 / 16  # of the face width: this far
 MIN_SKIN_SAMPLES = 50
 CHROMA_LIMIT = 5.0  # Mahalanobis distance from the cheeks' chroma: a pen, a microphone
 SKIN_TRIM = 0.85  # share of the skin samples most alike that the chroma model is learned from
@@ -85,10 +90,17 @@ def vouched(shape: tuple[int, int], points: Points, width: float) -> np.ndarray:
     return mask
 
 
-def evidence(image: Frame, points: Points, width: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Two uint8 masks over `image`, dark or off-colour pixels and pixels brighter than the skin around
-    them, and the slope of the lightness with the dark thin structures closed away (float32, grey
-    levels per pixel: a bright part's own outline, not the frame beside it)."""
+class Evidence(NamedTuple):
+    """What each pixel of a face's image may be (uint8 masks but the float32 `gradient`)."""
+
+    dark: np.ndarray  # much darker than the skin around it, or not this person's skin colour
+    faint: np.ndarray  # a little darker: a frame's stretch over a deep shadow, if it continues a dark part
+    bright: np.ndarray  # brighter than the skin around it
+    gradient: np.ndarray  # the lightness's slope, dark thin structures closed away: a bright part's own outline
+
+
+def evidence(image: Frame, points: Points, width: float) -> Evidence:
+    """The evidence over `image` of things in front of the face (see `Evidence`)."""
     lab = cv2.cvtColor(cv2.GaussianBlur(image, (3, 3), 0), cv2.COLOR_BGR2LAB)
     lightness = lab[..., 0]
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (odd(width * DARK_KERNEL),) * 2)
@@ -97,11 +109,12 @@ def evidence(image: Frame, points: Points, width: float) -> tuple[np.ndarray, np
     drop = around - lightness
     dark = (drop > DARK_LEVELS) & (lightness < DARK_SHARE * around)
     dark |= (drop > SHADE_LEVELS) & (lightness < SHADE_SHARE * around)
+    faint = ((drop > FAINT_LEVELS) & (lightness < FAINT_SHARE * around)).astype(np.uint8)
     samples = skin_samples(lab, points)
     skin = np.concatenate(samples)
     gradient = cv2.magnitude(cv2.Sobel(around, cv2.CV_32F, 1, 0), cv2.Sobel(around, cv2.CV_32F, 0, 1)) / 8
     if len(skin) < MIN_SKIN_SAMPLES:
-        return dark.astype(np.uint8), np.zeros_like(dark, np.uint8), gradient
+        return Evidence(dark.astype(np.uint8), faint, np.zeros_like(faint), gradient)
     # The cheeks' own chroma, with the samples least like the rest left out (a pen may cross a cheek).
     typical = skin[np.argsort(skin_chroma_distance(skin[None], skin)[0])[: int(len(skin) * SKIN_TRIM)]]
     dark |= skin_chroma_distance(lab, typical) > CHROMA_LIMIT
@@ -114,7 +127,7 @@ def evidence(image: Frame, points: Points, width: float) -> tuple[np.ndarray, np
     tophat = cv2.resize(tophat, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
     lit = float(np.percentile(typical[:, 0], 75))
     bright = (tophat > BRIGHT_LEVELS) & (lightness > lit + BRIGHT_OVER_SKIN)
-    return dark.astype(np.uint8), bright.astype(np.uint8), gradient
+    return Evidence(dark.astype(np.uint8), faint, bright.astype(np.uint8), gradient)
 
 
 def objects(
@@ -153,6 +166,16 @@ def objects(
     return keep[labels].astype(np.uint8)
 
 
+def continued(parts: np.ndarray, faint: np.ndarray, width: float) -> np.ndarray:
+    """`parts` grown along the `faint` pixels they touch, a short way: where a frame crosses a deep
+    shadow it is only a little darker than the shade, but it goes on from where it was plain."""
+    kernel = np.ones((3, 3), np.uint8)
+    path = faint | parts
+    for _ in range(max(int(width * FAINT_REACH), 1)):
+        parts = cv2.dilate(parts, kernel) & path
+    return parts
+
+
 def occluded(image: Frame, points: Points) -> np.ndarray:
     """A uint8 mask (1 = something in front of the face) over `image`, from the face's 68 landmarks."""
     h, w = image.shape[:2]
@@ -161,11 +184,12 @@ def occluded(image: Frame, points: Points) -> np.ndarray:
     cv2.fillPoly(face, [np.round(face_outline(points)).astype(np.int32)], 1)
     band = np.ones((3, 3), np.uint8)
     core = cv2.erode(face, band, iterations=max(int(width * CORE_INSET), 2))
-    dark, bright, gradient = evidence(image, points, width)
+    seen = evidence(image, points, width)
     features = vouched((h, w), points, width)
     ridge = features.copy()  # the nose's ridge and tip shine: not evidence of something bright in front
     cv2.polylines(ridge, [np.round(points[27:31]).astype(np.int32)], False, 1, max(int(width * NOSE_RIDGE), 2))
-    covered = objects(dark, width, core, features) | objects(bright, width, core, ridge, face - core, gradient)
+    dark = continued(objects(seen.dark, width, core, features), seen.faint, width)
+    covered = dark | objects(seen.bright, width, core, ridge, face - core, seen.gradient)
     return covered & face
 
 
