@@ -55,6 +55,9 @@ class Face:
     score: float
     landmarks_68: Points | None = None
     track_id: str | None = None  # from a FaceTracker: one person across frames; unique across trackers
+    # A tracker's landmarks are smoothed, so they trail a moving face a little; what must sit on the image's
+    # own content (the occlusion mask of glasses on a moving head) follows these, where the image has them.
+    seen_68: Points | None = None
 
     @property
     def width(self) -> float:
@@ -80,6 +83,7 @@ class Face:
             box=(np.asarray(self.box, np.float32) + np.tile(shift, 2)).astype(np.float32),
             landmarks_5=(self.landmarks_5 + shift).astype(np.float32),
             landmarks_68=None if self.landmarks_68 is None else (self.landmarks_68 + shift).astype(np.float32),
+            seen_68=None if self.seen_68 is None else (self.seen_68 + shift).astype(np.float32),
         )
 
     def to_json(self) -> dict:

@@ -21,6 +21,7 @@ from plasticvision.pipeline.occlusion import Computed, TrackedOcclusion
 
 OCCLUDERS = {"glasses": to.with_glasses, "pen": to.with_pen, "finger": to.with_finger}
 KEPT = 0.9
+FLICKER_LEVELS = 15.0
 
 
 def largest_face(swapper, frame):
@@ -153,7 +154,8 @@ class CountingOccluder:
 def glasses_clip(swapper, photo, frames: int = 36):
     """The photo with glasses drawn at its landmarks, swaying, nodding and zooming in a 640x480 clip
     (a similarity per frame, so the frames move exactly with the face); each frame's drawn pixels too."""
-    covered, drawn = to.with_glasses(photo, largest_face(swapper, photo))
+    face = largest_face(swapper, photo)
+    covered, drawn = to.with_glasses(photo, face)
     clip = []
     for index in range(frames):
         t = index / 30.0
@@ -161,26 +163,44 @@ def glasses_clip(swapper, photo, frames: int = 36):
         angle = np.radians(6 * np.sin(2 * np.pi * t / 1.5))
         centre = np.array([320 + 50 * np.sin(2 * np.pi * t / 2.4), 220 + 15 * np.sin(2 * np.pi * t / 1.7)])
         rotation = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-        matrix = np.hstack([rotation, (centre - rotation @ np.array([215.0, 135.0]))[:, None]])
+        matrix = np.hstack([rotation, (centre - rotation @ np.asarray(face.centre, np.float64))[:, None]])
         frame = cv2.warpAffine(covered, matrix, (640, 480), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         pixels = cv2.warpAffine(drawn.astype(np.float32), matrix, (640, 480)) > 0.5
         clip.append((frame, pixels))
     return clip
 
 
-def test_glasses_on_a_moving_face_are_kept_in_every_frame_without_flicker(swapper, read_test_image):
-    hanks, astronaut = read_test_image("Tom_Hanks_54745.png"), read_test_image("astronaut.png")
+def drawn_grey(frame, drawn):
+    return cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.float32)[drawn]
+
+
+@pytest.mark.parametrize("who", ["astronaut", "t1-B"])
+def test_glasses_on_a_moving_face_are_kept_in_every_frame_without_flicker(swapper, read_test_image, who):
+    """Through a live stream (the tracker, masks on its cadence and moved between): every frame keeps
+    the frames, and what the output does on the frames' pixels from frame to frame is what the input
+    does there (they move with the face), not a mask switching on and off."""
+    photo = read_test_image("astronaut.png") if who == "astronaut" else head("B", 300)
     session = swapper.new_session()
-    session.set_sources([hanks])
+    session.set_sources([read_test_image("Tom_Hanks_54745.png")])
     stream = session.stream(Settings())
     counting = CountingOccluder(stream.occlusion.occluder)
     stream.occlusion.occluder = counting
-    kept, detections = [], 0
-    for frame, drawn in glasses_clip(swapper, astronaut):
+    kept, changes, detections, last = [], [], 0, None
+    for frame, drawn in glasses_clip(swapper, photo):
         report = stream.swap(frame)
         detections += stream.tracker.detected
         assert report.faces_swapped == 1
         kept.append(to.kept_share(frame, report.frame, drawn, report.swapped[0][0]))
+        if last is not None:
+            both = drawn & last[2] & to.inside_face(report.swapped[0][0], frame.shape)
+            moved_in = np.abs(drawn_grey(frame, both) - drawn_grey(last[0], both)).mean()
+            moved_out = np.abs(drawn_grey(report.frame, both) - drawn_grey(last[1], both)).mean()
+            changes.append(moved_out - moved_in)
+        last = (frame, report.frame, drawn)
     assert min(kept) >= KEPT, [round(k, 3) for k in kept]
     assert np.abs(np.diff(kept)).max() < 0.08, [round(k, 3) for k in kept]  # no flicker from frame to frame
+    # On the frames' pixels the output changes between frames as the input does, give or take what the
+    # landmark model's own jitter moves the mask by (measured: at most 9.6 levels more, astronaut frame 20;
+    # a frame's mask lost for one frame would be ~140 levels over its share).
+    assert max(changes) < FLICKER_LEVELS, [round(float(c), 2) for c in changes]
     assert counting.calls == detections  # masks on the tracker's cadence, moved with the face between

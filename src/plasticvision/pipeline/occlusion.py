@@ -40,6 +40,10 @@ def fresh_occlusion(occluder: Occluder) -> Occlusion:
 
 
 def anchor_points(face: Face) -> Points:
+    """Where the face is in the image: unsmoothed where a tracker says so (a mask moved with smoothed
+    landmarks would trail a moving head's glasses)."""
+    if face.seen_68 is not None:
+        return face.seen_68
     return face.landmarks_68 if face.landmarks_68 is not None else face.landmarks_5
 
 

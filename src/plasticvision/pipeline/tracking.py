@@ -157,7 +157,11 @@ class FaceTracker:
                 if track.held == 0:
                     track.snapshot = FaceSnapshot.of(frame, track.raw)
         return [
-            replace(track.smoothed if self.smooth else track.raw, track_id=f"{self._key}-{track.id}")
+            replace(
+                track.smoothed if self.smooth else track.raw,
+                track_id=f"{self._key}-{track.id}",
+                seen_68=track.raw.landmarks_68,
+            )
             for track in self.tracks
         ]
 
