@@ -16,6 +16,7 @@ from plasticvision.geometry.outlines import face_outline
 from plasticvision.types import Face, Frame
 
 FRAME_BGR = (34, 30, 28)  # a dark metal or acetate frame
+FRAME_THICKNESS = 1 / 55  # of the face width: acetate; metal frames are about 1/90
 PEN_BGR = (150, 62, 20)  # a blue ballpoint
 KEPT_WITHIN = 25  # grey levels
 SHIFT = 4  # sub-pixel bits for anti-aliased drawing
@@ -58,10 +59,11 @@ def lens_rims(face: Face) -> list[np.ndarray]:
     return rims
 
 
-def with_glasses(image: Frame, face: Face) -> tuple[Frame, np.ndarray]:
-    """Thin dark frames: two lens rims, the bridge over the nose and the arms out to the face's sides."""
+def with_glasses(image: Frame, face: Face, thickness: float = FRAME_THICKNESS) -> tuple[Frame, np.ndarray]:
+    """Thin dark frames: two lens rims, the bridge over the nose and the arms out to the face's sides,
+    `thickness` of the face width thick (at least a pixel)."""
     points = face.landmarks_68
-    thickness = max(int(round(face_width(face) / 55)), 2)
+    thickness = max(int(round(face_width(face) * thickness)), 1 if thickness < FRAME_THICKNESS else 2)
     left, right = lens_rims(face)
     inner_left = left[np.argmax(left[:, 0])]
     inner_right = right[np.argmin(right[:, 0])]
