@@ -57,7 +57,7 @@ CRISP = 5.0  # grey levels per pixel: the least mean slope around a bright part'
 ALONG_EDGE = 0.25  # a bright part with this share of it on the face's edge band lies along it: a lit jaw
 CORE_INSET = 1 / 25  # of the face width: the face's core is its outline shrunk by this (landmarks are not exact)
 EYE_OPENING = 1.15  # the eye openings grown this much are the swap's, but for a rim crossing them:
-RIM_WIDTH = 1 / 14  # of the face width: parts thinner than this (grown as they are) are a rim, not an iris
+RIM_WIDTH = 1 / 14  # of the face width: parts thinner than this (as grown) are a rim, not an iris
 FEATURE_EYE = 1.8  # around the eyes, the landmarks vouch for lids, lashes and creases
 BROW_BAND = 1 / 8  # of the face width: the brows' thickness, with room for bushy ones
 NOSE_RIDGE = 1 / 6  # of the face width: the width of the nose's shiny ridge
@@ -138,18 +138,20 @@ def objects(
     features: np.ndarray,
     edge: np.ndarray | None = None,
     gradient: np.ndarray | None = None,
+    thin_lines: bool = False,
 ) -> np.ndarray:
     """The candidate parts big enough to be objects (long or large) that reach into the face's `core`
     and are not mostly on the face's own `features`; with `edge`, parts that cross it (come from
-    outside), and with `gradient` (the lightness's), parts with a crisp outline."""
+    outside), with `gradient` (the lightness's), parts with a crisp outline, and with `thin_lines`,
+    lines a pixel or two wide too."""
     kernel = np.ones((3, 3), np.uint8)
-    # Specks are opened away, but a line a pixel or two wide that is long as it is (thin metal frames
-    # on a small face) would go with them.
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates, connectivity=8)
-    extent = np.hypot(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
-    lines = (extent >= MIN_LENGTH * width) & (stats[:, cv2.CC_STAT_AREA] <= LINE_AREA * extent)
-    lines[0] = False
-    cleaned = cv2.morphologyEx(candidates, cv2.MORPH_OPEN, kernel) | lines[labels].astype(np.uint8)
+    cleaned = cv2.morphologyEx(candidates, cv2.MORPH_OPEN, kernel)
+    if thin_lines:  # specks are opened away, and so would be metal frames on a small face, but those are long
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates, connectivity=8)
+        extent = np.hypot(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+        lines = (extent >= MIN_LENGTH * width) & (stats[:, cv2.CC_STAT_AREA] <= LINE_AREA * extent)
+        lines[0] = False
+        cleaned |= lines[labels].astype(np.uint8)
     cleaned = cv2.morphologyEx(cleaned, cv2.MORPH_CLOSE, kernel, iterations=max(int(width / 100), 1))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(cleaned, connectivity=8)
     length = np.hypot(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
@@ -157,8 +159,9 @@ def objects(
     keep &= np.bincount(labels[core > 0], minlength=count)[:count] >= MIN_CORE_AREA * width * width
     on_features = np.bincount(labels[features > 0], minlength=count)[:count]
     off_features = stats[:, cv2.CC_STAT_AREA] - on_features
-    own = keep & (on_features >= MOSTLY_FEATURES * stats[:, cv2.CC_STAT_AREA]) & (off_features < OFF_FEATURES * width * width)
-    for part in np.flatnonzero(own):  # few: the eyes with their lashes and creases, the brows, the nostrils
+    own = (on_features >= MOSTLY_FEATURES * stats[:, cv2.CC_STAT_AREA]) & (off_features < OFF_FEATURES * width * width)
+    wide = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= OFF_SPAN * width
+    for part in np.flatnonzero(keep & own & wide):  # few: glasses, or eyes joined to their brows
         ys, xs = np.nonzero((labels == part) & (features == 0))
         own[part] = len(xs) == 0 or max(np.ptp(xs), np.ptp(ys)) < OFF_SPAN * width
     keep &= ~own
@@ -195,7 +198,7 @@ def occluded(image: Frame, points: Points) -> np.ndarray:
     features = vouched((h, w), points, width)
     ridge = features.copy()  # the nose's ridge and tip shine: not evidence of something bright in front
     cv2.polylines(ridge, [np.round(points[27:31]).astype(np.int32)], False, 1, max(int(width * NOSE_RIDGE), 2))
-    dark = continued(objects(seen.dark, width, core, features), seen.faint, width)
+    dark = continued(objects(seen.dark, width, core, features, thin_lines=True), seen.faint, width)
     covered = dark | objects(seen.bright, width, core, ridge, face - core, seen.gradient)
     return covered & face
 
