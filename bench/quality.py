@@ -13,7 +13,10 @@ tests/target_occluders.py) the share of its pixels inside the face that the outp
 and zoomed target/output faces per row; with `--before DIR` (outputs saved by an earlier run
 with `--save DIR`, e.g. from an older checkout) a "before" column sits beside the output.
 
-    python -m bench.quality [--grid docs/quality.jpg] [--save DIR] [--before DIR] [--only NAME]
+`--no-occlusion` swaps with the occlusion mask off (`face_masks: [box]`, on dlib the feathered face
+mask alone): the "before" of the grid in docs/quality.md.
+
+    python -m bench.quality [--grid docs/quality.jpg] [--save DIR] [--before DIR] [--only NAME] [--no-occlusion]
 """
 
 from __future__ import annotations
@@ -137,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--save", help="folder to save each pair's output in (for a later --before)")
     parser.add_argument("--before", help="folder of outputs from an earlier --save run, shown beside these")
     parser.add_argument("--only", help="only pairs whose name contains this")
+    parser.add_argument("--no-occlusion", action="store_true", help="swap without the occlusion mask")
     args = parser.parse_args(argv)
     swapper = FaceSwapper("dlib")
     rows, table = [], []
@@ -148,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         session = swapper.new_session()
         session.set_sources([source])
         start = time.perf_counter()
-        report = session.swap(target, Settings(swap_all=swap_all))
+        report = session.swap(target, Settings(swap_all=swap_all, face_masks=("box",) if args.no_occlusion else ()))
         ms = (time.perf_counter() - start) * 1e3
         output = report.frame
         slug = "".join(c if c.isalnum() else "_" for c in name)
