@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import cv2
 
-from plasticvision.engines.base import ChoosesModels, Engine, OccludingEngine, ParsingEngine, Rendered, RenderOptions
+from plasticvision.engines.base import ChoosesModels, CropMasks, Engine, OccludingEngine, ParsingEngine, Rendered, RenderOptions
 from plasticvision.errors import UnsupportedOption
 from plasticvision.settings import Settings
 from plasticvision.types import Frame, Mask
 
 
-def render_options(settings: Settings) -> RenderOptions:
-    return RenderOptions(settings.swapper, settings.face_masks, settings.mask_regions)
+def render_options(settings: Settings, crop_masks: CropMasks | None = None) -> RenderOptions:
+    return RenderOptions(settings.swapper, settings.face_masks, settings.mask_regions, crop_masks)
 
 
 def check_model_choices(engine: Engine, settings: Settings) -> None:
