@@ -171,3 +171,24 @@ def test_warm_up_frames_leave_the_masks_a_single_pass_would_have(swapper: FaceSw
 def test_the_mask_cadence_divides_the_trackers() -> None:
     with pytest.raises(ValueError, match="divide"):
         StreamCropMasks(4)
+
+
+def test_bisenet_on_the_dlib_engine_keeps_the_same_cadence(tmp_path: Path, read_test_image) -> None:  # type: ignore[no-untyped-def]
+    from plasticvision.engines.base import ParsingEngine
+    from plasticvision.engines.inswapper.crop_maskers import NeuralParser
+    from plasticvision.engines.select import load_dlib
+    from plasticvision.geometry.warp import WARP_TEMPLATES
+
+    fakes.build_bisenet(tmp_path / "bisenet_resnet_34.onnx", WARP_TEMPLATES["arcface_128"])
+    engine = load_dlib(ModelStore(tmp_path, checksums=False))
+    assert isinstance(engine, ParsingEngine) and isinstance(engine.parser, NeuralParser)
+    parser = Counted(engine.parser.model)
+    swapper = FaceSwapper(engine=engine)
+    swapper.set_sources([read_test_image("Tom_Hanks_54745.png")])
+    target = read_test_image("astronaut.png")
+    stream = swapper.stream(Settings(face_masks=["region"]))
+    for _ in range(MASK_EVERY + 1):
+        stream.swap(target)
+    assert parser.calls == 2  # frames 0 and 5
+    swapper.swap(target, Settings(face_masks=["region"]))
+    assert parser.calls == 3  # a still: afresh

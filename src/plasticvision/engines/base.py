@@ -137,9 +137,12 @@ class OccludingEngine(Protocol):
 class RegionParser(Protocol):
     """Where the chosen face parts are, for the `region` mask: `swapped` is a `Rendered.swapped`
     (the parser sees the swapped face, as FaceFusion's does) and `face` the target face in region
-    coordinates; 1 on the parts named in `parts`, 0 elsewhere."""
+    coordinates; 1 on the parts named in `parts`, 0 elsewhere. On a stream, `crop_masks` keeps
+    its crop-space answer for the face's track between frames."""
 
-    def regions(self, swapped: Frame, face: Face, parts: Sequence[str]) -> Mask:
+    def regions(
+        self, swapped: Frame, face: Face, parts: Sequence[str], crop_masks: CropMasks | None = None
+    ) -> Mask:
         ...
 
 
@@ -189,6 +192,13 @@ class ThoroughDetector(Protocol):
 def occluder_of(engine: Engine) -> Occluder | None:
     """The engine's occluder (its own, or XSeg given to it when its weights are present), if any."""
     return engine.occluder if isinstance(engine, OccludingEngine) else None
+
+
+def kept_or_made(crop_masks: CropMasks | None, track_id: str | None, key: Hashable, make: Callable[[], Mask]) -> Mask:
+    """A crop-space mask: from a stream's store for a tracked face, else made now (stills, untracked faces)."""
+    if crop_masks is None or track_id is None:
+        return make()
+    return crop_masks.mask(track_id, key, make)
 
 
 def still_detector(engine: Engine) -> Callable[[Frame], list[Face]]:

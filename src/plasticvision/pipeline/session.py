@@ -196,7 +196,9 @@ class SwapSession:
             occluded = occlusion is not None and wants_occlusion(engine, settings) and "occlusion" not in rendered.masked
             if settings.face_masks:
                 with timer.stage("masks"):
-                    face_mask = finish_masks(engine, frame[region], rendered, settings, with_occlusion=not occluded)
+                    face_mask = finish_masks(
+                        engine, frame[region], rendered, settings, with_occlusion=not occluded, crop_masks=crop_masks
+                    )
             if occluded:
                 with timer.stage("occlusion"):
                     visible = occlusion(frame, rendered, target)

@@ -23,8 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from plasticvision.engines.base import ChoosesModels, CropMasks, Engine, occluder_of
+from plasticvision.engines.base import CropMasks, Engine, occluder_of
 from plasticvision.pipeline.crop_masks import MASK_EVERY, FrameCropMasks, StreamCropMasks
+from plasticvision.pipeline.face_masks import makes_crop_masks
 from plasticvision.pipeline.occlusion import Occlusion, TrackedOcclusion
 from plasticvision.pipeline.tracking import FaceTracker
 from plasticvision.settings import Settings
@@ -52,9 +53,6 @@ class FrameSwapper(Protocol):
         occlusion: Occlusion | None = None,
         crop_masks: CropMasks | None = None,
     ) -> SwapReport: ...
-
-
-CROP_MASKED = ("occlusion", "region")  # the face masks an engine with model choices makes in crop space
 
 
 @dataclass(frozen=True)
@@ -98,7 +96,7 @@ class LiveStream:
     def swap(self, frame: Frame, settings: Settings | None = None) -> SwapReport:
         """The frame with the source identity swapped into its tracked face(s)."""
         settings = settings or self.settings
-        pass  # self._prime(settings)
+        self._prime(settings)
         crop_masks = FrameCropMasks(self.crop_masks)
         return self.session.swap(
             frame,
@@ -130,12 +128,10 @@ class LiveStream:
         """After warm-up frames, render the one that started the current mask generation (its output is
         dropped), so the masks this frame reuses were made on the same frame as in a single pass."""
         pending, self._pending = self._pending, None
-        chosen = (settings or self.session.settings).face_masks
         if (
             pending is None
             or self.crop_masks.starts_next()
-            or not isinstance(self.engine, ChoosesModels)
-            or not any(mask in chosen for mask in CROP_MASKED)
+            or not makes_crop_masks(self.engine, settings or self.session.settings)
         ):
             return
         self.session.swap(

@@ -16,12 +16,12 @@ import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
 
-from plasticvision.engines.base import Rendered, RenderOptions, source_face
+from plasticvision.engines.base import Rendered, RenderOptions, kept_or_made, source_face
 from plasticvision.engines.inswapper.arcface import ArcFaceRecognizer
 from plasticvision.engines.inswapper.face_masks import combine_masks, create_box_mask, occlusion_mask, region_mask
 from plasticvision.engines.inswapper.loader import ModelLoader
@@ -151,7 +151,7 @@ class InswapperEngine:
         if "region" in options.face_masks and self.parser_name is not None:
             parser, regions = self.models.parser(self.parser_name), options.mask_regions
             key = ("region", self.parser_name, spec.template, size, regions)
-            masks.append(kept_or_made(options, target.track_id, key,
+            masks.append(kept_or_made(options.crop_masks, target.track_id, key,
                                       lambda: region_mask(parser.logits(swapped_crop), regions, size)))
             masked.add("region")
         region = paste_region(matrix, size, frame.shape)
@@ -183,7 +183,7 @@ class InswapperEngine:
         if "occlusion" in options.face_masks and self.occluder_name is not None:
             occluder = self.models.occluder(self.occluder_name)
             key = ("occlusion", self.occluder_name, template, size)
-            masks.append(kept_or_made(options, track_id, key, lambda: occlusion_mask([occluder.visible(crop)], size)))
+            masks.append(kept_or_made(options.crop_masks, track_id, key, lambda: occlusion_mask([occluder.visible(crop)], size)))
             masked.add("occlusion")
         return masks, masked
 
@@ -223,13 +223,6 @@ class InswapperEngine:
             "occluder": self.occluder_name,
             "parser": self.parser_name,
         }
-
-
-def kept_or_made(options: RenderOptions, track_id: str | None, key: Hashable, make: Callable[[], Mask]) -> Mask:
-    """A crop-space mask: from the stream's store for a tracked face, else made now (stills, untracked faces)."""
-    if options.crop_masks is None or track_id is None:
-        return make()
-    return options.crop_masks.mask(track_id, key, make)
 
 
 def to_uint8(crop: np.ndarray) -> Crop:
