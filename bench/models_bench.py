@@ -75,7 +75,7 @@ def cadences(masks: tuple[str, ...]) -> tuple[int, ...]:
 def measure(
     swapper: FaceSwapper, settings: Settings, frames: list[np.ndarray], spent: dict[str, float], mask_every: int
 ) -> dict:
-    stream = swapper.default_session.stream(settings, mask_every=mask_every)
+    stream = swapper.stream(settings, mask_every=mask_every)
     for frame in frames[:5]:  # warm-up: loads, first detection
         stream.swap(frame)
     stages: dict[str, list[float]] = defaultdict(list)

@@ -110,7 +110,7 @@ def test_a_stream_runs_the_occluder_and_parser_only_on_its_cadence(swapper: Face
     made = -(-FRAMES // MASK_EVERY)  # frames 0, 5, 10 of 12
     assert (occluder.calls, parser.calls) == (made, made)
 
-    every_frame = swapper.default_session.stream(MASKED, mask_every=1)
+    every_frame = swapper.stream(MASKED, mask_every=1)
     for _ in range(3):
         every_frame.swap(frame)
     assert (occluder.calls, parser.calls) == (made + 3, made + 3)

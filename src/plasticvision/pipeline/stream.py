@@ -109,7 +109,8 @@ class LiveStream:
 
     def follow(self, frame: Frame) -> list[Face]:
         """Track the frame's faces without swapping them: a video chunk's warm-up frames, which only
-        bring the tracker and smoother to where a single pass would be."""
+        bring the tracker and smoother to where a single pass would be (a frame that begins a mask
+        generation is kept, for `_prime`)."""
         crop_masks = FrameCropMasks(self.crop_masks)
         faces = self._locate(frame, crop_masks)
         if crop_masks.starts:
