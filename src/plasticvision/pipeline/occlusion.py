@@ -39,10 +39,9 @@ def fresh_occlusion(occluder: Occluder) -> Occlusion:
     return occlusion
 
 
-def anchor_points(face: Face) -> Points:
-    """Where the face is in the image: unsmoothed where a tracker says so (a mask moved with smoothed
-    landmarks would trail a moving head's glasses)."""
-    if face.seen_68 is not None:
+def anchor_points(face: Face, seen: bool = False) -> Points:
+    """The face's landmarks; with `seen`, where the image has them (a tracker's unsmoothed ones), if known."""
+    if seen and face.seen_68 is not None:
         return face.seen_68
     return face.landmarks_68 if face.landmarks_68 is not None else face.landmarks_5
 
@@ -61,10 +60,16 @@ class TrackedOcclusion:
 
     Faces without a track id (not from a tracker) are computed every time. Thread-safe: frames of
     one stream may be composed at once; the worst a race does is compute a mask twice.
+
+    With `seen` (live streams) a mask moves with the tracker's unsmoothed landmarks, which follow the
+    image: the smoothed ones trail a moving head, and the glasses would slide off their mask. A video's
+    chunks and its single pass move it with the smoothed ones, which a chunk's warm-up brings to where
+    the single pass has them (the unsmoothed ones it does not, and the frames at a join would differ).
     """
 
-    def __init__(self, occluder: Occluder) -> None:
+    def __init__(self, occluder: Occluder, seen: bool = True) -> None:
         self.occluder = occluder
+        self.seen = seen
         self._masks: dict[str, Computed] = {}
         self._lock = threading.Lock()
 
@@ -91,12 +96,12 @@ class TrackedOcclusion:
         with self._lock:
             last = self._masks.get(target.track_id) if target.track_id is not None else None
         if last is not None:
-            moved = self.moved(last, region.x0, region.y0, (region.width, region.height), anchor_points(target))
+            moved = self.moved(last, region.x0, region.y0, (region.width, region.height), anchor_points(target, self.seen))
             if moved is not None:
                 return moved
         mask = self.occluder.visible(frame[region.slices], rendered.face)
         if target.track_id is not None:
-            computed = Computed(mask, np.array([region.x0, region.y0], np.float32), anchor_points(target).copy())
+            computed = Computed(mask, np.array([region.x0, region.y0], np.float32), anchor_points(target, self.seen).copy())
             with self._lock:
                 self._masks[target.track_id] = computed
         return mask

@@ -119,15 +119,17 @@ class SwapSession:
         fps: float = DEFAULT_FPS,
         engine: Engine | None = None,
         mask_every: int = MASK_EVERY,
+        chunked: bool = False,
     ) -> LiveStream:
         """A tracked stream over this session: for consecutive frames of one camera, video or connection.
 
         `settings` None follows the session's settings as they change; `fps` is the stream's
         nominal frame rate, which times the landmark smoothing; `engine` keeps the stream on one
         replica of the session's engine (a device of the pool); `mask_every` is how often a face's
-        crop-space occlusion and region masks are made afresh (1: every frame).
+        crop-space occlusion and region masks are made afresh (1: every frame); `chunked` for a video
+        cut into chunks and its single pass, which must give the same frames (see `TrackedOcclusion`).
         """
-        return LiveStream(self, settings, fps=fps, engine=engine, mask_every=mask_every)
+        return LiveStream(self, settings, fps=fps, engine=engine, mask_every=mask_every, chunked=chunked)
 
     def swap(
         self,

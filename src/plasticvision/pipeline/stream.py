@@ -80,6 +80,7 @@ class LiveStream:
         fps: float = DEFAULT_FPS,
         engine: Engine | None = None,
         mask_every: int = MASK_EVERY,
+        chunked: bool = False,
     ) -> None:
         if settings is not None:
             session.check_settings(settings)  # an impossible setting fails here, not on frame 1
@@ -89,7 +90,7 @@ class LiveStream:
         self.tracker = FaceTracker(self.engine, fps=fps)
         self._tracker_lock = threading.Lock()
         occluder = occluder_of(self.engine)
-        self.occlusion = TrackedOcclusion(occluder) if occluder is not None else None
+        self.occlusion = TrackedOcclusion(occluder, seen=not chunked) if occluder is not None else None
         self.crop_masks = StreamCropMasks(mask_every)
         self._pending: Pending | None = None
 

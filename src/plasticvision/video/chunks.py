@@ -143,7 +143,7 @@ def run_chunk(
     session.use_prepared(job.sources)
     if job.face_map is not None:
         session.face_map.restore(job.face_map)
-    stream = session.stream(job.settings, fps=job.fps, engine=replica.engine)
+    stream = session.stream(job.settings, fps=job.fps, engine=replica.engine, chunked=True)
     written = swapped = warmed = 0
     with VideoReader(job.source) as reader:
         if chunk.seek_pts is not None:

@@ -40,7 +40,7 @@ def swap_video(
     writing an MP4 to `output`."""
     if not session.can_swap:
         raise NoSourceFaces("no source face: give at least one source image, or set a face map")
-    stream = session.stream(settings, fps=float(probe(source).fps))
+    stream = session.stream(settings, fps=float(probe(source).fps), chunked=True)  # as its chunks do
     swapped = 0
 
     def transform(frame: Frame) -> Frame:
