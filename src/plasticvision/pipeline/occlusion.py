@@ -23,7 +23,7 @@ from plasticvision.geometry.align import face_in_region
 from plasticvision.geometry.regions import Region
 from plasticvision.types import Face, Frame, Mask, Points
 
-SLACK = np.ones((3, 3), np.uint8)
+SLACK = np.ones((5, 5), np.uint8)  # two pixels: the landmark model jitters by about that between detections
 OBSERVED_MARGIN = 0.35  # of the face box on each side: the window a stream's masks are computed over
 
 Occlusion = Callable[[Frame, Rendered, Face], Mask]
@@ -121,4 +121,4 @@ class TrackedOcclusion:
         moved = cv2.warpAffine(
             last.mask, local, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=1.0
         )
-        return cv2.erode(moved, SLACK)  # a pixel of slack: the landmarks it moves by jitter a little
+        return cv2.erode(moved, SLACK)

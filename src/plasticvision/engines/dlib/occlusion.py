@@ -38,11 +38,10 @@ WORK_WIDTH = 160  # face width (jaw to jaw) the evidence is computed at
 DARK_KERNEL = 1 / 9  # of the face width: dark structures narrower than this are found
 DARK_LEVELS = 28.0  # LAB lightness below its surroundings: frames are 60+, wrinkles and folds under 20
 DARK_SHARE = 0.72  # and darker than this share of them: a fold's shadow takes less of the light
-SHADE_LEVELS = 15.0  # in the shade (a temple, a turned cheek) a frame stands out less, but
-SHADE_SHARE = 0.6  # takes more of the light than any fold: this much darker, by at least that many levels
-FAINT_LEVELS = 8.0  # a frame's stretch still fainter than that is followed from its plain parts,
+FAINT_LEVELS = 8.0  # a frame's stretch over a deep shadow stands out less: it is followed from its plain parts,
 FAINT_SHARE = 0.8  # if this much darker than around it,
-FAINT_REACH = 1 / 16  # of the face width: this far
+FAINT_REACH = 1 / 16  # of the face width: this far, onto pixels no lighter than this percentile of the parts'
+FAINT_AS_DARK = 75
 MIN_SKIN_SAMPLES = 50
 CHROMA_LIMIT = 5.0  # Mahalanobis distance from the cheeks' chroma: a pen, a microphone
 SKIN_TRIM = 0.85  # share of the skin samples most alike that the chroma model is learned from
@@ -97,6 +96,7 @@ class Evidence(NamedTuple):
     dark: np.ndarray  # much darker than the skin around it, or not this person's skin colour
     faint: np.ndarray  # a little darker: a frame's stretch over a deep shadow, if it continues a dark part
     bright: np.ndarray  # brighter than the skin around it
+    lightness: np.ndarray  # LAB lightness (uint8), lightly blurred
     gradient: np.ndarray  # the lightness's slope, dark thin structures closed away: a bright part's own outline
 
 
@@ -109,13 +109,12 @@ def evidence(image: Frame, points: Points, width: float) -> Evidence:
     # A shadow (a fold, a crease) takes a share of the light away; a frame or a pen is much darker still.
     drop = around - lightness
     dark = (drop > DARK_LEVELS) & (lightness < DARK_SHARE * around)
-    dark |= (drop > SHADE_LEVELS) & (lightness < SHADE_SHARE * around)
     faint = ((drop > FAINT_LEVELS) & (lightness < FAINT_SHARE * around)).astype(np.uint8)
     samples = skin_samples(lab, points)
     skin = np.concatenate(samples)
     gradient = cv2.magnitude(cv2.Sobel(around, cv2.CV_32F, 1, 0), cv2.Sobel(around, cv2.CV_32F, 0, 1)) / 8
     if len(skin) < MIN_SKIN_SAMPLES:
-        return Evidence(dark.astype(np.uint8), faint, np.zeros_like(faint), gradient)
+        return Evidence(dark.astype(np.uint8), faint, np.zeros_like(faint), lightness, gradient)
     # The cheeks' own chroma, with the samples least like the rest left out (a pen may cross a cheek).
     typical = skin[np.argsort(skin_chroma_distance(skin[None], skin)[0])[: int(len(skin) * SKIN_TRIM)]]
     dark |= skin_chroma_distance(lab, typical) > CHROMA_LIMIT
@@ -128,7 +127,7 @@ def evidence(image: Frame, points: Points, width: float) -> Evidence:
     tophat = cv2.resize(tophat, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
     lit = float(np.percentile(typical[:, 0], 75))
     bright = (tophat > BRIGHT_LEVELS) & (lightness > lit + BRIGHT_OVER_SKIN)
-    return Evidence(dark.astype(np.uint8), faint, bright.astype(np.uint8), gradient)
+    return Evidence(dark.astype(np.uint8), faint, bright.astype(np.uint8), lightness, gradient)
 
 
 def objects(
@@ -176,11 +175,15 @@ def objects(
     return keep[labels].astype(np.uint8)
 
 
-def continued(parts: np.ndarray, faint: np.ndarray, width: float) -> np.ndarray:
+def continued(parts: np.ndarray, faint: np.ndarray, lightness: np.ndarray, width: float) -> np.ndarray:
     """`parts` grown along the `faint` pixels they touch, a short way: where a frame crosses a deep
-    shadow it is only a little darker than the shade, but it goes on from where it was plain."""
+    shadow it is only a little darker than the shade, but it goes on from where it was plain, and is
+    about as dark there as it was (the shade beside a lock of hair is lighter than the hair)."""
+    if not parts.any():
+        return parts
     kernel = np.ones((3, 3), np.uint8)
-    path = faint | parts
+    as_dark = lightness <= np.percentile(lightness[parts > 0], FAINT_AS_DARK)
+    path = (faint & as_dark.view(np.uint8)) | parts
     for _ in range(max(int(width * FAINT_REACH), 1)):
         parts = cv2.dilate(parts, kernel) & path
     return parts
@@ -198,7 +201,7 @@ def occluded(image: Frame, points: Points) -> np.ndarray:
     features = vouched((h, w), points, width)
     ridge = features.copy()  # the nose's ridge and tip shine: not evidence of something bright in front
     cv2.polylines(ridge, [np.round(points[27:31]).astype(np.int32)], False, 1, max(int(width * NOSE_RIDGE), 2))
-    dark = continued(objects(seen.dark, width, core, features, thin_lines=True), seen.faint, width)
+    dark = continued(objects(seen.dark, width, core, features, thin_lines=True), seen.faint, seen.lightness, width)
     covered = dark | objects(seen.bright, width, core, ridge, face - core, seen.gradient)
     return covered & face
 
