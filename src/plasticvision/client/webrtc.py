@@ -33,6 +33,8 @@ from av import VideoFrame
 
 from plasticvision.client import stamp as frame_stamp
 from plasticvision.client.errors import ClientError, refusal
+from plasticvision.client.jitter import use_live_jitter
+from plasticvision.client.live_encoder import use_live_encoder
 
 SDP_TYPE = "application/sdp"
 LINK = re.compile(r'<([^>]+)>\s*;\s*rel="ice-server"(.*)')
@@ -221,6 +223,7 @@ class WhipClient:
 
     async def negotiate(self, peer: RTCPeerConnection, path: str) -> Link:
         prefer(peer, self.codec)
+        use_live_jitter(peer)
         link = Link(peer, "", self.clock)
         peer.on("track", lambda track: link.watch(track) if track.kind == "video" else None)
         await peer.setLocalDescription(await peer.createOffer())
@@ -230,6 +233,7 @@ class WhipClient:
             raise refused(path, response)
         link.resource_url = self.server_url + response.headers["location"]
         await peer.setRemoteDescription(RTCSessionDescription(response.text, "answer"))
+        use_live_encoder(peer)
         self.links.append(link)
         return link
 
