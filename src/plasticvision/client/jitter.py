@@ -8,29 +8,41 @@ that cost a live swap most of its latency (bench/webrtc_network.py, docs/webrtc.
   waits one frame interval (33 ms at 30 fps) on each hop: ~70 ms a round trip on loopback;
 - a packet that never comes (lost, and its retransmission lost or never sent) holds every frame
   behind it until 512 packets have piled up: seconds at 1 Mbit/s, and on a capped link the
-  recovery keyframe is itself large enough to be cut, so the hold repeats.
+  recovery keyframe is itself large enough to be cut, so the hold repeats;
+- it hands the decoder one frame per packet received, so when a retransmission completes several
+  frames at once, all but one stay behind, and with one-packet frames (a still picture at a few
+  hundred bytes a frame) they stay behind for good: a standing delay of 33 ms per frame.
 
 `LiveJitterBuffer` ends a frame at the RTP marker bit (set on a frame's last packet by aiortc
 and by browsers), and when the oldest frame still has a hole after `MAX_HOLD_S` (time enough for
 one NACK and its retransmission on an 80 ms link) it skips to the next frame that starts whole
 and asks the sender for a keyframe (PLI), at most once per `PLI_INTERVAL_S`; until that keyframe
 comes, frames are dropped rather than decoded against a picture the decoder never had (VP8 would
-show them smeared, and the capture-time stamp on them would read as garbage). `use_live_jitter`
-puts one on each video receiver of a peer connection, before media flows.
+show them smeared, and the capture-time stamp on them would read as garbage). `use_live_receiver`
+puts one on each video receiver of a peer connection, before media flows, with a decoder queue
+that takes every frame a packet completed, not only the first.
+
+And aiortc's receiver asks again (NACK) for every packet still missing each time a new one goes
+missing, so a packet lost for good, and its retransmission, is asked for up to 128 packets later:
+after a burst was cut, each NACK brought a burst of 20+ retransmissions that the full queue cut
+again. `LiveNacks` asks for a packet at most `MAX_ASKS` times.
 """
 
 from __future__ import annotations
 
+import queue
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
-from aiortc import RTCPeerConnection
+from aiortc import RTCPeerConnection, RTCRtpReceiver
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
+from aiortc.rtcrtpreceiver import NackGenerator
 from aiortc.rtp import RtpPacket
 
 CAPACITY = 512  # packets, as aiortc's video buffer: room for a keyframe at any bitrate we send
 MAX_HOLD_S = 0.15  # how long a hole may hold the frames behind it before they are given up
 PLI_INTERVAL_S = 0.5  # keyframe requests at most this often: each keyframe is a burst on the link
+MAX_ASKS = 2  # NACKs for one packet at most
 
 
 class LiveJitterBuffer(JitterBuffer):
@@ -61,17 +73,30 @@ class LiveJitterBuffer(JitterBuffer):
 
     def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
         """The oldest frame when all its packets are in; called by `add` after each packet."""
+        while (complete := self.complete()) is not None:
+            frame = self.take(*complete)
+            if frame is not None:
+                return frame
+        self.hold()
+        return None
+
+    def ready(self) -> Iterator[JitterFrame]:
+        """Every further frame that is complete now, oldest first."""
+        while (frame := self._remove_frame(0)) is not None:
+            yield frame
+
+    def complete(self) -> tuple[list[RtpPacket], int] | None:
+        """The oldest frame's packets and how many slots they fill, if all are in."""
         packets: list[RtpPacket] = []
         for count in range(self.capacity):
             packet = self._packets[(self._origin + count) % self.capacity]
             if packet is None:
-                break
+                return None
             if packets and packet.timestamp != packets[0].timestamp:  # its marker was lost: ends here anyway
-                return self.take(packets, count)
+                return packets, count
             packets.append(packet)
             if packet.marker:
-                return self.take(packets, count + 1)
-        self.hold()
+                return packets, count + 1
         return None
 
     def take(self, packets: list[RtpPacket], count: int) -> JitterFrame | None:
@@ -121,12 +146,56 @@ def is_keyframe(data: bytes) -> bool:
     return bool(data) and data[0] & 1 == 0  # VP8 frame tag: bit 0 clear on a key frame (RFC 6386 9.1)
 
 
-def use_live_jitter(peer: RTCPeerConnection) -> None:
-    """Give each video receiver of `peer` a `LiveJitterBuffer`; call once its transceivers exist.
+class LiveNacks(NackGenerator):
+    """aiortc's NACK generator, but a packet is asked for at most `MAX_ASKS` times."""
 
-    aiortc makes the buffer inside `RTCRtpReceiver` with no option to choose it; this replaces
-    that instance's buffer (its name-mangled attribute) before any packet has reached it.
+    def __init__(self) -> None:
+        super().__init__()
+        self.asks: dict[int, int] = {}
+
+    def add(self, packet: RtpPacket) -> bool:
+        """Whether a packet went missing: the receiver then NACKs all of `missing`, so count those."""
+        new_gap = super().add(packet)
+        self.asks = {seq: count for seq, count in self.asks.items() if seq in self.missing}
+        if new_gap:
+            for seq in list(self.missing):
+                self.asks[seq] = self.asks.get(seq, 0) + 1
+                if self.asks[seq] > MAX_ASKS:
+                    self.missing.discard(seq)
+                    del self.asks[seq]
+        return new_gap
+
+
+class DecoderQueue(queue.Queue):
+    """The receiver's queue to its decoder thread: after each frame the receiver puts in, the frames
+    that the same packet completed behind it (`LiveJitterBuffer.ready`), timed as the receiver times them."""
+
+    def __init__(self, buffer: LiveJitterBuffer, receiver: RTCRtpReceiver) -> None:
+        super().__init__()
+        self.buffer = buffer
+        self.receiver = receiver
+
+    def put(self, item, block: bool = True, timeout: float | None = None) -> None:  # noqa: ANN001 - (codec, frame) or None
+        super().put(item, block, timeout)
+        if item is None:  # the receiver stopping
+            return
+        codec = item[0]
+        mapper = self.receiver._RTCRtpReceiver__timestamp_mapper  # noqa: SLF001
+        for frame in self.buffer.ready():
+            frame.timestamp = mapper.map(frame.timestamp)
+            super().put((codec, frame), block, timeout)
+
+
+def use_live_receiver(peer: RTCPeerConnection) -> None:
+    """Give each video receiver of `peer` a `LiveJitterBuffer`, its `DecoderQueue` and `LiveNacks`; call
+    once its transceivers exist and before media flows (the receiver starts its decoder thread on that queue).
+
+    aiortc makes these inside `RTCRtpReceiver` with no option to choose them; this replaces that
+    instance's (their name-mangled attributes) before any packet has reached them.
     """
     for transceiver in peer.getTransceivers():
         if transceiver.kind == "video":
-            transceiver.receiver._RTCRtpReceiver__jitter_buffer = LiveJitterBuffer()  # noqa: SLF001
+            receiver, buffer = transceiver.receiver, LiveJitterBuffer()
+            receiver._RTCRtpReceiver__jitter_buffer = buffer  # noqa: SLF001
+            receiver._RTCRtpReceiver__decoder_queue = DecoderQueue(buffer, receiver)  # noqa: SLF001
+            receiver._RTCRtpReceiver__nack_generator = LiveNacks()  # noqa: SLF001

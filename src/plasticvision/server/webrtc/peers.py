@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.rtcrtpreceiver import RemoteStreamTrack
 
-from plasticvision.client.jitter import use_live_jitter
-from plasticvision.client.live_encoder import use_live_encoder
+from plasticvision.client import jitter, live_encoder
 from plasticvision.errors import PlasticVisionError
 from plasticvision.server.webrtc.admission import Admission
 from plasticvision.server.webrtc.relay import Broadcast, FrameRelay, ViewerTrack
@@ -123,7 +122,7 @@ class Peers:
         peer = resource.peer
         try:
             await peer.setRemoteDescription(RTCSessionDescription(offer.sdp, "offer"))
-            use_live_jitter(peer)
+            jitter.use_live_receiver(peer)
             video = next(t for t in peer.getTransceivers() if t.kind == "video")
             for other in peer.getTransceivers():
                 if other is not video:  # OBS sends audio too: refuse it, or its decoded frames pile up unread
@@ -132,7 +131,7 @@ class Peers:
                 video.sender.replaceTrack(viewer)
                 video.direction = "sendrecv" if offer.direction is Direction.SENDRECV else "sendonly"
             await peer.setLocalDescription(await peer.createAnswer())  # aiortc gathers all candidates here
-            use_live_encoder(peer)
+            live_encoder.use_live_encoder(peer)
         except PlasticVisionError:
             await self.close(resource)
             raise
