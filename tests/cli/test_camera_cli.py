@@ -340,10 +340,14 @@ def test_whep_plays_a_send_only_push_into_an_mp4(swapper, tmp_path, read_test_im
         async with WhipClient(server, session=session) as client:
             push = await client.publish(lambda: face, receive=False)
             player = await asyncio.create_subprocess_exec(*command, stderr=asyncio.subprocess.PIPE)
-            await asyncio.sleep(8)  # the command starts (~3 s), connects, and plays a few seconds
+            lines = []
+            while not lines or "POST" not in lines[-1]:  # its offer answered (its import alone takes seconds on 2 cores)
+                lines.append((await asyncio.wait_for(player.stderr.readline(), 120)).decode())
+                assert lines[-1], "".join(lines)
+            await asyncio.sleep(4)  # a few seconds played
             await client.end(push)  # the server ends its players with the push
-            _, errors = await asyncio.wait_for(player.communicate(), 60)
-            return player.returncode, errors.decode()
+            rest = await asyncio.wait_for(player.stderr.read(), 60)
+            return await player.wait(), "".join(lines) + rest.decode()
 
     with throwaway_server() as server:
         with open(SOURCE, "rb") as image:
