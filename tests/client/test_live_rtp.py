@@ -19,7 +19,7 @@ from tests.support.faces import on_canvas  # noqa: E402
 from tests.support.own_loop import in_own_loop  # noqa: E402
 
 from plasticvision.client import live_encoder  # noqa: E402
-from plasticvision.client.jitter import MAX_ASKS, LiveJitterBuffer, LiveNacks, is_keyframe  # noqa: E402
+from plasticvision.client.jitter import MAX_ASKS, LiveJitterBuffer, LiveNacks, is_keyframe, use_live_receiver  # noqa: E402
 from plasticvision.client.live_encoder import LiveVp8Encoder, use_live_encoder  # noqa: E402
 
 VP8_KEY, VP8_DELTA = b"\x10\x02\x00", b"\x11\x02\x00"  # frame tags: bit 0 clear on a key frame
@@ -137,7 +137,7 @@ def test_a_keyframe_request_restarts_the_encoder_without_a_burst_behind_it():
     assert max(sizes) < 12_000, sizes  # 100 ms of a 1 Mbit/s link at most
 
 
-def test_both_ends_of_a_negotiated_connection_get_live_encoders():
+def test_both_ends_of_a_negotiated_connection_get_live_parts():
     async def negotiate() -> list[str]:
         offerer, answerer = RTCPeerConnection(), RTCPeerConnection()
         offerer.addTransceiver(VideoStreamTrack(), direction="sendrecv")
@@ -149,6 +149,10 @@ def test_both_ends_of_a_negotiated_connection_get_live_encoders():
         use_live_encoder(answerer)
         await offerer.setRemoteDescription(answerer.localDescription)
         use_live_encoder(offerer)
+        use_live_receiver(offerer)
+        receiver = offerer.getTransceivers()[0].receiver
+        assert isinstance(receiver._RTCRtpReceiver__jitter_buffer, LiveJitterBuffer)
+        assert isinstance(receiver._RTCRtpReceiver__nack_generator, LiveNacks)
         names = [type(peer.getTransceivers()[0].sender._RTCRtpSender__encoder).__name__ for peer in (offerer, answerer)]
         await offerer.close()
         await answerer.close()
