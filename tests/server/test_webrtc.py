@@ -209,4 +209,5 @@ def test_over_an_80_ms_link_with_1_percent_loss(network, camera_frame, data_dir)
     finally:
         relay.change(UdpLink())
     assert relay.sent_up.lost and relay.sent_down.lost, "the link lost nothing: the media did not cross it"
-    assert fps >= 3 and latency < 80 + 1500, f"{fps:.1f} fps, p50 {latency:.0f} ms"
+    # p50 116 ms at load 5 in bench/webrtc_network.py (aiortc's own jitter buffer: 210 ms, seconds in some runs)
+    assert fps >= 3 and latency < 80 + 420, f"{fps:.1f} fps, p50 {latency:.0f} ms"
