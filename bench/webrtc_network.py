@@ -8,6 +8,14 @@ the link) and the TCP link proxy (`netem`, for the WebSocket). Both clients are 
 each way (UDP: with IP/UDP headers; TCP: payload). The TCP proxy cannot drop packets (TCP would
 resend them anyway), so the WebSocket's lossy rows show delay only.
 
+Each link has two WebRTC rows: "aiortc" is a second server and client left as aiortc sets them
+up (its jitter buffer and encoders: `bench.aiortc_defaults`), "WebRTC" is ours
+(`plasticvision.client.jitter`, `plasticvision.client.live_encoder`), measured one after the
+other in the same run. Under each WebRTC row, where the latency goes: `server` is a frame's
+time in the server (decoded frame in to swapped frame out, from its /metrics), `rest` the p50
+less that (the client's encode and decode, both links, the server's decode and encode, and
+both jitter buffers), and `holes` the losses a receiver gave up waiting for (ours only).
+
     python -m bench.webrtc_network [--duration 10]
 """
 
@@ -29,7 +37,8 @@ from tests.support.faces import on_canvas
 from tests.support.server_process import throwaway_server
 from tests.support.turn_server import SECRET, turn_server
 
-from plasticvision.client import StreamClient
+from bench.aiortc_defaults import FOLDER as UNTUNED, untuned
+from plasticvision.client import StreamClient, jitter
 from plasticvision.client.webrtc import WhipClient
 from plasticvision.tools.netem import running_proxy
 from plasticvision.tools.netem_udp import UdpLink, udp_link
@@ -65,18 +74,59 @@ def websocket_row(url: str, rtt: float, mbps: float | None, frame, seconds: floa
     return row("WebSocket", len(replies) / elapsed, p50, p95, up, down, elapsed)
 
 
-async def webrtc_row(url: str, relay, frame, seconds: float) -> str:
-    async with WhipClient(url, session=SESSION, relay_only=True) as client:
-        link = await client.publish(lambda: frame)
-        await link.next_frame(30)
-        await asyncio.sleep(WARM_UP_S)
-        count, samples, start = link.received, len(link.samples), time.monotonic()
-        before = (relay.sent_up.bytes, relay.sent_down.bytes)
-        await asyncio.sleep(seconds)
-        elapsed = time.monotonic() - start
-        up, down = relay.sent_up.bytes - before[0], relay.sent_down.bytes - before[1]
-        p50, p95 = percentiles([ms for _, ms in link.samples[samples:]])
-        return row("WebRTC", (link.received - count) / elapsed, p50, p95, up, down, elapsed)
+def server_time_s(url: str) -> tuple[float, float]:
+    """(seconds, frames) the server has spent from a frame's arrival to its result leaving, from /metrics."""
+    values = {}
+    for line in httpx.get(url + "/metrics", timeout=10).text.splitlines():
+        name, _, value = line.partition(" ")
+        if name.startswith("plasticvision_stream_round_trip_seconds_"):
+            values[name.rsplit("_", 1)[1]] = float(value)
+    return values.get("sum", 0.0), values.get("count", 0.0)
+
+
+class HoleCounter:
+    """Counts the holes our jitter buffers give up on while inside (the client's receivers only)."""
+
+    def __enter__(self) -> "HoleCounter":
+        self.buffers: list[jitter.LiveJitterBuffer] = []
+        self.make = jitter.LiveJitterBuffer
+        counter = self
+
+        class Counted(jitter.LiveJitterBuffer):
+            def __init__(self) -> None:
+                super().__init__()
+                counter.buffers.append(self)
+
+        jitter.LiveJitterBuffer = Counted
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        jitter.LiveJitterBuffer = self.make
+
+    @property
+    def skipped(self) -> int:
+        return sum(buffer.skipped for buffer in self.buffers)
+
+
+async def webrtc_row(name: str, url: str, relay, frame, seconds: float) -> str:
+    with HoleCounter() as holes:
+        async with WhipClient(url, session=SESSION, relay_only=True) as client:
+            link = await client.publish(lambda: frame)
+            await link.next_frame(30)
+            await asyncio.sleep(WARM_UP_S)
+            count, samples, start = link.received, len(link.samples), time.monotonic()
+            before = (relay.sent_up.bytes, relay.sent_down.bytes)
+            served = server_time_s(url)
+            skipped = holes.skipped
+            await asyncio.sleep(seconds)
+            elapsed = time.monotonic() - start
+            up, down = relay.sent_up.bytes - before[0], relay.sent_down.bytes - before[1]
+            served = tuple(after - was for after, was in zip(server_time_s(url), served))
+            p50, p95 = percentiles([ms for _, ms in link.samples[samples:]])
+            server_ms = served[0] / max(served[1], 1) * 1000
+            return row(name, (link.received - count) / elapsed, p50, p95, up, down, elapsed) + (
+                f"\n  {'':9s} server {server_ms:4.0f} ms  rest {p50 - server_ms:4.0f} ms  holes {holes.skipped - skipped}"
+            )
 
 
 def main() -> None:
@@ -88,14 +138,18 @@ def main() -> None:
     print("load average before (1/5/15 min): %.2f %.2f %.2f" % os.getloadavg())
     with turn_server() as turn_port, udp_link(("127.0.0.1", turn_port)) as relay:
         env = {"PLASTICVISION_ICE_SERVERS": json.dumps([f"turn:127.0.0.1:{relay.port}"]), "PLASTICVISION_TURN_SECRET": SECRET}
-        with throwaway_server(env=env) as server:
-            with open(DATA / "Tom_Hanks_54745.png", "rb") as image:
-                httpx.post(server.url + "/upload-source-faces", files={"files": image}, headers={"X-Session-Id": SESSION}, timeout=60)
+        untuned_env = {**env, "PYTHONPATH": os.pathsep.join([str(UNTUNED), str(ROOT)])}
+        with throwaway_server(env=env) as server, throwaway_server(env=untuned_env) as baseline:
+            for url in (server.url, baseline.url):
+                with open(DATA / "Tom_Hanks_54745.png", "rb") as image:
+                    httpx.post(url + "/upload-source-faces", files={"files": image}, headers={"X-Session-Id": SESSION}, timeout=60)
             for rtt, loss, mbps in LINKS:
                 print(f"{rtt} ms round trip, {loss:.0%} loss (UDP only), " + (f"{mbps:g} Mbit/s cap" if mbps else "no cap"))
                 relay.change(UdpLink(delay_ms=rtt / 2, loss=loss, mbps=mbps))
                 print(websocket_row(server.url, rtt, mbps, frame, args.duration), flush=True)
-                print(asyncio.run(webrtc_row(server.url, relay, frame, args.duration)), flush=True)
+                with untuned():
+                    print(asyncio.run(webrtc_row("aiortc", baseline.url, relay, frame, args.duration)), flush=True)
+                print(asyncio.run(webrtc_row("WebRTC", server.url, relay, frame, args.duration)), flush=True)
     print("load average after (1/5/15 min): %.2f %.2f %.2f" % os.getloadavg())
 
 

@@ -3,6 +3,7 @@ through a live server), faceless clips untouched, Ctrl-C finishing the file, one
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import os
 import re
@@ -20,6 +21,8 @@ import pytest
 from tests.support.faces import distance, identity
 from tests.support.live_uvicorn import free_port, serving
 from tests.support.optional_parts import need_module
+from tests.support.own_loop import in_own_loop
+from tests.support.server_process import throwaway_server
 from tests.support.video_clips import make_clip, read_frames, top_level_boxes
 from plasticvision.media.images import SYNTHETIC_NOTE, SYNTHETIC_SOURCE_TYPE
 from plasticvision.video.metadata import XMP_UUID
@@ -321,6 +324,51 @@ def test_remote_swap_over_webrtc(swapper, server, tmp_path, read_test_image):
     last = read_frames(out)[-1]
     hanks = identity(swapper, read_test_image("Tom_Hanks_54745.png"))
     assert distance(identity(swapper, last), hanks) < distance(identity(swapper, read_frames(clip)[-1]), hanks)
+
+
+def test_whep_plays_a_send_only_push_into_an_mp4(swapper, tmp_path, read_test_image):
+    """`--whep`: a send-only WHIP push (as OBS sends it) swapped by a server process, played into a
+    file, which the command finishes when the push ends."""
+    need_module("aiortc", "webrtc")
+    from plasticvision.client.webrtc import WhipClient
+
+    session, out = "camera-whep", tmp_path / "played.mp4"
+    face = read_frames(make_clip(tmp_path / "face.y4m", size=(320, 240), seconds=0.2, audio=False))[0]
+
+    async def push_and_play(server: str) -> tuple[int | None, str]:
+        command = [sys.executable, "-m", "plasticvision", "camera", "--whep", f"{server}/whep?session={session}", "-o", str(out)]
+        async with WhipClient(server, session=session) as client:
+            push = await client.publish(lambda: face, receive=False)
+            player = await asyncio.create_subprocess_exec(*command, stderr=asyncio.subprocess.PIPE)
+            lines = []
+            while not lines or "POST" not in lines[-1]:  # its offer answered (its import alone takes seconds on 2 cores)
+                lines.append((await asyncio.wait_for(player.stderr.readline(), 120)).decode())
+                assert lines[-1], "".join(lines)
+            await asyncio.sleep(4)  # a few seconds played
+            await client.end(push)  # the server ends its players with the push
+            rest = await asyncio.wait_for(player.stderr.read(), 60)
+            return await player.wait(), "".join(lines) + rest.decode()
+
+    with throwaway_server() as server:
+        with open(SOURCE, "rb") as image:
+            uploaded = httpx.post(server.url + "/upload-source-faces", files={"files": image}, headers={"X-Session-Id": session}, timeout=60)
+        assert uploaded.status_code == 200, uploaded.text
+        code, errors = in_own_loop(push_and_play(server.url))
+    assert code == 0, errors[-2000:]
+    _, frames_out, _ = counts(subprocess.CompletedProcess([], code, "", errors))
+    played = read_frames(out)
+    assert frames_out >= 15 and len(played) == frames_out, errors[-2000:]
+    assert played[-1].shape == face.shape  # the stamp strip our client adds is cut off again
+    hanks = identity(swapper, read_test_image("Tom_Hanks_54745.png"))
+    assert distance(identity(swapper, played[-1]), hanks) < distance(identity(swapper, face), hanks)
+
+
+def test_whep_takes_no_sources_and_a_whep_url():
+    result = camera("--whep", "http://127.0.0.1:9/whep", "--output", "out.mp4")  # camera() passes --source
+    assert result.returncode == 2 and "its source faces are set there" in result.stderr
+    bare = [sys.executable, "-m", "plasticvision", "camera", "--whep", "gpu-box:8000", "--output", "out.mp4"]
+    result = subprocess.run(bare, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "give the server's WHEP URL" in result.stderr.strip().splitlines()[-1]
 
 
 def test_webrtc_needs_a_live_input():

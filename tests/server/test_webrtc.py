@@ -140,6 +140,41 @@ def test_refusals_are_4xx_with_a_reason(network):
     assert connections(url, nobody) == 0, "a refused offer kept its stream slot"
 
 
+def test_trickle_ice_by_patch_adds_candidates_or_says_what_is_wrong(network, camera_frame):
+    """RFC 8840 fragments on the WHIP resource: 204 when added, 4xx with the reason otherwise."""
+    url, _ = network
+    session = new_session(url)
+    fragment = (
+        "a=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdefghijkl\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\n"
+        "a=candidate:1 1 udp 2122260223 127.0.0.1 9 typ host\r\na=end-of-candidates\r\n"
+    )
+    trickle = {"Content-Type": "application/trickle-ice-sdpfrag", "Authorization": f"Bearer {KEY}"}
+
+    async def patch_it() -> list[tuple[int, str]]:
+        async with WhipClient(url, api_key=KEY, session=session) as client:
+            link = await client.publish(lambda: camera_frame)
+            resource = link.resource_url
+            cases = [
+                (resource, trickle, fragment),
+                (resource, trickle, "a=end-of-candidates\r\n"),
+                (resource, {**trickle, "Content-Type": "application/sdp"}, fragment),
+                (resource, trickle, "a=mid:0\r\n"),
+                (resource, trickle, "a=mid:0\r\na=candidate:nonsense\r\n"),
+                (resource.replace("/whip/", "/whip/gone"), trickle, fragment),
+            ]
+            answers = []
+            for target, headers, body in cases:
+                response = await client.http.patch(target, content=body, headers=headers)
+                answers.append((response.status_code, response.text))
+            await link.next_frame(30)  # the connection carries on
+            return answers
+
+    answers = in_own_loop(patch_it())
+    assert [status for status, _ in answers] == [204, 204, 415, 400, 400, 404], answers
+    assert "trickle-ice-sdpfrag" in answers[2][1] and "no a=candidate" in answers[3][1]
+    assert "cannot add the candidate" in answers[4][1]
+
+
 def test_an_obs_style_push_plays_to_a_whep_player(network, camera_frame, swapper, read_test_image, data_dir):
     url, _ = network
     session = with_source(url, data_dir)
@@ -174,4 +209,5 @@ def test_over_an_80_ms_link_with_1_percent_loss(network, camera_frame, data_dir)
     finally:
         relay.change(UdpLink())
     assert relay.sent_up.lost and relay.sent_down.lost, "the link lost nothing: the media did not cross it"
-    assert fps >= 3 and latency < 80 + 1500, f"{fps:.1f} fps, p50 {latency:.0f} ms"
+    # p50 116 ms at load 5 in bench/webrtc_network.py (aiortc's own jitter buffer: 210 ms, seconds in some runs)
+    assert fps >= 3 and latency < 80 + 420, f"{fps:.1f} fps, p50 {latency:.0f} ms"

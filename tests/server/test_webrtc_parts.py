@@ -65,3 +65,31 @@ def test_lateness_counts_from_the_fastest_recent_arrival_and_resyncs_on_a_jump()
     assert lateness.of(frame(-40_000.0), 12.0) == 0  # the RTP clock wrapped: start over
     late = [lateness.of(frame(-39_999.0 + i / 10), 13.5 + i / 10) for i in range(80)]  # 0.5 s behind from now on
     assert late[0] == pytest.approx(0.5) and late[-1] == pytest.approx(0.0)  # a new normal after the window
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "found"),
+    [
+        ("application/trickle-ice-sdpfrag", b"a=mid:0\r\na=candidate:1 1 udp 9 127.0.0.1 9 typ host\r\n", [("0", "1 1 udp 9 127.0.0.1 9 typ host")]),
+        ("application/trickle-ice-sdpfrag; charset=utf-8", b"a=candidate:2 1 udp 9 ::1 9 typ host\n", [(None, "2 1 udp 9 ::1 9 typ host")]),
+        ("application/trickle-ice-sdpfrag", b"a=end-of-candidates\r\n", []),
+    ],
+)
+def test_a_trickle_fragment_gives_its_candidates_with_their_mid(content_type, body, found):
+    from plasticvision.server.webrtc.sdp import parse_trickle
+
+    assert parse_trickle(content_type, body) == found
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "status"),
+    [("application/sdp", b"a=end-of-candidates", 415), ("application/trickle-ice-sdpfrag", b"a=mid:0", 400), ("application/trickle-ice-sdpfrag", b"\xff", 400)],
+)
+def test_a_bad_trickle_fragment_is_a_4xx(content_type, body, status):
+    from plasticvision.errors import PlasticVisionError
+    from plasticvision.server.errors import error_type
+    from plasticvision.server.webrtc.sdp import parse_trickle
+
+    with pytest.raises(PlasticVisionError) as refused:
+        parse_trickle(content_type, body)
+    assert error_type(refused.value).status == status

@@ -62,7 +62,9 @@ class WebRTCSwapper:
     async def take(self) -> list:
         frames = []
         while not self.link.frames.empty():
-            frames.append(self.link.frames.get_nowait())
+            received = self.link.frames.get_nowait()
+            if received is not None:  # None: the server ended the video; the loop ends with its input
+                frames.append(received)
         return frames
 
     def camera_frame(self, received) -> CameraFrame:  # noqa: ANN001 - client.webrtc.Received

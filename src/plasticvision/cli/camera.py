@@ -40,9 +40,15 @@ def register(commands: argparse._SubParsersAction) -> None:
         default="0",
         help="camera index (0), device path, stream URL, or a video / Y4M file (default: 0)",
     )
-    camera.add_argument("--source", "-s", action="append", required=True, help="source face image (repeat up to 10)")
+    camera.add_argument("--source", "-s", action="append", help="source face image (repeat up to 10; required but with --whep)")
     where = camera.add_mutually_exclusive_group()
     where.add_argument("--server", metavar="URL", help="swap on a PlasticVision server (e.g. http://gpu-box:8000)")
+    where.add_argument(
+        "--whep",
+        metavar="URL",
+        help="play a session's swapped video from a server's WHEP endpoint (e.g. "
+        "http://gpu-box:8000/whep?session=NAME, what OBS pushes to /whip) into the output; needs the webrtc extra",
+    )
     where.add_argument("--local", action="store_true", help="swap on this machine (the default without --server)")
     camera.add_argument(
         "--api-key",
@@ -77,6 +83,10 @@ def run_camera(args: argparse.Namespace) -> int:
     from plasticvision.camera.sinks import open_sink
     from plasticvision.camera.sources import is_capture, open_source, parse_size
 
+    if args.whep:
+        return play_whep(args)
+    if not args.source:
+        raise ValueError("camera needs --source (a face image) to swap in, unless it plays --whep")
     settings = settings_from_args(args)
     size = parse_size(args.size) if args.size else None
     if is_capture(args.input):
@@ -113,6 +123,23 @@ def run_camera(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         run_stream(source, swapper, sink)
+    return 0
+
+
+def play_whep(args: argparse.Namespace) -> int:
+    """The swapped video a WHIP sender pushes, played into the output: no input, no sources, no swap here."""
+    if args.source:
+        raise ValueError("--whep plays what the server swaps for that session: its source faces are set there, not with --source")
+    if importlib.util.find_spec("aiortc") is None:
+        raise ValueError("--whep needs the webrtc extra: pip install 'plasticvision[webrtc]'")
+    import asyncio
+
+    from plasticvision.camera.sinks import open_sink
+    from plasticvision.camera.whep_player import play
+
+    fps = args.fps or DEFAULT_CAMERA_FPS
+    print(f"camera: playing {args.whep} -> {args.output}; Ctrl-C stops", file=sys.stderr)
+    asyncio.run(play(args.whep, args.api_key, lambda size: open_sink(args.output, size, fps, device=args.device)))
     return 0
 
 

@@ -33,10 +33,17 @@ from av import VideoFrame
 
 from plasticvision.client import stamp as frame_stamp
 from plasticvision.client.errors import ClientError, refusal
+from plasticvision.client import jitter, live_encoder
 
 SDP_TYPE = "application/sdp"
 LINK = re.compile(r'<([^>]+)>\s*;\s*rel="ice-server"(.*)')
 PARAM = re.compile(r'(\w[\w-]*)="([^"]*)"')
+
+
+class StreamEnded(ClientError):
+    """The server ended the connection's video (a WHEP player's WHIP stream was DELETEd, the server stopped)."""
+
+    type = "stream_ended"
 
 
 class NoTurnServer(ClientError):
@@ -85,7 +92,7 @@ class Link:
     peer: RTCPeerConnection
     resource_url: str
     clock: Callable[[], float] = monotonic_ms
-    frames: asyncio.Queue[Received] = field(default_factory=lambda: asyncio.Queue(maxsize=1))
+    frames: asyncio.Queue[Received | None] = field(default_factory=lambda: asyncio.Queue(maxsize=1))  # None: ended
     received: int = 0
     samples: list[tuple[float, float]] = field(default_factory=list)  # (arrived ms, latency ms)
     task: asyncio.Task | None = None
@@ -98,6 +105,7 @@ class Link:
             try:
                 frame = await track.recv()
             except MediaStreamError:
+                self.put_newest(None)
                 return
             now = self.clock()
             luma = np.frombuffer(frame.planes[0], np.uint8).reshape(-1, frame.planes[0].line_size)[:, : frame.width]
@@ -106,13 +114,20 @@ class Link:
             self.received += 1
             if latency is not None:
                 self.samples.append((now, latency))
-            if self.frames.full():  # newest wins: a reader that falls behind skips frames
-                self.frames.get_nowait()
-            self.frames.put_nowait(Received(frame, now, latency))
+            self.put_newest(Received(frame, now, latency))
+
+    def put_newest(self, item: Received | None) -> None:
+        if self.frames.full():  # newest wins: a reader that falls behind skips frames
+            self.frames.get_nowait()
+        self.frames.put_nowait(item)
 
     async def next_frame(self, timeout_s: float = 10.0) -> Received:
-        return await asyncio.wait_for(self.frames.get(), timeout_s)
-
+        """The newest frame; StreamEnded once the video has ended."""
+        received = await asyncio.wait_for(self.frames.get(), timeout_s)
+        if received is None:
+            self.frames.put_nowait(None)  # ended for every later call too
+            raise StreamEnded("the server ended the video")
+        return received
     async def stats(self) -> dict[str, float]:
         """Bytes and packets each way, and packets lost, from the connection's RTP statistics (aiortc counts
         no bytes received, so that is what the server's sender reports say it sent)."""
@@ -203,11 +218,11 @@ class WhipClient:
             peer.addTransceiver("audio", direction="sendonly")
         return await self.negotiate(peer, "/whip")
 
-    async def play(self) -> Link:
-        """Receive the session's swapped video from `/whep`."""
+    async def play(self, endpoint: str = "/whep") -> Link:
+        """Receive the session's swapped video from the WHEP `endpoint` (a path on the server, a query allowed)."""
         peer = await self.new_peer()
         peer.addTransceiver("video", direction="recvonly")
-        return await self.negotiate(peer, "/whep")
+        return await self.negotiate(peer, endpoint)
 
     async def new_peer(self) -> RTCPeerConnection:
         ice = []
@@ -221,6 +236,7 @@ class WhipClient:
 
     async def negotiate(self, peer: RTCPeerConnection, path: str) -> Link:
         prefer(peer, self.codec)
+        jitter.use_live_receiver(peer)
         link = Link(peer, "", self.clock)
         peer.on("track", lambda track: link.watch(track) if track.kind == "video" else None)
         await peer.setLocalDescription(await peer.createOffer())
@@ -230,6 +246,7 @@ class WhipClient:
             raise refused(path, response)
         link.resource_url = self.server_url + response.headers["location"]
         await peer.setRemoteDescription(RTCSessionDescription(response.text, "answer"))
+        live_encoder.use_live_encoder(peer)
         self.links.append(link)
         return link
 

@@ -50,6 +50,7 @@ from plasticvision.server.errors import describe_errors, error_type, ws_close
 from plasticvision.server.metrics import Metrics
 from plasticvision.server.middleware.limits import MB
 from plasticvision.server.middleware.security import check_api_key, check_origin
+from plasticvision.server.newest_frame import NewestFrame, process_newest
 from plasticvision.server.workers import Workers
 
 JPEG_QUALITY = 80
@@ -133,10 +134,9 @@ class FrameStream:
         self.stats = stats
         self.replica = replica  # the device this stream stays on
         self.live = session.stream(engine=replica.engine)  # one tracker per connection: detect rarely, follow in between
-        self.latest: Incoming | None = None
-        self.frame_ready = asyncio.Event()
+        self.frames: NewestFrame[Incoming] = NewestFrame()
         self.send_lock = asyncio.Lock()
-        self.received = self.sent = self.bad_in_a_row = 0
+        self.received = self.bad_in_a_row = 0
         self.last_seq: int | None = None
 
     async def run(self) -> None:
@@ -144,7 +144,7 @@ class FrameStream:
         try:
             async with anyio.create_task_group() as group:
                 for _ in range(min(self.parallel_frames, self.workers.size)):
-                    group.start_soon(self.process_frames)
+                    group.start_soon(process_newest, self.frames, self.workers.slot, self.work, self.send_reply)
                 await self.receive_messages()
                 group.cancel_scope.cancel()
         except ExceptionGroup as failures:
@@ -178,8 +178,7 @@ class FrameStream:
             incoming = Incoming(
                 self.received, jpeg, received_at, header.seq, header.capture_time_ms, header.reply_quality
             )
-        replaced, self.latest = self.latest, incoming
-        self.frame_ready.set()
+        replaced = self.frames.offer(incoming)
         if replaced is not None:
             self.metrics.frames_dropped.inc()
             await self.send_dropped(replaced)
@@ -194,32 +193,24 @@ class FrameStream:
         self.bad_in_a_row = 0
         await self.send_text({"settings": settings.model_dump()})
 
-    async def process_frames(self) -> None:
-        """Take the newest frame only once a thread is free for it, so no frame waits in a queue."""
-        while True:
-            await self.frame_ready.wait()
-            async with self.workers.slot():
-                if self.latest is None:
-                    self.frame_ready.clear()
-                    continue
-                incoming, self.latest = self.latest, None
-                self.frame_ready.clear()
-                started = time.perf_counter()
-                try:
-                    jpeg = await self.workers.execute(self.render, incoming.jpeg, incoming.reply_quality)
-                except PlasticVisionError as exc:
-                    await self.report(exc, "frame", incoming.seq)
-                    continue
-                work_ms = (time.perf_counter() - started) * 1000
-            await self.send_reply(incoming, jpeg, work_ms)
+    async def work(self, incoming: Incoming) -> tuple[bytes, float] | None:
+        """On a worker thread (`process_newest` holds it): the reply's JPEG and the ms it took; None after an error."""
+        started = time.perf_counter()
+        try:
+            jpeg = await self.workers.execute(self.render, incoming.jpeg, incoming.reply_quality)
+        except PlasticVisionError as exc:
+            await self.report(exc, "frame", incoming.seq)
+            return None
+        return jpeg, (time.perf_counter() - started) * 1000
 
-    async def send_reply(self, incoming: Incoming, jpeg: bytes, work_ms: float) -> None:
+    async def send_reply(self, incoming: Incoming, result: tuple[bytes, float]) -> None:
+        jpeg, work_ms = result
         async with self.send_lock:
-            if incoming.number <= self.sent:  # a newer frame overtook this one: never send it late
+            if not self.frames.first_to_show(incoming.number):  # a newer frame overtook this one: never send it late
                 self.metrics.frames_dropped.inc()
                 await self.send_dropped(incoming, locked=True)
                 return
-            self.sent, self.bad_in_a_row = incoming.number, 0
+            self.bad_in_a_row = 0
             server_ms = (time.perf_counter() - incoming.received_at) * 1000
             if self.protocol == PROTOCOL_SEED:
                 await self.websocket.send_bytes(jpeg)

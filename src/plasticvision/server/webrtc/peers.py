@@ -15,12 +15,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.sdp import candidate_from_sdp
 from aiortc.rtcrtpreceiver import RemoteStreamTrack
 
+from plasticvision.client import jitter, live_encoder
 from plasticvision.errors import PlasticVisionError
 from plasticvision.server.webrtc.admission import Admission
 from plasticvision.server.webrtc.relay import Broadcast, FrameRelay, ViewerTrack
-from plasticvision.server.webrtc.sdp import BadOffer, Direction, Offer
+from plasticvision.server.webrtc.sdp import BadCandidates, BadOffer, Direction, Offer
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +123,7 @@ class Peers:
         peer = resource.peer
         try:
             await peer.setRemoteDescription(RTCSessionDescription(offer.sdp, "offer"))
+            jitter.use_live_receiver(peer)
             video = next(t for t in peer.getTransceivers() if t.kind == "video")
             for other in peer.getTransceivers():
                 if other is not video:  # OBS sends audio too: refuse it, or its decoded frames pile up unread
@@ -129,6 +132,7 @@ class Peers:
                 video.sender.replaceTrack(viewer)
                 video.direction = "sendrecv" if offer.direction is Direction.SENDRECV else "sendonly"
             await peer.setLocalDescription(await peer.createAnswer())  # aiortc gathers all candidates here
+            live_encoder.use_live_encoder(peer)
         except PlasticVisionError:
             await self.close(resource)
             raise
@@ -137,6 +141,20 @@ class Peers:
             # aiortc refused it (no codec in common, a line it parses further than we do)
             raise BadOffer(f"the SDP offer cannot be used: {exc or type(exc).__name__}") from exc
         return peer.localDescription.sdp
+
+    async def trickle(self, resource: Resource, candidates: list[tuple[str | None, str]]) -> None:
+        """Add the remote candidates of a trickle PATCH (a candidate without a mid is for the video)."""
+        video = next(t.mid for t in resource.peer.getTransceivers() if t.kind == "video")
+        for mid, text in candidates:
+            try:
+                candidate = candidate_from_sdp(text)
+                candidate.sdpMid = mid or video
+                await resource.peer.addIceCandidate(candidate)
+            except (ValueError, IndexError, KeyError, AssertionError) as exc:  # aiortc asserts on a short line
+                raise BadCandidates(
+                    f"cannot add the candidate '{text[:80]}' ({str(exc) or 'too short'}): a=candidate: takes "
+                    "'foundation component transport priority address port typ type', as RFC 8839 says"
+                ) from exc
 
     async def relay_until_end(self, resource: Resource, relaying: Awaitable[None]) -> None:
         try:

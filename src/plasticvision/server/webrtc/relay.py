@@ -35,6 +35,7 @@ from plasticvision.engines.pool import Replica
 from plasticvision.errors import PlasticVisionError
 from plasticvision.pipeline.session import SwapSession
 from plasticvision.server.metrics import Metrics
+from plasticvision.server.newest_frame import NewestFrame, process_newest
 from plasticvision.media.overlay import NO_SOURCE_NOTICE, draw_notice
 from plasticvision.server.workers import Workers
 
@@ -144,9 +145,8 @@ class FrameRelay:
         self.broadcast = broadcast
         self.parallel = max(1, min(parallel, workers.size))
         self.max_pixels = max_pixels
-        self.latest: Incoming | None = None
-        self.frame_ready = asyncio.Event()
-        self.received = self.shown = 0
+        self.frames: NewestFrame[Incoming] = NewestFrame()
+        self.received = 0
         self.lateness = Lateness()
         self.started = time.perf_counter()
 
@@ -155,7 +155,7 @@ class FrameRelay:
         try:
             async with anyio.create_task_group() as group:
                 for _ in range(self.parallel):
-                    group.start_soon(self.process_frames)
+                    group.start_soon(process_newest, self.frames, self.workers.slot, self.swap, self.show)
                 await self.pump(track)
                 group.cancel_scope.cancel()
         finally:
@@ -172,35 +172,25 @@ class FrameRelay:
                 continue
             self.received += 1
             arrived = time.perf_counter()
-            late = self.lateness.of(frame, arrived) > MAX_LATE_S
-            if self.latest is not None or late:
+            if self.lateness.of(frame, arrived) > MAX_LATE_S:
                 self.metrics.frames_dropped.inc()
-            self.latest = None if late else Incoming(self.received, frame, arrived)
-            if not late:
-                self.frame_ready.set()
+                if self.frames.discard() is not None:
+                    self.metrics.frames_dropped.inc()
+            elif self.frames.offer(Incoming(self.received, frame, arrived)) is not None:
+                self.metrics.frames_dropped.inc()
 
-    async def process_frames(self) -> None:
-        """Take the newest frame only when a thread is free for it, so none waits in a queue."""
-        while True:
-            await self.frame_ready.wait()
-            async with self.workers.slot():
-                if self.latest is None:
-                    self.frame_ready.clear()
-                    continue
-                incoming, self.latest = self.latest, None
-                self.frame_ready.clear()
-                try:
-                    swapped = await self.workers.execute(self.render, incoming.frame)
-                except PlasticVisionError as exc:
-                    log.info("webrtc: frame %d not swapped: %s", incoming.number, exc)
-                    continue
-            await self.show(incoming, swapped)
+    async def swap(self, incoming: Incoming) -> VideoFrame | None:
+        """On a worker thread (`process_newest` holds it): the swapped frame; None when it could not be swapped."""
+        try:
+            return await self.workers.execute(self.render, incoming.frame)
+        except PlasticVisionError as exc:
+            log.info("webrtc: frame %d not swapped: %s", incoming.number, exc)
+            return None
 
     async def show(self, incoming: Incoming, swapped: VideoFrame) -> None:
-        if incoming.number <= self.shown:  # a newer frame overtook this one: never show it late
+        if not self.frames.first_to_show(incoming.number):  # a newer frame overtook this one: never show it late
             self.metrics.frames_dropped.inc()
             return
-        self.shown = incoming.number
         swapped.pts, swapped.time_base = round((time.perf_counter() - self.started) * CLOCK_RATE), TIME_BASE
         await self.broadcast.publish(swapped)
         self.metrics.frames_processed.inc()

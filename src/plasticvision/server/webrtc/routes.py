@@ -2,8 +2,8 @@
 
 A WHIP offer that is `sendrecv` (the page) gets the swapped video back on the same connection;
 a `sendonly` one (OBS) is played to WHEP players of the same session. Each answer is complete
-(aiortc gathers every candidate before answering), so no trickle ICE is needed; `PATCH` is
-answered 405 as the spec allows.
+(aiortc gathers every candidate before answering), so the server never trickles; a client that
+does sends its late candidates by `PATCH` on the resource (RFC 8840 fragments): `204`.
 """
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from starlette.requests import HTTPConnection
 
+from plasticvision.config import ServerConfig
 from plasticvision.server.deps import ConfigDep, RegistryDep, SwapperDep, WorkersDep
 from plasticvision.server.openapi import Responses, error_responses
 from plasticvision.server.webrtc.admission import admit, check_caller, session_id_of
 from plasticvision.server.webrtc.ice import link_headers
 from plasticvision.server.webrtc.peers import Peers, Resource
 from plasticvision.server.webrtc.relay import Broadcast, FrameRelay
-from plasticvision.server.webrtc.sdp import SDP_TYPE, parse_offer
+from plasticvision.server.webrtc.sdp import SDP_TYPE, TRICKLE_TYPE, parse_offer, parse_trickle
 
 
 @asynccontextmanager
@@ -109,6 +110,32 @@ async def whip_options(request: Request, config: ConfigDep) -> Response:
     for link in link_headers(config):
         response.headers.append("Link", link)
     return response
+
+
+TRICKLE_BODY = {"required": True, "content": {TRICKLE_TYPE: {"schema": {"type": "string"}}}}
+
+
+async def trickle(kind: str, resource_id: str, request: Request, config: ServerConfig, peers: Peers) -> Response:
+    """Trickle ICE: the client's late candidates (`a=candidate:` lines of an SDP fragment) for its connection."""
+    check_caller(request, config)
+    resource = peers.get(kind, resource_id)
+    await peers.trickle(resource, parse_trickle(request.headers.get("content-type"), await request.body()))
+    return Response(status_code=204)
+
+
+TRICKLE = {"status_code": 204, "responses": error_responses(404, 415), "openapi_extra": {"requestBody": TRICKLE_BODY}}
+
+
+@router.patch("/whip/{resource_id}", **TRICKLE)
+async def trickle_whip(resource_id: str, request: Request, config: ConfigDep, peers: PeersDep) -> Response:
+    """Trickle ICE for a WHIP stream: the client's late candidates, as an `application/trickle-ice-sdpfrag`."""
+    return await trickle("whip", resource_id, request, config, peers)
+
+
+@router.patch("/whep/{resource_id}", **TRICKLE)
+async def trickle_whep(resource_id: str, request: Request, config: ConfigDep, peers: PeersDep) -> Response:
+    """Trickle ICE for a WHEP player: the client's late candidates, as an `application/trickle-ice-sdpfrag`."""
+    return await trickle("whep", resource_id, request, config, peers)
 
 
 @router.delete("/whip/{resource_id}", status_code=200, responses=error_responses(404))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from plasticvision.errors import PlasticVisionError
 
 SDP_TYPE = "application/sdp"
+TRICKLE_TYPE = "application/trickle-ice-sdpfrag"  # RFC 8840: a trickle ICE PATCH body
 MAX_SDP_BYTES = 64 * 1024  # a browser's offer is 3-8 kB
 
 
@@ -20,6 +21,12 @@ class BadOffer(PlasticVisionError):
     """Not an SDP offer we can serve: not SDP, no video, no ICE credentials or fingerprint, the wrong way."""
 
     type = "bad_offer"
+
+
+class BadCandidates(PlasticVisionError):
+    """A trickle ICE PATCH body without a candidate we can add (none, or one that does not parse)."""
+
+    type = "bad_candidates"
 
 
 class NotSdp(PlasticVisionError):
@@ -67,6 +74,28 @@ def parse_offer(content_type: str | None, body: bytes) -> Offer:
     if direction == "inactive":
         raise BadOffer("the offer's video is inactive: nothing to send or receive")
     return Offer(sdp if sdp.endswith("\n") else sdp + "\r\n", Direction(direction))
+
+
+def parse_trickle(content_type: str | None, body: bytes) -> list[tuple[str | None, str]]:
+    """The (mid, candidate) pairs of an RFC 8840 SDP fragment, each candidate the text after `a=candidate:`;
+    an `a=end-of-candidates` alone is a valid fragment with none."""
+    if (content_type or "").split(";")[0].strip().lower() != TRICKLE_TYPE:
+        raise NotSdp(f"a PATCH body must be an SDP fragment sent as Content-Type: {TRICKLE_TYPE}, got {content_type or 'none'}")
+    if len(body) > MAX_SDP_BYTES:
+        raise BadCandidates(f"the SDP fragment is {len(body)} bytes; the limit is {MAX_SDP_BYTES}")
+    try:
+        lines = [line.strip() for line in body.decode("utf-8").splitlines() if line.strip()]
+    except UnicodeDecodeError as exc:
+        raise BadCandidates("the SDP fragment is not UTF-8 text") from exc
+    mid, found = None, []
+    for line in lines:
+        if line.startswith("a=mid:"):
+            mid = line.removeprefix("a=mid:")
+        elif line.startswith("a=candidate:"):
+            found.append((mid, line.removeprefix("a=candidate:")))
+    if not found and "a=end-of-candidates" not in lines:
+        raise BadCandidates("the SDP fragment has no a=candidate or a=end-of-candidates line")
+    return found
 
 
 def video_section(lines: list[str]) -> list[str] | None:
