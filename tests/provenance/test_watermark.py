@@ -70,6 +70,17 @@ def test_the_inner_face_is_left_alone(photo, face, points):
     assert not np.array_equal(marked, photo)
 
 
+def test_a_face_left_unswapped_keeps_its_head_unmarked(photo, face):
+    """A swapped face beside one the face map left alone: the other head and a margin stay as they were."""
+    other = face.translated(150.0, 0.0)
+    marked = Watermarker(INSTALL).mark_faces(photo.copy(), [face], spare=[other])
+    x0, y0, x1, y1 = (int(v) for v in other.box)
+    grow_x, grow_y = x1 - x0, y1 - y0  # SPARE_MARGIN: the face's own size on every side
+    head = np.s_[max(y0 - grow_y, 0) : y1 + grow_y, x0 - grow_x : x1 + grow_x]
+    assert not np.array_equal(marked, photo)
+    np.testing.assert_array_equal(marked[head], photo[head])
+
+
 @pytest.mark.parametrize(
     "attack",
     [

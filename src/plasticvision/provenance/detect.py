@@ -110,7 +110,7 @@ def peak_scores(flat: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
 def window_folds(white: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.float32]:
     """Windows of k x k tiles, WINDOW_STRIDE tiles apart, each folded into one tile.
 
-    A marked box (a face grown by 30 %, about four tiles across at the embedding scale) always
+    A marked box (a face grown by 30 %, at least four tiles across at the embedding scale) always
     has a window over most of it; the image is padded with zeros to whole tiles, so its edges count.
     """
     rows, cols = -(-white.shape[0] // TILE), -(-white.shape[1] // TILE)

@@ -137,10 +137,11 @@ class Watermarker:
         The marked area is the face box grown by FACE_MARGIN (a small face's up to MIN_BOX pixels a
         side) less the inner face (the landmarks' hull: what a face recognizer reads), feathered:
         the mark must not move the face's identity. The tiles are anchored at the frame's origin:
-        faces side by side add up to one coherent pattern, and chips stay on even pixels (halving
-        keeps them whole). The `spare` faces (found, not swapped) and a margin around them stay untouched. A close-up's
-        mark is scaled down so that the frame stays above PSNR_FLOOR. The weights are built at a
-        quarter of the resolution: this runs on every live frame.
+        faces side by side add up to one coherent pattern, chips stay on even pixels (halving keeps
+        them whole), and a video's frames can be averaged to find it (`verify`). The `spare` faces
+        (found, not swapped) and their heads stay untouched. A close-up's mark is scaled down so
+        that the frame stays above PSNR_FLOOR. The weights are built at a quarter of the
+        resolution: this runs on every live frame.
         """
         height, width = frame.shape[:2]
         placed = [(w, face) for face in faces if (w := marked_box(face.box, width, height)) is not None]
@@ -161,7 +162,8 @@ class Watermarker:
             delta[4 * y0 : 4 * y0 + h, 4 * x0 : 4 * x0 + w] += gain[:h, :w] * self.pattern(top + 4 * y0, left + 4 * x0, h, w)
         for face in spare:
             if (kept := marked_box(face.box, width, height, SPARE_MARGIN, 0)) is not None:
-                delta[max(kept[0].start - top, 0) : max(kept[0].stop - top, 0), max(kept[1].start - left, 0) : max(kept[1].stop - left, 0)] = 0
+                rows, cols = kept
+                delta[max(rows.start - top, 0) : max(rows.stop - top, 0), max(cols.start - left, 0) : max(cols.stop - left, 0)] = 0
         energy = float(np.dot(delta.ravel(), delta.ravel()))
         budget = height * width * 255.0**2 / 10 ** (PSNR_FLOOR / 10)
         if energy > budget:
@@ -186,8 +188,8 @@ def marked_box(
 
 
 def inner_face(face: Face) -> npt.NDArray[np.float32]:
-    """The inner face's outline: the 68 landmarks' hull (jaw, brows), or the five points' hull widened
-    to about the same area for engines that give only five."""
+    """The inner face's outline: the hull of the brows', eyes', nose's and mouth's landmarks, grown a
+    little, or the five points' hull widened to about the same area for engines that give only five."""
     if face.landmarks_68 is not None:
         points, grow = np.asarray(face.landmarks_68, np.float32)[INNER_68], KEEP_OUT_GROW
     else:
