@@ -5,11 +5,18 @@ synthetic models of the test suite (tests/support/onnx_fakes.py: the real interf
 inference), so on the CPU the numbers are our own cost around the models: crops, tensors,
 masks, paste-back, post-processing. The time inside onnxruntime is reported apart per role
 (`infer:swapper`, `infer:occluder`, `infer:parser`). With real weights and a GPU
-(`--models-dir DIR --providers CUDAExecutionProvider` or `TensorrtExecutionProvider`), the
-same table gives the real per-stage cost on that host.
+(`--models-dir DIR --providers gpu`: TensorRT, then CUDA, then CPU, whichever this onnxruntime
+has; or name them, e.g. `CUDAExecutionProvider,CPUExecutionProvider`), the same table gives the
+real per-stage cost on that host.
+
+Rows with `occlusion` or `region` run twice: with the stream's mask cadence (`every 5`: the
+masks are made on every fifth frame and reused in the aligned crop between) and with masks made
+on every frame (`every 1`, what a still gets). Each stage is the mean ms per frame (so a
+cadence's cost is spread over its frames); `worst` is the slowest frame (a frame that makes
+the masks).
 
     python -m bench.models_bench [--frames 60] [--swappers inswapper_128,hyperswap_1a_256]
-        [--models-dir DIR --providers CUDAExecutionProvider,CPUExecutionProvider]
+        [--models-dir DIR --providers gpu]
 """
 
 from __future__ import annotations
@@ -20,15 +27,16 @@ import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
-from statistics import median
 from typing import Any
 
 import numpy as np
 
 from plasticvision import FaceSwapper, Settings
 from plasticvision.engines.inswapper.engine import InswapperEngine
+from plasticvision.engines.inswapper.providers import choose_providers
 from plasticvision.models.catalog import names_of
 from plasticvision.models.store import ModelStore
+from plasticvision.pipeline.crop_masks import MASK_EVERY
 from tests.support import onnx_fakes
 
 MASKS: tuple[tuple[str, ...], ...] = ((), ("box",), ("occlusion",), ("region",), ("occlusion", "region"))
@@ -59,8 +67,15 @@ def clip(frames: int) -> list[np.ndarray]:
             + rng.integers(0, 6, base.shape, dtype=np.uint8) for i in range(frames)]
 
 
-def measure(swapper: FaceSwapper, settings: Settings, frames: list[np.ndarray], spent: dict[str, float]) -> dict:
-    stream = swapper.stream(settings)
+def cadences(masks: tuple[str, ...]) -> tuple[int, ...]:
+    """The mask cadences worth a row: the stream's and every frame, where there are crop masks to reuse."""
+    return (MASK_EVERY, 1) if {"occlusion", "region"} & set(masks) else (MASK_EVERY,)
+
+
+def measure(
+    swapper: FaceSwapper, settings: Settings, frames: list[np.ndarray], spent: dict[str, float], mask_every: int
+) -> dict:
+    stream = swapper.stream(settings, mask_every=mask_every)
     for frame in frames[:5]:  # warm-up: loads, first detection
         stream.swap(frame)
     stages: dict[str, list[float]] = defaultdict(list)
@@ -71,7 +86,7 @@ def measure(swapper: FaceSwapper, settings: Settings, frames: list[np.ndarray], 
         stages["total"].append((time.perf_counter() - start) * 1000)
         for name, ms in {**report.timings_ms, **spent}.items():
             stages[name].append(ms)
-    return {name: median(values) for name, values in stages.items()}
+    return {"worst": max(stages["total"]), **{name: sum(values) / len(frames) for name, values in stages.items()}}
 
 
 def main() -> int:
@@ -79,9 +94,10 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--swappers", default=",".join(names_of("swapper")))
     parser.add_argument("--models-dir", type=Path, help="real weights (default: synthetic models in a temp dir)")
-    parser.add_argument("--providers", default="CPUExecutionProvider", help="onnxruntime providers, in order")
+    parser.add_argument("--providers", default="CPUExecutionProvider",
+                        help="onnxruntime providers, in order; `gpu`: TensorRT, CUDA, then CPU, as available")
     args = parser.parse_args()
-    providers = args.providers.split(",")
+    providers = choose_providers() if args.providers == "gpu" else args.providers.split(",")
     with tempfile.TemporaryDirectory() as tmp:
         root = args.models_dir or onnx_fakes.build_catalog_dir(Path(tmp), [FACE])
         engine = InswapperEngine.from_store(ModelStore(root, checksums=args.models_dir is not None),
@@ -96,15 +112,16 @@ def main() -> int:
         swapper = FaceSwapper(engine=engine)
         frames = clip(args.frames)
         swapper.set_sources([frames[0]])
-        print(f"providers {providers[0]}; {args.frames} frames 640x480 per row; median ms per frame")
-        columns = ["total", "detect", "swap", "infer:swapper", "masks", "infer:occluder", "infer:parser", "colour",
+        print(f"providers {providers[0]}; {args.frames} frames 640x480 per row; mean ms per frame")
+        columns = ["total", "worst", "detect", "swap", "infer:swapper", "masks", "infer:occluder", "infer:parser", "colour",
                    "sharpen", "mouth", "feather", "blend"]
-        print(f"{'swapper':<17} {'face_masks':<18}" + "".join(f"{c:>15}" for c in columns))
+        print(f"{'swapper':<17} {'face_masks':<18} {'cadence':>8}" + "".join(f"{c:>15}" for c in columns))
         for name in args.swappers.split(","):
             for masks in MASKS:
-                row = measure(swapper, Settings(swapper=name, face_masks=masks), frames, spent)
-                cells = "".join(f"{row.get(c, 0.0):>15.2f}" for c in columns)
-                print(f"{name:<17} {'+'.join(masks) or 'none':<18}{cells}", flush=True)
+                for every in cadences(masks):
+                    row = measure(swapper, Settings(swapper=name, face_masks=masks), frames, spent, every)
+                    cells = "".join(f"{row.get(c, 0.0):>15.2f}" for c in columns)
+                    print(f"{name:<17} {'+'.join(masks) or 'none':<18} {f'every {every}':>8}{cells}", flush=True)
     return 0
 
 

@@ -7,6 +7,8 @@ contract and fails this test; the output names the offending import chain.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,17 @@ from importlinter.cli import lint_imports
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_imports_keep_the_layers_and_contracts(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def loggers_kept() -> Iterator[None]:
+    """import-linter configures logging with `dictConfig`, which disables every logger that exists: give
+    them back, or the tests after this one (the JSON request log's) would log nothing."""
+    loggers = [logger for logger in logging.root.manager.loggerDict.values() if isinstance(logger, logging.Logger)]
+    enabled = [logger for logger in loggers if not logger.disabled]
+    yield
+    for logger in enabled:
+        logger.disabled = False
+
+
+def test_imports_keep_the_layers_and_contracts(monkeypatch: pytest.MonkeyPatch, loggers_kept: None) -> None:
     monkeypatch.chdir(ROOT)
     assert lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True, no_logo=True) == 0

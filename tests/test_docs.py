@@ -67,3 +67,12 @@ def test_the_readme_is_a_page_whose_links_lead_somewhere() -> None:
     assert targets, "the README should link to the docs pages"
     broken = [target for target in targets if not (ROOT / target).exists()]
     assert not broken, broken
+
+
+def test_the_readme_model_table_names_every_catalog_model() -> None:
+    """Issue 21: the README lists every model with its role, size, checksum kind and licence."""
+    from plasticvision.models.catalog import CATALOG
+
+    rows = [line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("| `")]
+    missing = [spec.name for spec in CATALOG if not any(f"`{spec.name}`" in row and row.count("|") == 6 for row in rows)]
+    assert not missing, f"README's model table lacks {missing}"

@@ -21,6 +21,7 @@ from plasticvision.engines.pool import EnginePool, Replica
 from plasticvision.pipeline.frames import check_frame
 from plasticvision.pipeline.mapper import FaceMapper
 from plasticvision.pipeline.session import SwapSession
+from plasticvision.pipeline.crop_masks import MASK_EVERY
 from plasticvision.pipeline.stream import DEFAULT_FPS, LiveStream
 from plasticvision.pipeline.timing import TimingStats
 from plasticvision.settings import Settings
@@ -76,9 +77,12 @@ class FaceSwapper:
         """Like `swap`, plus how many faces were found and swapped and the stage timings."""
         return self.default_session.swap(frame, settings)
 
-    def stream(self, settings: Settings | None = None, *, fps: float = DEFAULT_FPS) -> LiveStream:
-        """A tracked stream on the default session: `stream.swap(frame)` for each frame of a camera or video."""
-        return self.default_session.stream(settings, fps=fps)
+    def stream(
+        self, settings: Settings | None = None, *, fps: float = DEFAULT_FPS, mask_every: int = MASK_EVERY
+    ) -> LiveStream:
+        """A tracked stream on the default session: `stream.swap(frame)` for each frame of a camera or video
+        (occlusion and region masks made every `mask_every` frames and reused in between)."""
+        return self.default_session.stream(settings, fps=fps, mask_every=mask_every)
 
     def detect(self, frame: Frame) -> list[Face]:
         """Every face in the frame with box, landmarks and score, largest first (on the least busy device;

@@ -9,21 +9,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 
 from plasticvision.errors import NoFaceFound
 from plasticvision.geometry.regions import Region
 from plasticvision.types import MASK_REGIONS, Embedding, Face, FaceMaskType, Frame, Mask, MaskRegion
 
 
+@runtime_checkable
+class CropMasks(Protocol):
+    """Where a stream keeps the masks an engine makes in a model's aligned crop, to reuse them on later frames.
+
+    In the aligned crop the face stays put as the head moves (the alignment takes the motion out),
+    so a face-relative mask (what is in front of the face, where its parts are) made on one frame
+    still fits the next ones. `mask(track_id, key, make)` returns the mask kept for this track and
+    `key` (the model, crop and choices it was made with) when the stream's cadence allows it, else
+    `make()` afresh (and keeps it). Engines call it only for tracked faces.
+    """
+
+    def mask(self, track_id: str, key: Hashable, make: Callable[[], Mask]) -> Mask:
+        ...
+
+
 @dataclass(frozen=True)
 class RenderOptions:
     """A session's model choices for one render: the swapper (None: the engine's default), the extra
-    masks and, for the region mask, which face parts it keeps."""
+    masks and, for the region mask, which face parts it keeps. `crop_masks` is a stream's store of
+    crop-space masks (None: stills, which make every mask afresh)."""
 
     swapper: str | None = None
     face_masks: tuple[FaceMaskType, ...] = ()
     mask_regions: tuple[MaskRegion, ...] = MASK_REGIONS
+    crop_masks: CropMasks | None = None
 
 
 @dataclass
@@ -120,9 +137,12 @@ class OccludingEngine(Protocol):
 class RegionParser(Protocol):
     """Where the chosen face parts are, for the `region` mask: `swapped` is a `Rendered.swapped`
     (the parser sees the swapped face, as FaceFusion's does) and `face` the target face in region
-    coordinates; 1 on the parts named in `parts`, 0 elsewhere."""
+    coordinates; 1 on the parts named in `parts`, 0 elsewhere. On a stream, `crop_masks` keeps
+    its crop-space answer for the face's track between frames."""
 
-    def regions(self, swapped: Frame, face: Face, parts: Sequence[str]) -> Mask:
+    def regions(
+        self, swapped: Frame, face: Face, parts: Sequence[str], crop_masks: CropMasks | None = None
+    ) -> Mask:
         ...
 
 
@@ -172,6 +192,13 @@ class ThoroughDetector(Protocol):
 def occluder_of(engine: Engine) -> Occluder | None:
     """The engine's occluder (its own, or XSeg given to it when its weights are present), if any."""
     return engine.occluder if isinstance(engine, OccludingEngine) else None
+
+
+def kept_or_made(crop_masks: CropMasks | None, track_id: str | None, key: Hashable, make: Callable[[], Mask]) -> Mask:
+    """A crop-space mask: from a stream's store for a tracked face, else made now (stills, untracked faces)."""
+    if crop_masks is None or track_id is None:
+        return make()
+    return crop_masks.mask(track_id, key, make)
 
 
 def still_detector(engine: Engine) -> Callable[[Frame], list[Face]]:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import cv2
 
-from plasticvision.engines.base import ChoosesModels, Engine, OccludingEngine, ParsingEngine, Rendered, RenderOptions
+from plasticvision.engines.base import ChoosesModels, CropMasks, Engine, OccludingEngine, ParsingEngine, Rendered, RenderOptions
 from plasticvision.errors import UnsupportedOption
 from plasticvision.settings import Settings
 from plasticvision.types import Frame, Mask
 
 
-def render_options(settings: Settings) -> RenderOptions:
-    return RenderOptions(settings.swapper, settings.face_masks, settings.mask_regions)
+def render_options(settings: Settings, crop_masks: CropMasks | None = None) -> RenderOptions:
+    return RenderOptions(settings.swapper, settings.face_masks, settings.mask_regions, crop_masks)
 
 
 def check_model_choices(engine: Engine, settings: Settings) -> None:
@@ -40,11 +40,26 @@ def wants_occlusion(engine: Engine, settings: Settings) -> bool:
     return "occlusion" in settings.face_masks or (not settings.face_masks and not isinstance(engine, ChoosesModels))
 
 
+def makes_crop_masks(engine: Engine, settings: Settings) -> bool:
+    """Whether this engine makes a chosen mask in crop space, which a stream keeps between frames: the
+    neural engine's occlusion and region masks, and a face parser's region mask on any engine."""
+    chosen = set(settings.face_masks)
+    if isinstance(engine, ChoosesModels):
+        return bool(chosen & {"occlusion", "region"})
+    return "region" in chosen and isinstance(engine, ParsingEngine)
+
+
 def finish_masks(
-    engine: Engine, target: Frame, rendered: Rendered, settings: Settings, with_occlusion: bool = True
+    engine: Engine,
+    target: Frame,
+    rendered: Rendered,
+    settings: Settings,
+    with_occlusion: bool = True,
+    crop_masks: CropMasks | None = None,
 ) -> Mask | None:
     """The rendered face mask, with the engine's occlusion and region masks where the render did not make
-    them (the occlusion mask only `with_occlusion`: a stream brings its own, see pipeline/occlusion.py)."""
+    them (the occlusion mask only `with_occlusion`: a stream brings its own, see pipeline/occlusion.py;
+    the region mask from the stream's `crop_masks` where it keeps one)."""
     masks = [] if rendered.face_mask is None else [rendered.face_mask]
     if (
         with_occlusion
@@ -54,7 +69,7 @@ def finish_masks(
     ):
         masks.append(engine.occluder.visible(target, rendered.face))
     if "region" in settings.face_masks and "region" not in rendered.masked and isinstance(engine, ParsingEngine):
-        masks.append(engine.parser.regions(rendered.swapped, rendered.face, settings.mask_regions))
+        masks.append(engine.parser.regions(rendered.swapped, rendered.face, settings.mask_regions, crop_masks))
     if not masks:
         return None
     face_mask = masks[0]

@@ -14,7 +14,7 @@ import cv2
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from plasticvision.engines.base import Engine, SourceFace, occluder_of, still_detector
+from plasticvision.engines.base import CropMasks, Engine, SourceFace, occluder_of, still_detector
 from plasticvision.pipeline.face_masks import check_model_choices, finish_masks, render_options, wants_occlusion
 from plasticvision.errors import UnsupportedOption
 from plasticvision.pipeline.frames import check_frame
@@ -22,6 +22,7 @@ from plasticvision.pipeline.identities import prepare_sources
 from plasticvision.pipeline.mapper import Cast, FaceMapper
 from plasticvision.pipeline.occlusion import Occlusion, fresh_occlusion
 from plasticvision.pipeline.postprocess import STEPS, FaceLayer
+from plasticvision.pipeline.crop_masks import MASK_EVERY
 from plasticvision.pipeline.stream import DEFAULT_FPS, LiveStream
 from plasticvision.pipeline.timing import StageTimer, TimingStats
 from plasticvision.provenance.identity import install_watermarker
@@ -112,15 +113,21 @@ class SwapSession:
         check_model_choices(self.engine, settings)
 
     def stream(
-        self, settings: Settings | None = None, *, fps: float = DEFAULT_FPS, engine: Engine | None = None
+        self,
+        settings: Settings | None = None,
+        *,
+        fps: float = DEFAULT_FPS,
+        engine: Engine | None = None,
+        mask_every: int = MASK_EVERY,
     ) -> LiveStream:
         """A tracked stream over this session: for consecutive frames of one camera, video or connection.
 
         `settings` None follows the session's settings as they change; `fps` is the stream's
         nominal frame rate, which times the landmark smoothing; `engine` keeps the stream on one
-        replica of the session's engine (a device of the pool).
+        replica of the session's engine (a device of the pool); `mask_every` is how often a face's
+        crop-space occlusion and region masks are made afresh (1: every frame).
         """
-        return LiveStream(self, settings, fps=fps, engine=engine)
+        return LiveStream(self, settings, fps=fps, engine=engine, mask_every=mask_every)
 
     def swap(
         self,
@@ -130,6 +137,7 @@ class SwapSession:
         locate: Callable[[Frame], list[Face]] | None = None,
         engine: Engine | None = None,
         occlusion: Occlusion | None = None,
+        crop_masks: CropMasks | None = None,
     ) -> SwapReport:
         """Swap the source identity into the frame's largest face (or all faces), or with a face
         map, each mapped person's identity into them.
@@ -137,7 +145,8 @@ class SwapSession:
         `locate` replaces full detection for streams and videos (a tracker's `locate`), so
         consecutive frames reuse what the last one found. `engine` runs the frame on another
         replica of the session's engine (a device pool's); sources are shared data. `occlusion`
-        replaces asking the engine's occluder afresh for every face (a stream's `TrackedOcclusion`).
+        replaces asking the engine's occluder afresh for every face (a stream's `TrackedOcclusion`), and
+        `crop_masks` lets the engine reuse its crop-space masks (a stream's `StreamCropMasks`).
         """
         engine = engine or self.engine
         settings = settings or self.settings
@@ -148,7 +157,7 @@ class SwapSession:
             faces = (locate or still_detector(engine))(frame)
         with timer.stage("identify"):
             casts = self.face_map.cast(frame, faces, settings.swap_all, self._sources) if settings.opacity else []
-        report = self.compose(frame, faces, casts, settings, timer, engine, occlusion)
+        report = self.compose(frame, faces, casts, settings, timer, engine, occlusion, crop_masks)
         self.stats.add(timer.ms)
         return report
 
@@ -161,6 +170,7 @@ class SwapSession:
         timer: StageTimer,
         engine: Engine | None = None,
         occlusion: Occlusion | None = None,
+        crop_masks: CropMasks | None = None,
     ) -> SwapReport:
         """Render, post-process and watermark each cast face into a copy of the frame.
 
@@ -173,7 +183,7 @@ class SwapSession:
         out = frame.copy()
         if not casts:
             return SwapReport(out, len(faces), 0, dict(timer.ms), self.why_unchanged(faces, settings))
-        options = render_options(settings)
+        options = render_options(settings, crop_masks)
         for cast in casts:
             target = cast.face
             with timer.stage("swap"):
@@ -186,7 +196,9 @@ class SwapSession:
             occluded = occlusion is not None and wants_occlusion(engine, settings) and "occlusion" not in rendered.masked
             if settings.face_masks:
                 with timer.stage("masks"):
-                    face_mask = finish_masks(engine, frame[region], rendered, settings, with_occlusion=not occluded)
+                    face_mask = finish_masks(
+                        engine, frame[region], rendered, settings, with_occlusion=not occluded, crop_masks=crop_masks
+                    )
             if occluded:
                 with timer.stage("occlusion"):
                     visible = occlusion(frame, rendered, target)

@@ -2,7 +2,8 @@
 
 The neural engine makes these masks on the swapper's own crop; the dlib engine has no such
 crop, so these cut FaceFusion's 256-px `arcface_128` crop (the crop XSeg and BiSeNet see under
-hyperswap), run the same mask steps, and warp the result back into the region. Outside the
+hyperswap), run the same mask steps, and warp the result back into the region (on a stream, the
+parser's crop-space answer is kept between frames as the neural engine's is). Outside the
 crop, nothing is known to be in front (visible: 1) and no face part was found (region: 0).
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from plasticvision.engines.base import CropMasks, kept_or_made
 from plasticvision.engines.inswapper.catalog_models import OccluderModel, ParserModel
 from plasticvision.engines.inswapper.face_masks import occlusion_mask, region_mask
 from plasticvision.geometry.align import paste_mask
@@ -45,6 +47,10 @@ class NeuralParser:
     def __init__(self, model: ParserModel) -> None:
         self.model = model
 
-    def regions(self, swapped: Frame, face: Face, parts: Sequence[str]) -> Mask:
+    def regions(
+        self, swapped: Frame, face: Face, parts: Sequence[str], crop_masks: CropMasks | None = None
+    ) -> Mask:
         crop, matrix = warp_face(swapped, face.landmarks_5, TEMPLATE, SIZE)
-        return paste_mask(region_mask(self.model.logits(crop), parts, SIZE), matrix, whole(swapped))
+        key = ("region", self.model.spec.name, TEMPLATE, SIZE, tuple(parts))
+        made = kept_or_made(crop_masks, face.track_id, key, lambda: region_mask(self.model.logits(crop), parts, SIZE))
+        return paste_mask(made, matrix, whole(swapped))

@@ -5,7 +5,9 @@ It only finds faces and draws the source identity into them, FaceFusion 3.8.1's 
 occlusion masks on that target crop, swap, make the region mask on the swapped crop, combine
 by minimum, paste back. The shared post-processing in `plasticvision.pipeline` feathers,
 colour-matches, sharpens and blends the result. Only the detector and recognizer are needed
-to start; every other model loads when a session first asks for it.
+to start; every other model loads when a session first asks for it. On a stream, the occlusion
+and region masks of a tracked face come from the stream's `CropMasks` (made on its cadence and
+reused in crop space between); stills make them afresh, exactly as FaceFusion does.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from plasticvision.engines.base import Rendered, RenderOptions, source_face
+from plasticvision.engines.base import Rendered, RenderOptions, kept_or_made, source_face
 from plasticvision.engines.inswapper.arcface import ArcFaceRecognizer
 from plasticvision.engines.inswapper.face_masks import combine_masks, create_box_mask, occlusion_mask, region_mask
 from plasticvision.engines.inswapper.loader import ModelLoader
@@ -143,12 +145,14 @@ class InswapperEngine:
         model = self.models.swapper(self.swapper_name(options.swapper))
         spec, size = model.spec, int(model.spec.crop_size or 0)
         crop, matrix = warp_face(frame, target.landmarks_5, spec.template or "arcface_128", size)
-        masks, masked = self.target_masks(crop, options)
+        masks, masked = self.target_masks(crop, options, target.track_id, spec.template)
         swapped_crop, model_mask = model.swap(crop, model.source_input([source.raw for source in sources]))
         masks += [] if model_mask is None else [model_mask]
         if "region" in options.face_masks and self.parser_name is not None:
-            logits = self.models.parser(self.parser_name).logits(swapped_crop)
-            masks.append(region_mask(logits, options.mask_regions, size))
+            parser, regions = self.models.parser(self.parser_name), options.mask_regions
+            key = ("region", self.parser_name, spec.template, size, regions)
+            masks.append(kept_or_made(options.crop_masks, target.track_id, key,
+                                      lambda: region_mask(parser.logits(swapped_crop), regions, size)))
             masked.add("region")
         region = paste_region(matrix, size, frame.shape)
         swapped = paste_back(to_uint8(swapped_crop), matrix, region, frame[region.slices])
@@ -165,16 +169,21 @@ class InswapperEngine:
             )
         return name
 
-    def target_masks(self, crop: Crop, options: RenderOptions) -> tuple[list[Mask], set[str]]:
-        """The masks FaceFusion makes on the target's crop before the swap: box, and occlusion (XSeg)."""
+    def target_masks(
+        self, crop: Crop, options: RenderOptions, track_id: str | None = None, template: str | None = None
+    ) -> tuple[list[Mask], set[str]]:
+        """The masks FaceFusion makes on the target's crop before the swap: box, and occlusion (XSeg);
+        a tracked face's occlusion mask may come from its stream (`track_id`, the crop's `template`)."""
         masks: list[Mask] = []
         masked: set[str] = set()
+        size = crop.shape[0]
         if "box" in options.face_masks:
-            masks.append(create_box_mask(crop.shape[0]))
+            masks.append(create_box_mask(size))
             masked.add("box")
         if "occlusion" in options.face_masks and self.occluder_name is not None:
-            visible = self.models.occluder(self.occluder_name).visible(crop)
-            masks.append(occlusion_mask([visible], crop.shape[0]))
+            occluder = self.models.occluder(self.occluder_name)
+            key = ("occlusion", self.occluder_name, template, size)
+            masks.append(kept_or_made(options.crop_masks, track_id, key, lambda: occlusion_mask([occluder.visible(crop)], size)))
             masked.add("occlusion")
         return masks, masked
 
