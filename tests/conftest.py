@@ -15,8 +15,9 @@ import pytest
 from fastapi import FastAPI
 
 # The install's watermark id and self-signed C2PA certificate go to a throwaway folder, not the user's.
-# The id is fixed there: it is the watermark's payload, so a random one would make every run's swapped
-# pixels (and the identity distances measured on them) differ a little from the last run's.
+# The id is fixed there for determinism only: it is the watermark's payload, so a random one would make
+# every run's swapped pixels differ from the last run's. Identity verdicts do not depend on it (the mark
+# stays off the inner face; tests/provenance/test_identity.py swaps with three ids).
 os.environ.setdefault("PLASTICVISION_DATA_DIR", tempfile.mkdtemp(prefix="plasticvision-test-data-"))
 TEST_INSTALL_ID = "5a17e5"
 (Path(os.environ["PLASTICVISION_DATA_DIR"]) / "provenance").mkdir(parents=True, exist_ok=True)

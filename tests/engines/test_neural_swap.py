@@ -41,7 +41,7 @@ def engine_over(root: Path, **build: object) -> InswapperEngine:
 @pytest.fixture(scope="module")
 def green(tmp_path_factory: pytest.TempPathFactory) -> FaceSwapper:
     swapper = FaceSwapper(engine=engine_over(tmp_path_factory.mktemp("green")))
-    unmarked(swapper.default_session)  # the masks' own effect, without the provenance mark around the face
+    unmarked(swapper.default_session)  # compares exact pixels far from the face, where a small face's mark reaches
     swapper.set_sources([smooth_frame()])
     return swapper
 
@@ -216,7 +216,6 @@ def test_xseg_and_bisenet_serve_the_dlib_engine_through_the_seams(tmp_path: Path
     engine = load_dlib(ModelStore(tmp_path))  # FaceFusion's files with their sidecars: checked, then attached
     assert isinstance(engine, OccludingEngine) and isinstance(engine, ParsingEngine)
     swapper = FaceSwapper(engine=engine)
-    unmarked(swapper.default_session)  # the masks' own effect, without the provenance mark around the face
     swapper.set_sources([read_test_image("Tom_Hanks_54745.png")])
     target = read_test_image("astronaut.png")
     face = engine.detect(target)[0]

@@ -25,7 +25,6 @@ import tests.support.onnx_fakes as fakes
 from tests.support.onnx_fakes import smooth_frame
 from tests.support.people import Crossing, backdrop, compose, distances, embedding_of, head, reference
 from tests.support.video_clips import read_frames
-from tests.support.unmarked import unmarked
 
 SIDE = 200
 LAYOUT = {"X": (20, 20), "Y": (250, 20), "Z": (135, 250)}  # three people, 30 px apart
@@ -185,9 +184,7 @@ def test_a_saved_state_restores_into_another_session(swapper, mapped):
 def run_crossing(swapper: FaceSwapper, clip: Crossing):
     """The clip through a tracked session, as a stream or a video job runs it; the recognizer counted."""
     engine = CountingEngine(swapper.engine)
-    # Unmarked: the provenance mark moves dlib's distances on these small (~70 px) faces enough to
-    # flip the close call at the last frame; this test is about the face map, tests/provenance the mark.
-    session = unmarked(FaceSwapper(engine).new_session())
+    session = FaceSwapper(engine).new_session()  # marked, as a stream runs: the mark stays off the inner face
     session.face_map.add_identity("A", [head("A")])
     session.face_map.add_identity("B", [head("B")])
     session.face_map.map_reference(reference("X"), "A")

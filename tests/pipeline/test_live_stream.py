@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tests.support.faces import distance, identity
+from tests.support.unmarked import unmarked
 from tests.support.video_clips import face_frame, load_face
 from plasticvision import LiveStream, Settings, UnsupportedOption
 
@@ -70,7 +71,11 @@ def test_every_frame_gets_the_source_identity(swapper, session, hanks, moving_cl
         assert to_source < to_clip, f"frame {index}: to source {to_source:.3f}, to the clip's face {to_clip:.3f}"
 
 
-def test_the_stream_is_steadier_than_swapping_each_frame(swapper, session, pan_clip):
+def test_the_stream_is_steadier_than_swapping_each_frame(swapper, hanks, pan_clip):
+    # The face's own steadiness, without the provenance mark: its tiles are anchored at the frame, not
+    # at the face, so on a panning face it adds the same change to both (tracked 0.65 vs 1.25 with it).
+    session = unmarked(swapper.new_session())
+    session.set_sources([hanks])
     per_frame = [session.swap(frame).frame for frame in pan_clip]
     stream = session.stream()
     tracked = [stream.swap(frame).frame for frame in pan_clip]

@@ -63,9 +63,9 @@ def test_swapped_face_is_closer_to_source_than_to_target(swapper, images, pair, 
     to_source = distance(out, identity(swapper, source))
     to_target = distance(out, identity(swapper, target))
     assert to_source < to_target, f"{pair}: output-source {to_source:.3f} vs output-target {to_target:.3f}"
-    # about what dlib calls "the same person" (0.6); the provenance watermark adds up to about 0.05
-    # to dlib's distance here (0.600 -> 0.647 on the mirrored astronaut; bench/watermark_bench.py)
-    assert to_source < 0.66
+    # about what dlib calls "the same person" (0.6), with the provenance mark on: it stays off the
+    # inner face, so it moves these distances by under 0.015 (tests/provenance/test_identity.py)
+    assert to_source < 0.62
 
 
 def inner_mouth_mask(face, shape) -> np.ndarray:
@@ -75,7 +75,7 @@ def inner_mouth_mask(face, shape) -> np.ndarray:
 
 
 def test_mouth_mask_keeps_the_targets_mouth(swapper, astronaut, hanks):
-    session = unmarked(swapper.new_session())  # the mask's own effect, without the provenance mark
+    session = swapper.new_session()  # the mark stays off the inner face: the kept mouth is the target's own
     session.set_sources([hanks])
     face = largest_face(swapper, astronaut)
     mouth = inner_mouth_mask(face, astronaut.shape)

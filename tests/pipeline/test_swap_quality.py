@@ -24,7 +24,7 @@ def photos(read_test_image) -> dict[str, np.ndarray]:
 
 
 def swapped(swapper, source, target, **settings):
-    session = unmarked(swapper.new_session())  # the swap's own quality, without the provenance mark
+    session = unmarked(swapper.new_session())  # halos are measured in the ring around the face, where the mark is
     session.set_sources([source])
     report = session.swap(target, Settings(**settings))
     assert report.faces_swapped >= 1

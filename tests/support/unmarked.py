@@ -1,6 +1,6 @@
-"""Sessions without the provenance watermark, for tests that measure the swap itself (halos, a kept
-mouth): the mark deliberately changes a box around each face by a few grey levels, and
-tests/provenance covers it."""
+"""Sessions without the provenance watermark, for tests that compare exact pixels or the changed area
+(the blend's arithmetic, where a crop lands): the mark changes a ring around each swapped face
+by a few grey levels, and tests/provenance covers it. The bench's unmarked twin is one too."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ class Unmarked(Watermarker):
     def __init__(self) -> None:
         super().__init__(0)
 
-    def mark_faces(self, frame, boxes):  # type: ignore[no-untyped-def]
+    def mark_faces(self, frame, faces, spare=()):  # type: ignore[no-untyped-def]
         return frame
 
 

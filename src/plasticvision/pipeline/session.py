@@ -213,7 +213,7 @@ class SwapSession:
                     layer = step(layer, settings)
             out[region] = layer.swapped
         with timer.stage("watermark"):
-            self.marker.mark_faces(out, (cast.face.box for cast in casts))
+            self.marker.mark_faces(out, (cast.face for cast in casts), spare_faces(faces, casts))
         swapped = tuple((cast.face, cast.identity) for cast in casts)
         return SwapReport(out, len(faces), len(casts), dict(timer.ms), "", swapped)
 
@@ -223,3 +223,9 @@ class SwapSession:
         if not faces:
             return "no face found"
         return "opacity 0" if settings.opacity == 0 else "no face matches the face map"
+
+
+def spare_faces(faces: Sequence[Face], casts: Sequence[Cast]) -> list[Face]:
+    """The faces found but not swapped: the watermark leaves them, and a margin around them, alone."""
+    swapped = {id(cast.face) for cast in casts}
+    return [face for face in faces if id(face) not in swapped]

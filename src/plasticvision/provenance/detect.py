@@ -21,6 +21,7 @@ from plasticvision.types import Frame
 
 SCALE_STEP = 1.03  # a 3 % scale error moves a window's far tile by under two pixels
 SCALES = tuple(SCALE_STEP**k for k in range(-27, 10))  # 0.45 .. 1.3, with 1.0 exactly
+REFINE = 3  # then thirds of a step around the best scale
 WINDOW_TILES = (2, 3, 5)  # window sides in tiles: small faces, webcam faces, close-ups
 WINDOW_STRIDE = 2
 THRESHOLD = 6.5  # a sync peak this strong is the mark whatever the payload says
@@ -57,8 +58,31 @@ def whiten(frame: Frame) -> npt.NDArray[np.float32]:
 
 
 def detect(frame: Frame, scales: tuple[float, ...] = SCALES) -> Detection:
-    """Search `scales` for the mark; scales above the frame's own make it smaller, below larger."""
-    white = whiten(frame)
+    """Search `scales` for the mark, then finer scales around the best one (a 1 % scale error
+    already moves a 5-tile window's far edge by a chip); scales above the frame's own make it
+    smaller, below larger."""
+    return detect_whitened(whiten(frame), scales)
+
+
+def detect_whitened(white: npt.NDArray[np.float32], scales: tuple[float, ...] = SCALES) -> Detection:
+    """`detect` on luma already whitened: one frame's, or the mean of a video's frames (the mark
+    sits at the same pixels in every frame, the pictures' content does not)."""
+    score, scale, aligned = search(white, scales)
+    if aligned is not None:
+        finer = tuple(scale * SCALE_STEP ** (k / REFINE) for k in range(-REFINE + 1, REFINE) if k)
+        refined = search(white, finer)
+        if refined[0] > score:
+            score, scale, aligned = refined
+    if aligned is None:
+        return Detection(False, 0.0, 1.0, None)
+    install = read_payload(aligned)
+    marked = score >= THRESHOLD or (score >= THRESHOLD_WITH_PAYLOAD and install is not None)
+    return Detection(marked, score, scale, install if marked else None)
+
+
+def search(white: npt.NDArray[np.float32], scales: tuple[float, ...]) -> tuple[float, float, npt.NDArray[np.float32] | None]:
+    """The strongest sync peak over `scales`: its score, scale and the fold it was found in, aligned
+    to the tile's origin (None when no scale fits the frame)."""
     sync_hat = np.conj(np.fft.rfft2(sync_tile()))
     best: tuple[float, float, npt.NDArray[np.float32] | None] = (-np.inf, 1.0, None)
     for scale in scales:
@@ -74,12 +98,7 @@ def detect(frame: Frame, scales: tuple[float, ...] = SCALES) -> Detection:
         if z[index] > best[0]:
             shift = np.unravel_index(int(np.argmax(flat[index])), (TILE, TILE))
             best = (float(z[index]), scale, np.roll(folds[index], (-shift[0], -shift[1]), axis=(0, 1)))
-    score, scale, aligned = best
-    if aligned is None:
-        return Detection(False, 0.0, 1.0, None)
-    install = read_payload(aligned)
-    marked = score >= THRESHOLD or (score >= THRESHOLD_WITH_PAYLOAD and install is not None)
-    return Detection(marked, score, scale, install if marked else None)
+    return best
 
 
 def peak_scores(flat: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -91,7 +110,7 @@ def peak_scores(flat: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
 def window_folds(white: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.float32]:
     """Windows of k x k tiles, WINDOW_STRIDE tiles apart, each folded into one tile.
 
-    A marked box (a face grown by 30 %, about four tiles across at the embedding scale) always
+    A marked box (a face grown by 30 %, at least four tiles across at the embedding scale) always
     has a window over most of it; the image is padded with zeros to whole tiles, so its edges count.
     """
     rows, cols = -(-white.shape[0] // TILE), -(-white.shape[1] // TILE)

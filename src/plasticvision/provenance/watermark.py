@@ -1,16 +1,17 @@
-"""The invisible watermark: a keyed spread-spectrum pattern added to the luma around each swapped face.
+"""The invisible watermark: a keyed spread-spectrum pattern added to the luma in a ring around each swapped face.
 
 The pattern is a 64x64-pixel tile of 16x16 random +-1 chips (4x4 pixels each, softly blurred),
-repeated over a box around the face (the face grown by 30 %), anchored at the box's corner.
+repeated over the frame from its origin and added in a box around each swapped face (the face
+grown by 30 %, a small face's to 256 px), except on the inner face: brows, eyes, nose and mouth
+are what a face recognizer reads, and a mark there moved dlib's identity distance by ~0.05.
 Three quarters of the chips are a fixed sync pattern (the scheme's key "PV1"); the other 64
-carry 32 bits (a 24-bit install id and its CRC-8), two chips per bit. Repeating a tile makes the mark survive cropping (a crop
-only shifts the tile, and `detect.py` searches every shift) and scaling (it searches scales);
-4-pixel chips keep it in the frequencies that JPEG and H.264 keep. The strength follows the
-box's texture (more where hair or busy skin hides it, less on flat cheeks), is faded in at the
-box's edges, and is scaled down on close-ups so the frame stays above 40 dB PSNR; it costs only
-the box's pixels per frame.
+carry 32 bits (a 24-bit install id and its CRC-8), two chips per bit. Repeating a tile makes the
+mark survive cropping (a crop only shifts the tile, and `detect.py` searches every shift) and
+scaling (it searches scales); 4-pixel chips keep it in the frequencies that JPEG and H.264 keep.
+The strength follows the texture (more where hair hides it, less on flat areas), is faded in at
+the box's edges and around the inner face, and is scaled down on close-ups so the frame stays
+above 40 dB PSNR; it costs only the boxes' pixels per frame.
 """
-
 from __future__ import annotations
 
 import hashlib
@@ -22,7 +23,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from plasticvision.types import Frame, Mask
+from plasticvision.types import Face, Frame, Mask
 
 SCHEME = "PV1"
 CHIP = 4  # pixels per chip side at the embedding scale
@@ -36,6 +37,13 @@ FADE = TILE // 4  # pixels over which the mark fades in at the box's edges (no v
 BASE_STRENGTH = 2.0  # grey levels per unit of pattern on flat skin (H.264 at CRF 28 erases much less than 1.5)
 TEXTURE_GAIN = 1.5  # extra strength per grey level of local activity (texture hides the mark)
 MAX_STRENGTH = 8.0
+MIN_BOX = 256  # pixels: a small face's marked box grows to this side (4 tiles; 2 after halving)
+INNER_68 = slice(17, 68)  # brows, nose, eyes, mouth: the inner face, kept clear of the mark (not the jaw line)
+KEEP_OUT_GROW = 1.1  # the unmarked inner face: its landmarks' hull grown by this about its centre
+KEEP_OUT_GROW_5 = 2.2  # the same from the five points (eyes, nose, mouth corners) alone
+KEEP_OUT_FEATHER = 0.08  # of the face's size: the mark eases in over this outside the hull
+PLANE_TILES = 17  # the tiled pattern kept ready: any box up to 1024 px a side is a view of it
+SPARE_MARGIN = 1.0  # a face found but not swapped stays untouched in its box grown by this (its head, hair and a margin)
 PSNR_FLOOR = 40.5  # dB against the unmarked frame: a close-up's mark is scaled down to stay above it
 CHIP_BLUR = 1.0  # softens the chips' edges (less visible, and what codecs keep)
 
@@ -113,41 +121,65 @@ class Watermarker:
         self.install = install
         self.scheme = scheme
         self._tile = message_tile(install, scheme)
+        self._plane = np.tile(self._tile, (PLANE_TILES, PLANE_TILES))  # read-only: patterns are views of it
 
-    def pattern(self, height: int, width: int) -> Pattern:
-        reps = (-(-height // TILE), -(-width // TILE))
-        return np.tile(self._tile, reps)[:height, :width]
+    def pattern(self, top: int, left: int, height: int, width: int) -> Pattern:
+        """The tiled pattern over a height x width area whose corner is frame pixel (top, left)."""
+        dy, dx = top % TILE, left % TILE
+        plane = self._plane if max(height + dy, width + dx) <= self._plane.shape[0] else np.tile(
+            self._tile, (-(-(height + dy) // TILE), -(-(width + dx) // TILE))
+        )
+        return plane[dy : dy + height, dx : dx + width]
 
-    def delta(self, region: Frame, weight: Mask | None = None) -> Pattern:
-        """The luma change for a region: the tiled pattern at the texture's strength, times `weight`."""
-        height, width = region.shape[:2]
-        strength = texture_strength(region)
-        if weight is not None:
-            strength *= weight
-        return strength * self.pattern(height, width)
+    def mark_faces(self, frame: Frame, faces: Iterable[Face], spare: Iterable[Face] = ()) -> Frame:
+        """Mark, in place, the ring around each swapped face; returns the frame.
 
-    def mark_faces(self, frame: Frame, boxes: Iterable[npt.NDArray[np.float32]]) -> Frame:
-        """Mark, in place, a box around each swapped face (`x0, y0, x1, y1`); returns the frame.
-
-        The box is the face grown by FACE_MARGIN: the swap's whole neighbourhood carries the mark,
-        which gives the detector about three times the pixels of the face mask alone. A close-up
-        face's mark is scaled down so that the frame stays above PSNR_FLOOR.
+        The marked area is the face box grown by FACE_MARGIN (a small face's up to MIN_BOX pixels a
+        side) less the inner face (the landmarks' hull: what a face recognizer reads), feathered:
+        the mark must not move the face's identity. The tiles are anchored at the frame's origin:
+        faces side by side add up to one coherent pattern, chips stay on even pixels (halving keeps
+        them whole), and a video's frames can be averaged to find it (`verify`). The `spare` faces
+        (found, not swapped) and their heads stay untouched. A close-up's mark is scaled down so
+        that the frame stays above PSNR_FLOOR. The weights are built at a quarter of the
+        resolution: this runs on every live frame.
         """
         height, width = frame.shape[:2]
-        windows = [w for w in (marked_box(box, width, height) for box in boxes) if w is not None]
-        deltas = [self.delta(frame[w], fade_window(w[0].stop - w[0].start, w[1].stop - w[1].start)) for w in windows]
-        energy = sum(float(np.dot(d.ravel(), d.ravel())) for d in deltas)
+        placed = [(w, face) for face in faces if (w := marked_box(face.box, width, height)) is not None]
+        if not placed:
+            return frame
+        top, left = min(w[0].start for w, _ in placed) // 4 * 4, min(w[1].start for w, _ in placed) // 4 * 4
+        bottom, right = max(w[0].stop for w, _ in placed), max(w[1].stop for w, _ in placed)
+        union = (slice(top, bottom), slice(left, right))
+        region = frame[union]
+        strength = texture_strength(region)
+        delta = np.zeros(region.shape[:2], np.float32)
+        for (rows, cols), face in placed:
+            y0, x0 = (rows.start - top) // 4, (cols.start - left) // 4
+            y1, x1 = -(-(rows.stop - top) // 4), -(-(cols.stop - left) // 4)
+            ring = fade_window(y1 - y0, x1 - x0) * keep_out(face, top + 4 * y0, left + 4 * x0, (y1 - y0, x1 - x0))
+            gain = cv2.resize(ring * strength[y0:y1, x0:x1], (4 * (x1 - x0), 4 * (y1 - y0)), interpolation=cv2.INTER_LINEAR)
+            h, w = min(gain.shape[0], delta.shape[0] - 4 * y0), min(gain.shape[1], delta.shape[1] - 4 * x0)
+            delta[4 * y0 : 4 * y0 + h, 4 * x0 : 4 * x0 + w] += gain[:h, :w] * self.pattern(top + 4 * y0, left + 4 * x0, h, w)
+        for face in spare:
+            if (kept := marked_box(face.box, width, height, SPARE_MARGIN, 0)) is not None:
+                rows, cols = kept
+                delta[max(rows.start - top, 0) : max(rows.stop - top, 0), max(cols.start - left, 0) : max(cols.stop - left, 0)] = 0
+        energy = float(np.dot(delta.ravel(), delta.ravel()))
         budget = height * width * 255.0**2 / 10 ** (PSNR_FLOOR / 10)
-        gain = min(1.0, float(np.sqrt(budget / energy))) if energy > 0 else 1.0
-        for window, delta in zip(windows, deltas):
-            frame[window] = add_luma(frame[window], delta * gain if gain < 1.0 else delta)
+        if energy > budget:
+            delta *= float(np.sqrt(budget / energy))
+        frame[union] = add_luma(region, delta)
         return frame
 
 
-def marked_box(box: npt.NDArray[np.float32], width: int, height: int) -> tuple[slice, slice] | None:
-    """The face box grown by FACE_MARGIN and clipped to the frame; None when too small to mark."""
+def marked_box(
+    box: npt.NDArray[np.float32], width: int, height: int, margin: float = FACE_MARGIN, min_box: int = MIN_BOX
+) -> tuple[slice, slice] | None:
+    """The face box grown by `margin`, or to `min_box` a side for a small face (it needs the pixels
+    to survive halving), clipped to the frame; None when too small to mark."""
     x0, y0, x1, y1 = (float(v) for v in box)
-    grow_x, grow_y = (x1 - x0) * FACE_MARGIN, (y1 - y0) * FACE_MARGIN
+    grow_x = max((x1 - x0) * margin, (min_box - (x1 - x0)) / 2)
+    grow_y = max((y1 - y0) * margin, (min_box - (y1 - y0)) / 2)
     left, top = max(int(x0 - grow_x), 0), max(int(y0 - grow_y), 0)
     right, bottom = min(int(x1 + grow_x), width), min(int(y1 + grow_y), height)
     if right - left < 2 * FADE or bottom - top < 2 * FADE:
@@ -155,31 +187,54 @@ def marked_box(box: npt.NDArray[np.float32], width: int, height: int) -> tuple[s
     return slice(top, bottom), slice(left, right)
 
 
+def inner_face(face: Face) -> npt.NDArray[np.float32]:
+    """The inner face's outline: the hull of the brows', eyes', nose's and mouth's landmarks, grown a
+    little, or the five points' hull widened to about the same area for engines that give only five."""
+    if face.landmarks_68 is not None:
+        points, grow = np.asarray(face.landmarks_68, np.float32)[INNER_68], KEEP_OUT_GROW
+    else:
+        points, grow = np.asarray(face.landmarks_5, np.float32), KEEP_OUT_GROW_5
+    centre = points.mean(axis=0)
+    return cv2.convexHull(centre + (points - centre) * grow)
+
+
+def keep_out(face: Face, top: int, left: int, shape: tuple[int, int]) -> Mask:
+    """At a quarter of the resolution, from frame pixel (top, left): 0 over the inner face, easing to
+    1 outside it over about KEEP_OUT_FEATHER of the face's size."""
+    hull = (inner_face(face) - np.array([left, top], np.float32)) / 4
+    small = np.zeros(shape, np.float32)
+    cv2.fillConvexPoly(small, np.round(hull).astype(np.int32), 1.0)
+    soft = cv2.GaussianBlur(small, (0, 0), max(KEEP_OUT_FEATHER * max(face.width, face.height) / 4, 0.5))
+    return np.clip(1.0 - 2.0 * soft, 0.0, 1.0)
+
+
 def add_luma(region: Frame, delta: Pattern) -> Frame:
     """Add `delta` to B, G and R alike: it changes luma only, which every codec keeps at full resolution.
-    (One saturating, rounding OpenCV pass: it is on every live frame.)"""
-    return cv2.add(region, cv2.merge((delta, delta, delta)), dtype=cv2.CV_8U)
+    (One saturating, rounding OpenCV pass on a grey-to-BGR copy of `delta`: it is on every live frame.)"""
+    return cv2.add(region, cv2.cvtColor(delta, cv2.COLOR_GRAY2BGR), dtype=cv2.CV_8U)
 
 
 @lru_cache(maxsize=64)  # a tracked face's box keeps much the same size from frame to frame; never written to
 def fade_window(height: int, width: int) -> Mask:
-    """1 inside, easing to 0 over FADE pixels at the edges (a separable raised-cosine ramp)."""
+    """At a quarter of the resolution: 1 inside, easing to 0 over FADE pixels at the edges (a
+    separable raised-cosine ramp)."""
+    steps = FADE // 4
+
     def ramp(n: int) -> npt.NDArray[np.float32]:
-        edge = 0.5 - 0.5 * np.cos(np.pi * (np.arange(FADE, dtype=np.float32) + 0.5) / FADE)
+        edge = 0.5 - 0.5 * np.cos(np.pi * (np.arange(steps, dtype=np.float32) + 0.5) / steps)
         out = np.ones(n, np.float32)
-        out[:FADE], out[n - FADE :] = edge, edge[::-1]
+        out[:steps], out[n - steps :] = edge, edge[::-1]
         return out
 
     return np.outer(ramp(height), ramp(width))
 
 
 def texture_strength(region: Frame) -> npt.NDArray[np.float32]:
-    """Per-pixel strength in grey levels: low on flat areas, where noise shows, higher on texture."""
-    luma = cv2.cvtColor(region, cv2.COLOR_BGR2GRAY).astype(np.float32)
-    small = cv2.resize(luma, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA) if min(luma.shape) >= 32 else luma
+    """Strength in grey levels at a quarter of the resolution (ceil): low on flat areas, where noise
+    shows, higher on texture."""
+    luma = cv2.cvtColor(region, cv2.COLOR_BGR2GRAY)
+    shape = (-(-luma.shape[0] // 4), -(-luma.shape[1] // 4))
+    small = cv2.resize(luma, (shape[1], shape[0]), interpolation=cv2.INTER_AREA).astype(np.float32)
     detail = np.abs(small - cv2.GaussianBlur(small, (0, 0), 1.5))
     activity = cv2.GaussianBlur(detail, (0, 0), 2.0)
-    strength = np.clip(BASE_STRENGTH + TEXTURE_GAIN * activity, BASE_STRENGTH, MAX_STRENGTH)
-    if strength.shape != luma.shape:
-        strength = cv2.resize(strength, (luma.shape[1], luma.shape[0]), interpolation=cv2.INTER_LINEAR)
-    return strength
+    return np.clip(BASE_STRENGTH + TEXTURE_GAIN * activity, BASE_STRENGTH, MAX_STRENGTH)

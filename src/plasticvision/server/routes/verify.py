@@ -41,6 +41,7 @@ class WatermarkResult(BaseModel):
     frames_marked: int
     fraction: float
     best: Detection
+    combined: Detection | None = Field(description="a video's sampled frames averaged: the mark adds up where each frame holds too little of it")
 
 
 class VerifyResult(BaseModel):
