@@ -81,7 +81,6 @@ HARDER = {  # target (made from a photo) -> the occluders tried on it, each swap
     "hanks at 420 px": ("astronaut", lambda images: on_canvas(images["hanks"], 420, (110, 30)), ("glasses", "metal", "pen")),
     "hanks turned": ("astronaut", lambda images: hc.turned(on_canvas(images["hanks"], 300, (170, 90)), 0.3), ("glasses", "metal")),
     "t1-B, squinting": ("hanks", lambda images: head("B", 300), ("glasses", "metal", "pen")),
-    "astronaut": ("hanks", lambda images: images["astronaut"], ("metal",)),
     "t1-Z": ("hanks", lambda images: head("Z", 300), ("metal",)),
 }
 
@@ -89,7 +88,7 @@ HARDER = {  # target (made from a photo) -> the occluders tried on it, each swap
 @pytest.mark.parametrize("case", HARDER)
 def test_glasses_and_pens_stay_on_harder_targets(swapper, read_test_image, case):
     """Beyond the three pairs: a face wider than the occluder's working size, a turned head, a squinting
-    smile whose eye landmarks sit on the rims, and 1-pixel metal frames on faces under 100 px."""
+    smile whose eye landmarks sit on the rims, and thin metal frames."""
     images = {"hanks": read_test_image("Tom_Hanks_54745.png"), "astronaut": read_test_image("astronaut.png")}
     source, make, kinds = HARDER[case]
     target = make(images)

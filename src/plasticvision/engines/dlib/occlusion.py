@@ -49,7 +49,6 @@ BRIGHT_KERNEL = 1 / 4  # of the face width: bright structures narrower than this
 BRIGHT_LEVELS = 28.0  # LAB lightness above that: a lit hand, a white microphone
 BRIGHT_OVER_SKIN = 15.0  # and above most of the sampled skin (a lit cheek was sampled too)
 MIN_LENGTH = 0.2  # of the face width: a thin part must be this long (a frame, a pen, a strand)
-LINE_AREA = 6.0  # pixels per pixel of extent: at most this, a long part is a line (both rims of thin frames)
 MIN_AREA = 0.004  # of the face width squared: or this big
 MIN_CORE_AREA = 0.001  # of the face width squared: and this much of it well inside the face
 CRISP = 5.0  # grey levels per pixel: the least mean slope around a bright part's outline (a finger's edge)
@@ -137,20 +136,12 @@ def objects(
     features: np.ndarray,
     edge: np.ndarray | None = None,
     gradient: np.ndarray | None = None,
-    thin_lines: bool = False,
 ) -> np.ndarray:
     """The candidate parts big enough to be objects (long or large) that reach into the face's `core`
     and are not mostly on the face's own `features`; with `edge`, parts that cross it (come from
-    outside), with `gradient` (the lightness's), parts with a crisp outline, and with `thin_lines`,
-    lines a pixel or two wide too."""
+    outside), and with `gradient` (the lightness's), parts with a crisp outline."""
     kernel = np.ones((3, 3), np.uint8)
     cleaned = cv2.morphologyEx(candidates, cv2.MORPH_OPEN, kernel)
-    if thin_lines:  # specks are opened away, and so would be metal frames on a small face, but those are long
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates, connectivity=8)
-        extent = np.hypot(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
-        lines = (extent >= MIN_LENGTH * width) & (stats[:, cv2.CC_STAT_AREA] <= LINE_AREA * extent)
-        lines[0] = False
-        cleaned |= lines[labels].astype(np.uint8)
     cleaned = cv2.morphologyEx(cleaned, cv2.MORPH_CLOSE, kernel, iterations=max(int(width / 100), 1))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(cleaned, connectivity=8)
     length = np.hypot(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
@@ -201,7 +192,7 @@ def occluded(image: Frame, points: Points) -> np.ndarray:
     features = vouched((h, w), points, width)
     ridge = features.copy()  # the nose's ridge and tip shine: not evidence of something bright in front
     cv2.polylines(ridge, [np.round(points[27:31]).astype(np.int32)], False, 1, max(int(width * NOSE_RIDGE), 2))
-    dark = continued(objects(seen.dark, width, core, features, thin_lines=True), seen.faint, seen.lightness, width)
+    dark = continued(objects(seen.dark, width, core, features), seen.faint, seen.lightness, width)
     covered = dark | objects(seen.bright, width, core, ridge, face - core, seen.gradient)
     return covered & face
 
