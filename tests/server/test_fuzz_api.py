@@ -51,9 +51,9 @@ UPLOADS = (
 )
 
 
-@schemathesis.serializer("application/sdp")
+@schemathesis.serializer("application/sdp", "application/trickle-ice-sdpfrag")
 def sdp_serializer(context, value) -> dict:  # noqa: ANN001
-    """WHIP/WHEP offers are SDP text: send whatever the fuzzer drew as the body."""
+    """WHIP/WHEP offers and trickled ICE fragments are SDP text: send whatever the fuzzer drew as the body."""
     return {"data": value if isinstance(value, bytes) else str(value).encode()}
 
 
