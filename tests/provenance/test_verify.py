@@ -9,12 +9,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import av
 import cv2
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
 from plasticvision.cli import main
-from plasticvision.provenance.verify import verify_bytes
+from plasticvision.provenance.detect import detect
+from plasticvision.provenance.verify import WINDOW, verify_bytes
+from plasticvision.provenance.watermark import Watermarker
 from tests.support.video_clips import make_clip
 
 DATA = Path(__file__).parents[1] / "data"
@@ -54,6 +58,29 @@ def test_the_camera_commands_mp4_is_marked(tmp_path):
     report = verify_bytes(out.read_bytes())
     assert report.kind == "video" and report.credentials.state == "untrusted"
     assert report.watermark.marked and report.watermark.fraction >= 0.6, report.to_json()  # 12 of 15 here
+
+
+def lossless_mp4(frames: list[np.ndarray]) -> bytes:
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=30, options={"crf": "0"})
+        stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="bgr24")))
+        container.mux(stream.encode())
+    return buffer.getvalue()
+
+
+def test_a_video_is_searched_in_windows_of_frames(swapper, read_test_image):
+    """A mark too faint for any one frame (as a codec's predicted frames keep it on a moving camera) is found
+    in windows of WINDOW frames: the picture moves from frame to frame, the mark stays at its pixels."""
+    photo = read_test_image("astronaut.png")
+    mark = Watermarker(0x3C5A17).mark_faces(photo.copy(), swapper.detect(photo)[:1]).astype(np.float32) - photo
+    frames = [np.clip(np.roll(photo, (9 * k, 4 * k), axis=(0, 1)) + 0.2 * mark, 0, 255).astype(np.uint8) for k in range(2 * WINDOW)]
+    assert not any(detect(frame).marked for frame in frames[:3])
+    report = verify_bytes(lossless_mp4(frames)).watermark
+    assert report.window == WINDOW and report.frames_checked == 2 * WINDOW
+    assert report.frames_marked == 2 * WINDOW and report.marked, report.to_json()
 
 
 def test_post_verify_reads_both_marks_of_a_swapped_image(client):

@@ -56,7 +56,7 @@ def describe(report: VerifyReport) -> str:
         lines.append(f"  Content Credentials: {CREDENTIAL_WORDS[credentials.state]}")
         if credentials.source_type:
             lines.append(f"    source type: {credentials.source_type.rsplit('/', 1)[-1]}; signer: {credentials.signer}")
-    found = f"found in {mark.frames_marked} of {mark.frames_checked} frames" if report.kind != "image" else (
+    found = f"found in {mark.frames_marked} of {mark.frames_checked} frames ({mark.window} at a time)" if report.kind != "image" else (
         "found" if mark.marked else "not found"
     )
     install = mark.best.to_json()["install_id"]

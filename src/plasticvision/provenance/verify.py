@@ -2,8 +2,12 @@
 
 Two independent marks are checked: the file's Content Credentials (c2pa_check.py), which a
 re-encode or screenshot strips, and the watermark in the pixels (detect.py), which survives
-them. Images are checked whole; videos and streams frame by frame, on up to `max_frames`
-frames spread over the video (the scale found on one frame is searched first on the next).
+them. Images are checked whole; videos and streams in windows of WINDOW consecutive frames, up
+to `max_frames` frames spread over the video (the scale found in one window is searched first in
+the next). A window's whitened frames are averaged before the search: the mark sits at the same
+pixels in every frame and the pictures do not, and a codec's predicted frames each keep only part
+of the mark (H.264 at CRF 28 on a moving camera: about half the single frames pass, every window
+of five does; bench/watermark_bench.py).
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ from plasticvision.provenance.c2pa_check import CredentialsReport, read_credenti
 from plasticvision.provenance.detect import SCALE_STEP, SCALES, Detection, detect, detect_whitened, whiten
 from plasticvision.types import Frame
 
-MAX_FRAMES = 48
-MIN_MARKED_FRAMES = 2  # two frames over the threshold by chance: about 1e-5 (the bench's false-positive rate squared)
+MAX_FRAMES = 50
+WINDOW = 5  # consecutive frames searched together: a sixth of a second at 30 fps, one scene
+MIN_MARKED_WINDOWS = 2  # two windows over the threshold by chance: about 1e-5 (the bench's false-positive rate squared)
 MAX_DOWNLOAD = 512 * 1024 * 1024
 STREAM_SCHEMES = ("rtsp", "rtmp", "rtmps", "srt", "udp", "tcp")
 SIGNATURES = ((b"\x89PNG\r\n\x1a\n", 0, "image/png"), (b"\xff\xd8\xff", 0, "image/jpeg"), (b"WEBP", 8, "image/webp"), (b"ftyp", 4, "video/mp4"))
@@ -40,9 +45,10 @@ class NotVerifiable(PlasticVisionError):
 @dataclass(frozen=True)
 class WatermarkReport:
     frames_checked: int
-    frames_marked: int
+    frames_marked: int  # frames in the windows where the mark was found (an image: 0 or 1)
     best: Detection
     combined: Detection | None = None  # a video's frames averaged (None for an image)
+    window: int = 1  # frames searched together
 
     @property
     def fraction(self) -> float:
@@ -52,7 +58,7 @@ class WatermarkReport:
     def marked(self) -> bool:
         if self.combined is not None and self.combined.marked:
             return True
-        return self.frames_marked >= min(MIN_MARKED_FRAMES, self.frames_checked) > 0
+        return self.frames_marked >= min(MIN_MARKED_WINDOWS * self.window, self.frames_checked) > 0
 
     def to_json(self) -> dict:
         return {
@@ -60,6 +66,7 @@ class WatermarkReport:
             "frames_checked": self.frames_checked,
             "frames_marked": self.frames_marked,
             "fraction": round(self.fraction, 3),
+            "window": self.window,
             "best": self.best.to_json(),
             "combined": None if self.combined is None else self.combined.to_json(),
         }
@@ -151,35 +158,34 @@ def sniff(data: bytes) -> str | None:
 def watermark_of_video(
     source: io.BytesIO | str, max_frames: int, live: bool = False, demuxer: str | None = None
 ) -> WatermarkReport:
-    """Detect the mark on up to `max_frames` frames: spread over a file, consecutive on a live stream;
-    then once more on the frames' whitened luma averaged, where the mark (at the same pixels in every
-    frame) adds up and the moving pictures do not: a codec that leaves too little of it in each
-    frame still leaves it in the video."""
+    """Detect the mark in windows of WINDOW consecutive frames, up to `max_frames` frames: spread over
+    a file, from the start of a live stream; then once more on all of them averaged (a codec that
+    leaves too little of the mark in each window still leaves it in the video)."""
     checked = marked = 0
     best = Detection(False, 0.0, 1.0, None)
     scale = None
     total: npt.NDArray[np.float32] | None = None
     summed = 0
-    for frame in sample_frames(source, max_frames, live, demuxer):
-        white = whiten(frame)
-        found = detect_whitened(white, near(scale)) if scale is not None else detect_whitened(white)
+    for window in sample_windows(source, max_frames, live, demuxer):
+        whitened = [white for white in map(whiten, window) if total is None or white.shape == total.shape]
+        if not whitened:  # a stream that changed size mid-way: the first size's frames count
+            continue
+        mean = np.mean(whitened, axis=0)
+        found = detect_whitened(mean, near(scale)) if scale is not None else detect_whitened(mean)
         if scale is not None and not found.marked:
-            found = detect_whitened(white)  # the scale may have changed (a cut, a zoom)
-        checked += 1
-        marked += found.marked
+            found = detect_whitened(mean)  # the scale may have changed (a cut, a zoom)
+        checked += len(whitened)
+        marked += len(whitened) * found.marked
         if found.marked:
             scale = found.scale
         if found.score > best.score:
             best = found
-        if total is None:
-            total, summed = white.copy(), 1
-        elif total.shape == white.shape:  # a stream that changes size mid-way: the first size's frames
-            total += white
-            summed += 1
+        total = mean * len(whitened) if total is None else total + mean * len(whitened)
+        summed += len(whitened)
     if total is None:
         raise NotVerifiable("the video has no frames to check")
-    combined = detect_whitened(total / summed) if summed >= MIN_MARKED_FRAMES else None
-    return WatermarkReport(checked, marked, best, combined)
+    combined = detect_whitened(total / summed) if summed > WINDOW else None
+    return WatermarkReport(checked, marked, best, combined, WINDOW)
 
 
 def near(scale: float) -> tuple[float, ...]:
@@ -187,8 +193,9 @@ def near(scale: float) -> tuple[float, ...]:
     return tuple(s for s in SCALES if abs(np.log(s / scale)) <= 2.01 * np.log(SCALE_STEP))
 
 
-def sample_frames(source: io.BytesIO | str, max_frames: int, live: bool, demuxer: str | None = None) -> Iterator[Frame]:
-    """BGR frames: every n-th of a file so that about `max_frames` come out, or the first ones of a stream."""
+def sample_windows(source: io.BytesIO | str, max_frames: int, live: bool, demuxer: str | None = None) -> Iterator[list[Frame]]:
+    """Runs of WINDOW consecutive BGR frames: spread over a file so that about `max_frames` frames come
+    out, or the first ones of a stream (the last run may be shorter)."""
     try:
         options = {"rw_timeout": "15000000"} if live else {}
         if demuxer:
@@ -198,14 +205,20 @@ def sample_frames(source: io.BytesIO | str, max_frames: int, live: bool, demuxer
                 raise NotVerifiable("neither an image nor a video with a picture track")
             stream = container.streams.video[0]
             total = stream.frames or 0
-            every = max(1, total // max_frames) if total and not live else 1
+            runs = max(1, max_frames // WINDOW)
+            every = max(WINDOW, total // runs) if total and not live else WINDOW
+            window: list[Frame] = []
             taken = 0
             for index, frame in enumerate(container.decode(stream)):
-                if index % every:
+                if index % every >= WINDOW:
                     continue
-                yield frame.to_ndarray(format="bgr24")
-                taken += 1
-                if taken >= max_frames:
-                    return
+                window.append(frame.to_ndarray(format="bgr24"))
+                if len(window) == WINDOW:
+                    yield window
+                    taken, window = taken + WINDOW, []
+                    if taken >= max_frames:
+                        return
+            if window:
+                yield window
     except av.error.FFmpegError as exc:
         raise NotVerifiable(f"neither an image nor a readable video: {exc}") from exc

@@ -38,8 +38,9 @@ class Detection(BaseModel):
 class WatermarkResult(BaseModel):
     marked: bool
     frames_checked: int
-    frames_marked: int
+    frames_marked: int = Field(description="frames in the windows where the mark was found")
     fraction: float
+    window: int = Field(description="consecutive frames searched together (1 for an image)")
     best: Detection
     combined: Detection | None = Field(description="a video's sampled frames averaged: the mark adds up where each frame holds too little of it")
 
