@@ -23,6 +23,7 @@ from plasticvision.client import live_encoder  # noqa: E402
 from plasticvision.client.jitter import (  # noqa: E402
     FIRST_WAIT_S,
     MAX_ASKS,
+    MAX_HOLD_S,
     MAX_WAIT_S,
     MIN_WAIT_S,
     LiveJitterBuffer,
@@ -78,35 +79,50 @@ def test_a_retransmission_releases_every_frame_it_completes():
     assert buffer.skipped == 0
 
 
-def repaired_holes(buffer: LiveJitterBuffer, clock: Clock, repair_s: float, holes: int) -> int:
-    """A keyframe, then `holes` frames each lost and retransmitted `repair_s` after the next packet showed it;
-    returns the next sequence number."""
-    buffer.add(packet(1, 1, True, VP8_KEY))
+class Receiver:
+    """A jitter buffer and its NACK generator on one clock, fed each packet as aiortc's receiver feeds them."""
+
+    def __init__(self) -> None:
+        self.clock, repair = Clock(), RepairTime()
+        self.buffer = LiveJitterBuffer(repair=repair, clock=self.clock)
+        self.nacks = LiveNacks(repair, self.clock)
+        self.nacked: list[list[int]] = []  # each NACK sent: the packets it asks for
+
+    def add(self, packet: RtpPacket):  # noqa: ANN201
+        if self.nacks.add(packet):
+            self.nacked.append(sorted(self.nacks.missing))
+        return self.buffer.add(packet)
+
+
+def repaired_holes(receiver: Receiver, repair_s: float, holes: int) -> int:
+    """A keyframe, then `holes` frames each lost and retransmitted `repair_s` after the next packet showed it
+    (and NACKed it); returns the next sequence number."""
+    receiver.add(packet(1, 1, True, VP8_KEY))
     seq = 2
     for _ in range(holes):
-        clock.now += 0.033
-        buffer.add(packet(seq + 1, seq + 1, True))  # frame `seq` lost: its follower shows it
-        clock.now += repair_s
-        buffer.add(packet(seq, seq, True))
-        list(buffer.ready())
+        receiver.clock.now += 0.033
+        receiver.add(packet(seq + 1, seq + 1, True))  # frame `seq` lost: its follower shows it
+        receiver.clock.now += repair_s
+        receiver.add(packet(seq, seq, True))
+        list(receiver.buffer.ready())
         seq += 2
     return seq
 
 
 def test_a_hole_is_timed_from_the_packet_that_showed_it():
     """The retransmission comes one link round trip after the NACK, which goes out when the next
-    packet shows the loss; timing the hole from when the buffer last emptied (a frame earlier) cost
-    ~1 fps at 80 ms and 1 % loss: half the retransmissions came after the wait had run out."""
-    clock = Clock()
-    buffer = LiveJitterBuffer(clock=clock)
-    buffer.add(packet(1, 1, True, VP8_KEY))
-    assert list(buffer.ready()) == []  # emptied at t=0, as after every frame the receiver takes
-    clock.now = 0.066  # frame 2 (packet 2) was lost; frame 3 shows it
-    buffer.add(packet(3, 3, True))
-    clock.now = 0.066 + FIRST_WAIT_S - 0.01  # just within the wait, counted from t=0.066
-    _, frame = buffer.add(packet(2, 2, True))
-    assert frame is not None and [f.timestamp for f in buffer.ready()] == [9000]
-    assert (buffer.skipped, buffer.repaired) == (0, 1)
+    packet shows the loss; timing the hole from when the buffer last emptied (a frame earlier), with
+    a fixed 150 ms, cost ~1 fps at 80 ms and 1 % loss: half the retransmissions came too late."""
+    receiver = Receiver()
+    receiver.add(packet(1, 1, True, VP8_KEY))
+    assert list(receiver.buffer.ready()) == []  # emptied at t=0, as after every frame the receiver takes
+    receiver.clock.now = 0.066  # frame 2 (packet 2) was lost; frame 3 shows it
+    receiver.add(packet(3, 3, True))
+    receiver.clock.now = 0.066 + FIRST_WAIT_S - 0.01  # within the wait, counted from t=0.066
+    _, frame = receiver.add(packet(2, 2, True))
+    assert frame is not None and [f.timestamp for f in receiver.buffer.ready()] == [9000]
+    assert (receiver.buffer.skipped, receiver.buffer.repaired, receiver.nacked) == (0, 1, [[2]])
+    assert receiver.buffer.repair.mean == pytest.approx(FIRST_WAIT_S - 0.01)  # timed from its NACK
 
 
 def test_the_wait_is_the_repair_time_seen_with_its_spread_within_bounds():
@@ -127,23 +143,41 @@ def test_the_wait_is_the_repair_time_seen_with_its_spread_within_bounds():
 
 
 def test_a_long_link_waits_longer_and_a_short_one_gives_up_sooner():
-    """Holes repaired in 220 ms teach the buffer to wait past 250 ms; repaired in 60 ms, a hole is given up by 150 ms."""
-    clock = Clock()
-    far = LiveJitterBuffer(clock=clock)
-    seq = repaired_holes(far, clock, 0.22, 6)
-    clock.now += 0.033
+    """Holes repaired in 220 ms teach the buffer to wait past 300 ms; repaired in 60 ms, a hole is given up by 200 ms."""
+    far = Receiver()
+    seq = repaired_holes(far, 0.22, 6)
+    far.clock.now += 0.033
     far.add(packet(seq + 1, seq + 1, True))
-    clock.now += 0.26
+    far.clock.now += 0.3
     _, frame = far.add(packet(seq, seq, True))
-    assert frame is not None and (far.skipped, far.repaired) == (0, 7)  # a fixed 150 ms gave this one up
+    assert frame is not None and (far.buffer.skipped, far.buffer.repaired) == (0, 7)  # a fixed 150 ms gave this up
 
-    near = LiveJitterBuffer(clock=clock)
-    seq = repaired_holes(near, clock, 0.06, 6)
-    clock.now += 0.033
+    near = Receiver()
+    seq = repaired_holes(near, 0.06, 6)
+    near.clock.now += 0.033
     near.add(packet(seq + 1, seq + 1, True))
-    clock.now += 0.15
+    near.clock.now += 0.2
     pli, frame = near.add(packet(seq + 2, seq + 2, True))
-    assert pli and frame is None and near.skipped == 1
+    assert pli and frame is None and near.buffer.skipped == 1
+
+
+def test_an_overdue_retransmission_is_asked_for_again_and_still_saves_the_frames():
+    """A lost NACK or retransmission (1 in 50 losses at 1 %) was asked for again only at the next loss,
+    a second later: the hole was given up, and the frames up to a keyframe with it."""
+    receiver = Receiver()
+    seq = repaired_holes(receiver, 0.08, 10)
+    wait = receiver.buffer.repair.wait_s
+    assert wait < 0.1
+    receiver.clock.now += 0.033
+    receiver.add(packet(seq + 1, seq + 1, True))  # packet `seq` lost: first NACK
+    for later in range(2, 6):  # its retransmission is lost too; frames go on arriving
+        receiver.clock.now += 0.033
+        receiver.add(packet(seq + later, seq + later, True))
+    assert [asked for asked in receiver.nacked if seq in asked] == [[seq], [seq]]  # asked again once overdue
+    receiver.clock.now += 0.06
+    _, frame = receiver.add(packet(seq, seq, True))
+    assert frame is not None and len(list(receiver.buffer.ready())) == 5
+    assert receiver.buffer.skipped == 0
 
 
 def test_an_overdue_hole_is_given_up_and_only_a_keyframe_resumes():
@@ -152,9 +186,9 @@ def test_an_overdue_hole_is_given_up_and_only_a_keyframe_resumes():
     buffer.add(packet(1, 1, True, VP8_KEY))
     # packet 2 (frame 2) never comes; frames 3 and 4 arrive behind it
     buffer.add(packet(3, 3, True))
-    clock.now = FIRST_WAIT_S - 0.01
+    clock.now = MAX_HOLD_S - 0.01  # nothing timed yet: FIRST_WAIT_S for each of two NACKs, MAX_HOLD_S at most
     assert buffer.add(packet(4, 4, True)) == (False, None)  # still within the wait
-    clock.now = FIRST_WAIT_S + 0.01
+    clock.now = MAX_HOLD_S + 0.01
     pli, frame = buffer.add(packet(5, 5, True))  # overdue: skip past the hole, ask for a keyframe
     assert pli and frame is None and buffer.skipped == 1  # frames 3-5 refer to what was lost: dropped
     clock.now += 0.1
@@ -180,7 +214,7 @@ def test_a_frame_still_arriving_is_not_a_hole():
 
 
 def test_a_lost_packet_is_asked_for_at_most_twice():
-    nacks = LiveNacks()
+    nacks = LiveNacks(clock=Clock())
     nacks.add(packet(1, 1, True))
     asked = []
     for seq in range(3, 12, 2):  # every other packet lost: a new gap each time

@@ -50,8 +50,9 @@ from aiortc.utils import uint16_add, uint16_gt, uint16_gte
 CAPACITY = 512  # packets, as aiortc's video buffer: room for a keyframe at any bitrate we send
 FIRST_WAIT_S = 0.25  # how long a hole may hold the frames behind it, until a retransmission has been timed
 MIN_WAIT_S = 0.05  # bounds of the wait once timed: a loaded event loop delays a retransmission by tens of ms
-MAX_WAIT_S = 0.3  # beyond this, the frames behind a hole are late enough to be of no use (relay.MAX_LATE_S)
-MEMORY_S = 2.0  # a missing packet is remembered (to time its retransmission, even a late one) this long
+MAX_WAIT_S = 0.3
+MAX_HOLD_S = 0.4  # a hole holds the frames behind it this long at most, whatever the NACKs may still bring
+MEMORY_S = 2.0  # when a packet went missing is kept this long (a hole older than that is overdue anyway)
 PLI_INTERVAL_S = 0.5  # keyframe requests at most this often: each keyframe is a burst on the link
 MAX_ASKS = 2  # NACKs for one packet at most
 
@@ -61,9 +62,10 @@ class RepairTime:
 
     Smoothed as TCP smooths its round trip for the retransmission timeout (RFC 6298): the wait is
     the mean plus four mean deviations, between `MIN_WAIT_S` and `MAX_WAIT_S`; `FIRST_WAIT_S`
-    until a retransmission has been seen. Measured by the receiver itself, so it works on a
-    receive-only connection (a WHEP player, an OBS ingest) where aiortc has no round trip to
-    give, and it includes the sender's own delay in answering, which a loaded machine adds.
+    until a retransmission has been seen. Timed by the receiver (`LiveNacks`, from a NACK to the
+    retransmission that answers it), so it works on a receive-only connection (a WHEP player, an
+    OBS ingest) where aiortc has no round trip to give, and it includes the sender's own delay
+    in answering, which a loaded machine adds.
     """
 
     def __init__(self) -> None:
@@ -72,7 +74,7 @@ class RepairTime:
         self.samples = 0
 
     def add(self, seconds: float) -> None:
-        """A repair that took `seconds`; one beyond `MAX_WAIT_S` (a second NACK's, asked a loss later) counts as that."""
+        """A repair that took `seconds` (beyond `MAX_WAIT_S`, a late one, counts as that: the wait is capped there anyway)."""
         seconds = min(seconds, MAX_WAIT_S)
         self.samples += 1
         if self.mean is None:
@@ -92,10 +94,12 @@ class LiveJitterBuffer(JitterBuffer):
     """`JitterBuffer` that releases a frame at its marker bit and gives up on a hole once its
     retransmission is overdue (`RepairTime.wait_s` after the packets behind the hole showed it)."""
 
-    def __init__(self, capacity: int = CAPACITY, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, capacity: int = CAPACITY, repair: RepairTime | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         super().__init__(capacity=capacity, is_video=True)
         self.clock = clock
-        self.repair = RepairTime()
+        self.repair = repair or RepairTime()  # timed by the connection's `LiveNacks`
         self.newest: int | None = None  # highest sequence number seen
         self.missing: dict[int, float] = {}  # sequence number -> when a later packet showed it missing, oldest first
         self.last_pli = -PLI_INTERVAL_S
@@ -114,12 +118,9 @@ class LiveJitterBuffer(JitterBuffer):
         return pli, frame
 
     def track_losses(self, seq: int) -> None:
-        """Note the packets that `seq` shows missing (as aiortc's NACK generator does, at the same packet),
-        and time the repair of one it fills, in time or too late (`MEMORY_S` at most after it went missing)."""
+        """Note the packets that `seq` shows missing (as aiortc's NACK generator does, at the same packet)."""
         now = self.clock()
-        detected = self.missing.pop(seq, None)
-        if detected is not None:
-            self.repair.add(now - detected)
+        if self.missing.pop(seq, None) is not None:
             if self._origin is not None and uint16_gte(seq, self._origin):
                 self.repaired += 1  # still wanted: not given up yet
         elif self.newest is None or uint16_gt(seq, self.newest):
@@ -175,8 +176,8 @@ class LiveJitterBuffer(JitterBuffer):
         if self.newest is None or not uint16_gt(self.newest, gap):
             return  # no packet after it yet: the frame is still arriving
         detected = self.missing.get(gap, -math.inf)  # not remembered: missing for longer than MEMORY_S
-        if self.clock() - detected < self.repair.wait_s:
-            return  # its retransmission may still come
+        if self.clock() - detected < min(MAX_ASKS * self.repair.wait_s, MAX_HOLD_S):
+            return  # a retransmission, of the first NACK or of the one `LiveNacks` sends when that is overdue, may still come
         start = self.next_whole_start()
         if start is not None:
             self.remove(start)
@@ -212,23 +213,34 @@ def is_keyframe(data: bytes) -> bool:
 
 
 class LiveNacks(NackGenerator):
-    """aiortc's NACK generator, but a packet is asked for at most `MAX_ASKS` times."""
+    """aiortc's NACK generator, but a packet is asked for at most `MAX_ASKS` times, and asked again once
+    its retransmission is overdue (`repair.wait_s`), not only when another packet goes missing."""
 
-    def __init__(self) -> None:
+    def __init__(self, repair: RepairTime | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
+        self.repair = repair or RepairTime()
+        self.clock = clock
         self.asks: dict[int, int] = {}
+        self.asked_at: dict[int, float] = {}
 
     def add(self, packet: RtpPacket) -> bool:
-        """Whether a packet went missing: the receiver then NACKs all of `missing`, so count those."""
+        """Whether to NACK now: a packet went missing, or one asked for is overdue. The receiver then
+        NACKs all of `missing`, so those are counted (and dropped from it once asked `MAX_ASKS` times)."""
+        now = self.clock()
+        if packet.sequence_number in self.asked_at:  # a retransmission: time it from the NACK it answers
+            self.repair.add(now - self.asked_at[packet.sequence_number])
         new_gap = super().add(packet)
         self.asks = {seq: count for seq, count in self.asks.items() if seq in self.missing}
-        if new_gap:
-            for seq in list(self.missing):
-                self.asks[seq] = self.asks.get(seq, 0) + 1
-                if self.asks[seq] > MAX_ASKS:
-                    self.missing.discard(seq)
-                    del self.asks[seq]
-        return new_gap
+        self.asked_at = {seq: at for seq, at in self.asked_at.items() if seq in self.missing}
+        overdue = any(now - at >= self.repair.wait_s for at in self.asked_at.values())
+        if not (new_gap or overdue):
+            return False
+        for seq in list(self.missing):
+            self.asks[seq], self.asked_at[seq] = self.asks.get(seq, 0) + 1, now
+            if self.asks[seq] > MAX_ASKS:
+                self.missing.discard(seq)
+                del self.asks[seq], self.asked_at[seq]
+        return bool(self.missing)
 
 
 class DecoderQueue(queue.Queue):
@@ -260,7 +272,8 @@ def use_live_receiver(peer: RTCPeerConnection) -> None:
     """
     for transceiver in peer.getTransceivers():
         if transceiver.kind == "video":
-            receiver, buffer = transceiver.receiver, LiveJitterBuffer()
+            repair = RepairTime()
+            receiver, buffer, nacks = transceiver.receiver, LiveJitterBuffer(repair=repair), LiveNacks(repair)
             receiver._RTCRtpReceiver__jitter_buffer = buffer  # noqa: SLF001
             receiver._RTCRtpReceiver__decoder_queue = DecoderQueue(buffer, receiver)  # noqa: SLF001
-            receiver._RTCRtpReceiver__nack_generator = LiveNacks()  # noqa: SLF001
+            receiver._RTCRtpReceiver__nack_generator = nacks  # noqa: SLF001
