@@ -15,11 +15,12 @@ that cost a live swap most of its latency (bench/webrtc_network.py, docs/webrtc.
 
 `LiveJitterBuffer` ends a frame at the RTP marker bit (set on a frame's last packet by aiortc
 and by browsers). A hole is timed from the packet that showed it (the one that also sends its
-NACK), and when its retransmission is overdue (`RepairTime`: the repair times seen on this
-connection, so one NACK round trip on any link, `MAX_WAIT_S` at most) it skips to the next
-frame that starts whole and asks the sender for a keyframe (PLI), at most once per `PLI_INTERVAL_S`; until that keyframe
-comes, frames are dropped rather than decoded against a picture the decoder never had (VP8 would
-show them smeared, and the capture-time stamp on them would read as garbage). `use_live_receiver`
+NACK). `LiveNacks` asks again once the retransmission is overdue (`RepairTime`: the repair times
+seen on this connection, so one NACK round trip on any link), and when the second is overdue
+too (`MAX_HOLD_S` at most) the buffer skips to the next frame that starts whole and asks the
+sender for a keyframe (PLI), at most once per `PLI_INTERVAL_S`; until that keyframe comes,
+frames are dropped rather than decoded against a picture the decoder never had (VP8 would show
+them smeared, and the capture-time stamp on them would read as garbage). `use_live_receiver`
 puts one on each video receiver of a peer connection, before media flows, with a decoder queue
 that takes every frame a packet completed, not only the first.
 
@@ -29,9 +30,9 @@ after a burst was cut, each NACK brought a burst of 20+ retransmissions that the
 again. `LiveNacks` asks for a packet at most `MAX_ASKS` times.
 
 A fixed 150 ms wait, started when the buffer last emptied rather than when the hole showed,
-left a retransmission on an 80 ms link a few ms of slack: on a loaded machine half the losses
-at 1 % became skipped holes, each costing the frames up to the next keyframe (~8 a hole,
-bench/webrtc_network.py --counts).
+left a retransmission on an 80 ms link a few ms of slack: on a loaded machine a third of the
+losses at 1 % became holes given up, each costing the frames up to the next keyframe (~7 a
+hole; counted by bench/webrtc_network.py, docs/webrtc.md).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ from aiortc.utils import uint16_add, uint16_gt, uint16_gte
 CAPACITY = 512  # packets, as aiortc's video buffer: room for a keyframe at any bitrate we send
 FIRST_WAIT_S = 0.25  # how long a hole may hold the frames behind it, until a retransmission has been timed
 MIN_WAIT_S = 0.05  # bounds of the wait once timed: a loaded event loop delays a retransmission by tens of ms
-MAX_WAIT_S = 0.3
+MAX_WAIT_S = 0.3  # for one NACK's answer; both NACKs' together are held MAX_HOLD_S at most
 MAX_HOLD_S = 0.4  # a hole holds the frames behind it this long at most, whatever the NACKs may still bring
 MEMORY_S = 2.0  # when a packet went missing is kept this long (a hole older than that is overdue anyway)
 PLI_INTERVAL_S = 0.5  # keyframe requests at most this often: each keyframe is a burst on the link
@@ -74,7 +75,7 @@ class RepairTime:
         self.samples = 0
 
     def add(self, seconds: float) -> None:
-        """A repair that took `seconds` (beyond `MAX_WAIT_S`, a late one, counts as that: the wait is capped there anyway)."""
+        """A repair that took `seconds`; a later one counts as `MAX_WAIT_S`, where the wait is capped anyway."""
         seconds = min(seconds, MAX_WAIT_S)
         self.samples += 1
         if self.mean is None:
@@ -91,8 +92,8 @@ class RepairTime:
 
 
 class LiveJitterBuffer(JitterBuffer):
-    """`JitterBuffer` that releases a frame at its marker bit and gives up on a hole once its
-    retransmission is overdue (`RepairTime.wait_s` after the packets behind the hole showed it)."""
+    """`JitterBuffer` that releases a frame at its marker bit and gives up on a hole once the answers
+    to both its NACKs are overdue (`RepairTime.wait_s` each, from the packet that showed the hole)."""
 
     def __init__(
         self, capacity: int = CAPACITY, repair: RepairTime | None = None, clock: Callable[[], float] = time.monotonic
@@ -106,7 +107,7 @@ class LiveJitterBuffer(JitterBuffer):
         self.want_pli = False
         self.need_keyframe = False
         self.skipped = 0  # holes given up
-        self.repaired = 0  # holes filled by a retransmission in time
+        self.repaired = 0  # lost packets that a retransmission brought in time
 
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
         self.track_losses(packet.sequence_number)
@@ -177,7 +178,7 @@ class LiveJitterBuffer(JitterBuffer):
             return  # no packet after it yet: the frame is still arriving
         detected = self.missing.get(gap, -math.inf)  # not remembered: missing for longer than MEMORY_S
         if self.clock() - detected < min(MAX_ASKS * self.repair.wait_s, MAX_HOLD_S):
-            return  # a retransmission, of the first NACK or of the one `LiveNacks` sends when that is overdue, may still come
+            return  # the answer to its first NACK, or to the second `LiveNacks` sends, may still come
         start = self.next_whole_start()
         if start is not None:
             self.remove(start)
