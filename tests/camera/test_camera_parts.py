@@ -9,6 +9,7 @@ import time
 import numpy as np
 import pytest
 
+from tests.support.optional_parts import need_module
 from tests.support.video_clips import make_clip
 from plasticvision.camera.loop import StatusLine, run_stream
 from plasticvision.camera.sinks import NullSink
@@ -114,3 +115,28 @@ def test_fit_resizes_only_when_needed():
     frame = np.zeros((120, 160, 3), np.uint8)
     assert fit(frame, (160, 120)) is frame
     assert fit(frame, (320, 240)).shape == (240, 320, 3)
+
+
+def test_a_whep_stream_without_capture_stamps_shows_latency_as_unknown_not_zero():
+    """OBS stamps no capture time on what it pushes; the player showed ~0 ms for it, as if instant."""
+    need_module("aiortc", "webrtc")
+    from av import VideoFrame
+
+    from plasticvision.camera.loop import Meter
+    from plasticvision.camera.whep_player import NoInput, picture
+    from plasticvision.client import stamp
+    from plasticvision.client.webrtc import Received
+
+    meter, image = Meter(), np.full((240, 320, 3), 128, np.uint8)
+    for number in range(10):
+        received = Received(VideoFrame.from_ndarray(image, format="bgr24"), time.monotonic() * 1000, None)
+        meter.arrived(picture(received, 0.0), stamped=received.latency_ms is not None)
+        time.sleep(0.01)
+    running, final = meter.totals(NoInput(), NoInput()), meter.totals(NoInput(), NoInput(), final=True)
+    assert running.latency_p50_ms is None and running.fps > 0
+    assert "latency unknown" in running.line() and "latency unknown" in final.summary()
+
+    stamped = stamp.stamp(image, time.monotonic() * 1000 - 120)  # our own client's frames: the latency shows
+    received = Received(VideoFrame.from_ndarray(stamped, format="bgr24"), time.monotonic() * 1000, 120.0)
+    meter.arrived(picture(received, 0.0), stamped=True)
+    assert 100 < meter.totals(NoInput(), NoInput()).latency_p50_ms < 200

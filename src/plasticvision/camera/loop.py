@@ -36,11 +36,12 @@ class StreamTotals:
     fps: float  # over the last WINDOW_S while running; over the whole run at the end
     latency_p50_ms: float | None  # capture to sink, over the last WINDOW_S
     latency_p95_ms: float | None
+    unstamped: bool = False  # frames came, none saying when they were captured (a WHEP stream from OBS)
 
     @property
     def latency(self) -> str:
         if self.latency_p50_ms is None:
-            return "latency -"
+            return "latency unknown (the sender does not stamp its frames)" if self.unstamped else "latency -"
         return f"latency {self.latency_p50_ms:.0f} ms (p95 {self.latency_p95_ms:.0f})"
 
     def line(self) -> str:
@@ -62,13 +63,14 @@ class Meter:
         self.frames_in = 0
         self.frames_out = 0
         self.first: float | None = None
-        self.recent: deque[tuple[float, float]] = deque()
+        self.recent: deque[tuple[float, float | None]] = deque()  # (arrival, latency if known)
 
-    def arrived(self, frame: CameraFrame) -> None:
+    def arrived(self, frame: CameraFrame, stamped: bool = True) -> None:
+        """`frame` reached the sink; `stamped` False: its `captured` is only its arrival, so no latency."""
         now = time.monotonic()
         self.first = self.first or now
         self.frames_out += 1
-        self.recent.append((now, now - frame.captured))
+        self.recent.append((now, now - frame.captured if stamped else None))
         while self.recent and self.recent[0][0] < now - WINDOW_S:
             self.recent.popleft()
 
@@ -80,12 +82,13 @@ class Meter:
         else:
             span, intervals = (self.recent[-1][0] - self.recent[0][0], len(self.recent) - 1) if self.recent else (0, 0)
         fps = intervals / span if span > 0 else 0.0
-        latencies = [latency for _, latency in self.recent]
+        latencies = [latency for _, latency in self.recent if latency is not None]
         p50, p95 = np.percentile(latencies, [50, 95]) * 1000 if latencies else (None, None)
+        unstamped = bool(self.recent) and not latencies
         # Over WebRTC the returned track may carry a frame twice (the encoder repeats one to keep its
         # pace), so more can come out than went in: nothing was dropped then, not a negative number.
         dropped = max(0, frames_in - self.frames_out - waiting)
-        return StreamTotals(frames_in, self.frames_out, dropped, fps, p50, p95)
+        return StreamTotals(frames_in, self.frames_out, dropped, fps, p50, p95, unstamped)
 
 
 class StatusLine:

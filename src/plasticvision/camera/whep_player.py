@@ -5,7 +5,7 @@ WHEP players of the same session; this one writes it to the virtual camera, a wi
 as it arrives, until the push ends (the server then ends the player's connection), Ctrl-C or
 SIGTERM (an MP4 is finished either way). The sink opens on the first frame, whose size the
 sender chose. Frames sent by our own WHIP client carry a capture-time stamp; on those the stamp
-strip is cut off and the latency shown.
+strip is cut off and the latency shown. OBS stamps nothing: its latency is shown as unknown.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def picture(received: Received, first_ms: float) -> CameraFrame:
     image = received.image.to_ndarray(format="bgr24")
     if received.latency_ms is not None:
         image = frame_stamp.crop(image)
-    captured = (received.arrived_ms - (received.latency_ms or 0.0)) / 1000
+    captured = (received.arrived_ms - (received.latency_ms or 0.0)) / 1000  # unstamped: its arrival, not counted
     return CameraFrame(image, captured, (received.arrived_ms - first_ms) / 1000)
 
 
@@ -73,7 +73,7 @@ async def play(url: str, api_key: str | None, open_sink: Callable[[tuple[int, in
                         sink = open_sink((frame.image.shape[1], frame.image.shape[0]))
                     await asyncio.to_thread(sink.write, frame)
                     meter.frames_in += 1
-                    meter.arrived(frame)
+                    meter.arrived(frame, stamped=received.latency_ms is not None)
                     status.show(meter.totals(NoInput(), NoInput()).line())
         except BaseException:
             if sink is not None:

@@ -14,8 +14,12 @@ keyframe. `LiveVp8Encoder` also caps a VP8 keyframe at `MAX_INTRA_PCT` of an ave
 -> 5.5 kB at 1.5 Mbit/s, 640x480) and keeps the quantizer at `MIN_QUANTIZER` or above (a still
 scene otherwise gets 20 kB "refinement" frames every second or so): on a link at least as fast as
 the bitrate, a burst then fits the 100 ms a router queues, where larger ones were cut, and the
-NACKs for the cut packets brought more bursts (measured in the relay: 27-35 kB within 120 ms). `use_live_encoder` gives a negotiated peer connection's video
-senders these encoders.
+NACKs for the cut packets brought more bursts (measured in the relay: 27-35 kB within 120 ms).
+`LiveH264Encoder` caps every frame at `burst_bits` through x264's rate-control buffer (15 -> 11 kB
+for a first keyframe of a detailed picture at 1 Mbit/s; a forced one on aiortc's running encoder
+was 48 kB). Both reopen their encoder themselves when the bitrate changes: aiortc's `encode` would
+reopen it with its own settings, without the cap. `use_live_encoder` gives a negotiated peer
+connection's video senders these encoders.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import time
+from fractions import Fraction
 
 import av
 from aiortc import RTCPeerConnection
@@ -36,7 +41,8 @@ from av.video.codeccontext import VideoCodecContext
 DOWN = 0.8  # a new estimate below this share of the bitrate in use is applied at once
 UP = 1.25  # one above this share of it is applied, at most every UP_EVERY_S
 UP_EVERY_S = 4.0
-MAX_INTRA_PCT = 300  # a VP8 keyframe's size at most, in % of an average frame at the target bitrate
+MAX_INTRA_PCT = 300  # a keyframe's size at most, in % of an average frame at the target bitrate
+FRAME_RATE = 30  # what aiortc's encoders assume (codecs.h264.MAX_FRAME_RATE) and our sources send
 MIN_QUANTIZER = 10  # aiortc's 2 lets a still scene spend its unused rate on 20 kB refinement frames
 
 
@@ -67,12 +73,23 @@ class SteadyRate:
     def encode(self, frame: Frame, force_keyframe: bool = False) -> tuple[list[bytes], int]:
         if force_keyframe and self.codec is not None:
             self.codec, self.restarts = None, self.restarts + 1
+        if self.codec is not None and (self.codec.width, self.codec.height, self.codec.bit_rate) != (
+            frame.width,
+            frame.height,
+            self.target_bitrate,
+        ):
+            self.codec = None  # reopened here: aiortc's `encode` would reopen it with its own settings, uncapped
         if self.codec is None:
-            self.codec = self.open(frame)  # None: the encoder's own, made by its `encode`
+            self.codec = self.open(frame)
         return super().encode(frame, False)  # type: ignore[misc]
 
-    def open(self, frame: Frame) -> VideoCodecContext | None:
-        return None
+    def open(self, frame: Frame) -> VideoCodecContext:
+        raise NotImplementedError
+
+
+def burst_bits(bitrate: int) -> int:
+    """The largest frame allowed, in bits: `MAX_INTRA_PCT` of an average frame at `bitrate` and `FRAME_RATE`."""
+    return bitrate * MAX_INTRA_PCT // (100 * FRAME_RATE)
 
 
 class LiveVp8Encoder(SteadyRate, Vp8Encoder):
@@ -103,7 +120,18 @@ class LiveVp8Encoder(SteadyRate, Vp8Encoder):
 
 
 class LiveH264Encoder(SteadyRate, H264Encoder):
-    """aiortc's H.264 encoder with `SteadyRate`."""
+    """aiortc's H.264 encoder with `SteadyRate` and every frame capped at `burst_bits` (x264 has no keyframe-only
+    cap: its rate control's buffer (VBV) bounds any frame, and an H.264 delta frame never comes near it)."""
+
+    def open(self, frame: Frame) -> VideoCodecContext:
+        """aiortc's real-time H.264 settings (codecs/h264.py), plus the cap."""
+        rate = self.target_bitrate
+        codec = av.CodecContext.create("libx264", "w")
+        codec.width, codec.height, codec.bit_rate, codec.pix_fmt = frame.width, frame.height, rate, "yuv420p"
+        codec.framerate, codec.time_base = Fraction(FRAME_RATE, 1), Fraction(1, FRAME_RATE)
+        codec.options = {"level": "31", "tune": "zerolatency", "maxrate": str(rate), "bufsize": str(burst_bits(rate))}
+        codec.profile = "Baseline"
+        return codec
 
 
 ENCODERS: dict[str, type[Encoder]] = {"video/vp8": LiveVp8Encoder, "video/h264": LiveH264Encoder}
