@@ -154,13 +154,17 @@ def run_clip(engine: DlibEngine, name: str, frames: list[np.ndarray], settings: 
     marked_stream, plain_stream = marked_session.stream(settings), plain_session.stream(settings)
     marked, plain, cost, total, psnr_frame, psnr_box = [], [], [], [], [], []
     for frame in frames:
-        report = marked_stream.swap(frame)
+        sent = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 70])[1]
+        started = time.perf_counter()
+        report = marked_stream.swap(cv2.imdecode(sent, cv2.IMREAD_COLOR))
+        reply = cv2.imencode(".jpg", report.frame, [cv2.IMWRITE_JPEG_QUALITY, 80])[1]
+        live_ms = 1000 * (time.perf_counter() - started)  # what the server spends on a live frame
         twin = plain_stream.swap(frame).frame
-        marked.append(jpeg(report.frame, 80))
+        marked.append(cv2.imdecode(reply, cv2.IMREAD_COLOR))
         plain.append(jpeg(twin, 80))
         if report.faces_swapped:
             cost.append(report.timings_ms.get("watermark", 0.0))
-            total.append(sum(report.timings_ms.values()))
+            total.append(live_ms)
             changed = np.any(report.frame != twin, axis=2)
             psnr_frame.append(psnr(report.frame, twin))
             psnr_box.append(psnr(report.frame, twin, changed))
@@ -250,8 +254,9 @@ def main() -> None:
     for clip in clips:
         cost, total = np.array(clip["cost_ms"]), np.array(clip["frame_ms"])
         print(f"{clip['name']}: watermark {np.median(cost):.2f} ms median (p95 {np.percentile(cost, 95):.2f}) of a "
-              f"{np.median(total):.1f} ms swap = {100 * np.median(cost / total):.1f} %; PSNR frame "
-              f"{np.median(clip['psnr_frame']):.1f} dB (min {np.min(clip['psnr_frame']):.1f}), marked pixels "
+              f"{np.median(total):.1f} ms live frame (JPEG in, swap, JPEG out) = {100 * np.median(cost / total):.1f} % "
+              f"(of the whole clip's time {100 * cost.sum() / total.sum():.1f} %); PSNR frame "
+              f"{np.median(clip['psnr_frame']):.2f} dB (min {np.min(clip['psnr_frame']):.2f}), marked pixels "
               f"{np.median(clip['psnr_marked_pixels']):.1f} dB")
     print(f"detection: {detect_s:.2f} s per frame per process (full scale search)")
 

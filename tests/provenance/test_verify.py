@@ -83,6 +83,15 @@ def test_a_video_is_searched_in_windows_of_frames(swapper, read_test_image):
     assert report.frames_marked == 2 * WINDOW and report.marked, report.to_json()
 
 
+def test_a_mark_that_moves_with_the_picture_is_found_frame_by_frame(swapper, read_test_image):
+    """A re-edit that pans over a marked video moves the mark with the picture: it blurs in a window's
+    mean, and each frame of the window is then searched alone."""
+    photo = read_test_image("astronaut.png")
+    marked = Watermarker(0x3C5A17).mark_faces(photo.copy(), swapper.detect(photo)[:1])
+    report = verify_bytes(lossless_mp4([np.roll(marked, (0, 6 * k), axis=(0, 1)) for k in range(WINDOW)])).watermark
+    assert report.frames_marked == report.frames_checked == WINDOW and report.marked, report.to_json()
+
+
 def test_post_verify_reads_both_marks_of_a_swapped_image(client):
     files = [("target_file", ("a.png", (DATA / "astronaut.png").read_bytes(), "image/png"))]
     swapped = client.post("/swap-image", files=[*files, ("source_files", ("h.png", SOURCE.read_bytes(), "image/png"))])

@@ -6,8 +6,8 @@ them. Images are checked whole; videos and streams in windows of WINDOW consecut
 to `max_frames` frames spread over the video (the scale found in one window is searched first in
 the next). A window's whitened frames are averaged before the search: the mark sits at the same
 pixels in every frame and the pictures do not, and a codec's predicted frames each keep only part
-of the mark (H.264 at CRF 28 on a moving camera: about half the single frames pass, every window
-of five does; bench/watermark_bench.py).
+of the mark (H.264 at CRF 28 on a moving camera: a quarter to two thirds of the single frames
+pass, every window of eight does; bench/watermark_bench.py).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import io
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import groupby
+from operator import itemgetter
 from urllib.parse import urlparse
 
 import av
@@ -28,8 +30,8 @@ from plasticvision.provenance.c2pa_check import CredentialsReport, read_credenti
 from plasticvision.provenance.detect import SCALE_STEP, SCALES, Detection, detect, detect_whitened, whiten
 from plasticvision.types import Frame
 
-MAX_FRAMES = 50
-WINDOW = 5  # consecutive frames searched together: a sixth of a second at 30 fps, one scene
+MAX_FRAMES = 48
+WINDOW = 8  # consecutive frames searched together: a quarter of a second at 30 fps, one scene
 MIN_MARKED_WINDOWS = 2  # two windows over the threshold by chance: about 1e-5 (the bench's false-positive rate squared)
 MAX_DOWNLOAD = 512 * 1024 * 1024
 STREAM_SCHEMES = ("rtsp", "rtmp", "rtmps", "srt", "udp", "tcp")
@@ -161,31 +163,48 @@ def watermark_of_video(
     """Detect the mark in windows of WINDOW consecutive frames, up to `max_frames` frames: spread over
     a file, from the start of a live stream; then once more on all of them averaged (a codec that
     leaves too little of the mark in each window still leaves it in the video)."""
+    window = min(WINDOW, max_frames)
     checked = marked = 0
     best = Detection(False, 0.0, 1.0, None)
     scale = None
     total: npt.NDArray[np.float32] | None = None
-    summed = 0
-    for window in sample_windows(source, max_frames, live, demuxer):
-        whitened = [white for white in map(whiten, window) if total is None or white.shape == total.shape]
-        if not whitened:  # a stream that changed size mid-way: the first size's frames count
+    for _, run in groupby(sample_runs(source, max_frames, window, live, demuxer), key=itemgetter(0)):
+        shape = None if total is None else total.shape  # a stream that changes size mid-way: the first size's frames count
+        whitened = [white for white in (whiten(frame) for _, frame in run) if shape in (None, white.shape)]
+        if not whitened:
             continue
-        mean = np.mean(whitened, axis=0)
-        found = detect_whitened(mean, near(scale)) if scale is not None else detect_whitened(mean)
-        if scale is not None and not found.marked:
-            found = detect_whitened(mean)  # the scale may have changed (a cut, a zoom)
+        found, hits = detect_window(whitened, scale)
         checked += len(whitened)
-        marked += len(whitened) * found.marked
-        if found.marked:
-            scale = found.scale
-        if found.score > best.score:
-            best = found
-        total = mean * len(whitened) if total is None else total + mean * len(whitened)
-        summed += len(whitened)
+        marked += hits
+        scale = found.scale if found.marked else scale
+        best = found if found.score > best.score else best
+        summed = np.sum(whitened, axis=0)
+        total = summed if total is None else total + summed
     if total is None:
         raise NotVerifiable("the video has no frames to check")
-    combined = detect_whitened(total / summed) if summed > WINDOW else None
-    return WatermarkReport(checked, marked, best, combined, WINDOW)
+    combined = detect_whitened(total / checked) if checked > window else None
+    return WatermarkReport(checked, marked, best, combined, window)
+
+
+def detect_window(whitened: list[npt.NDArray[np.float32]], scale: float | None) -> tuple[Detection, int]:
+    """The best detection in a window of whitened frames, and how many of its frames carry the mark.
+
+    The window's mean is searched first (the scale found before, then all). When it holds no mark,
+    each frame is searched alone: a mark that moved with the picture (a re-edit that pans over a
+    marked video) blurs in the mean and is still whole in every frame; an unmarked video costs
+    what searching every frame cost before windows.
+    """
+    found = search_all(np.mean(whitened, axis=0), scale)
+    if found.marked or len(whitened) == 1:
+        return found, len(whitened) * found.marked
+    alone = [search_all(white, scale) for white in whitened]
+    return max([found, *alone], key=lambda d: d.score), sum(d.marked for d in alone)
+
+
+def search_all(white: npt.NDArray[np.float32], scale: float | None) -> Detection:
+    """Search near the scale found before (a video keeps its size), then every scale if that finds nothing."""
+    found = detect_whitened(white, near(scale)) if scale is not None else detect_whitened(white)
+    return detect_whitened(white) if scale is not None and not found.marked else found
 
 
 def near(scale: float) -> tuple[float, ...]:
@@ -193,9 +212,11 @@ def near(scale: float) -> tuple[float, ...]:
     return tuple(s for s in SCALES if abs(np.log(s / scale)) <= 2.01 * np.log(SCALE_STEP))
 
 
-def sample_windows(source: io.BytesIO | str, max_frames: int, live: bool, demuxer: str | None = None) -> Iterator[list[Frame]]:
-    """Runs of WINDOW consecutive BGR frames: spread over a file so that about `max_frames` frames come
-    out, or the first ones of a stream (the last run may be shorter)."""
+def sample_runs(
+    source: io.BytesIO | str, max_frames: int, window: int, live: bool, demuxer: str | None = None
+) -> Iterator[tuple[int, Frame]]:
+    """(run number, BGR frame): runs of `window` consecutive frames, spread over a file so that about
+    `max_frames` frames come out, or the first ones of a stream."""
     try:
         options = {"rw_timeout": "15000000"} if live else {}
         if demuxer:
@@ -205,20 +226,14 @@ def sample_windows(source: io.BytesIO | str, max_frames: int, live: bool, demuxe
                 raise NotVerifiable("neither an image nor a video with a picture track")
             stream = container.streams.video[0]
             total = stream.frames or 0
-            runs = max(1, max_frames // WINDOW)
-            every = max(WINDOW, total // runs) if total and not live else WINDOW
-            window: list[Frame] = []
+            every = max(window, total // max(1, max_frames // window)) if total and not live else window
             taken = 0
             for index, frame in enumerate(container.decode(stream)):
-                if index % every >= WINDOW:
+                if index % every >= window:
                     continue
-                window.append(frame.to_ndarray(format="bgr24"))
-                if len(window) == WINDOW:
-                    yield window
-                    taken, window = taken + WINDOW, []
-                    if taken >= max_frames:
-                        return
-            if window:
-                yield window
+                yield index // every, frame.to_ndarray(format="bgr24")
+                taken += 1
+                if taken >= max_frames:
+                    return
     except av.error.FFmpegError as exc:
         raise NotVerifiable(f"neither an image nor a readable video: {exc}") from exc

@@ -44,7 +44,7 @@ KEEP_OUT_GROW_5 = 2.2  # the same from the five points (eyes, nose, mouth corner
 KEEP_OUT_FEATHER = 0.08  # of the face's size: the mark eases in over this outside the hull
 PLANE_TILES = 17  # the tiled pattern kept ready: any box up to 1024 px a side is a view of it
 SPARE_MARGIN = 1.0  # a face found but not swapped stays untouched in its box grown by this (its head, hair and a margin)
-PSNR_FLOOR = 40.3  # dB against the unmarked frame: a close-up's mark is scaled down to stay above it
+PSNR_FLOOR = 40.05  # dB against the unmarked frame, counted on the rounded output: a close-up's mark is scaled down to stay above it
 CHIP_BLUR = 0.6  # softens the chips' edges a little (sharper chips kept more of the mark through H.264, VP8 and halving than 1.0)
 
 Pattern = npt.NDArray[np.float32]
@@ -164,12 +164,20 @@ class Watermarker:
             if (kept := marked_box(face.box, width, height, SPARE_MARGIN, 0)) is not None:
                 rows, cols = kept
                 delta[max(rows.start - top, 0) : max(rows.stop - top, 0), max(cols.start - left, 0) : max(cols.stop - left, 0)] = 0
-        energy = float(np.dot(delta.ravel(), delta.ravel()))
-        budget = height * width * 255.0**2 / 10 ** (PSNR_FLOOR / 10)
-        if energy > budget:
-            delta *= float(np.sqrt(budget / energy))
+        fit_psnr_budget(delta, height * width * 255.0**2 / 10 ** (PSNR_FLOOR / 10))
         frame[union] = add_luma(region, delta)
         return frame
+
+
+def fit_psnr_budget(delta: Pattern, budget: float) -> None:
+    """Scale `delta` down, in place, until the squared error it makes once rounded to whole grey levels
+    (what the frame gets) is within `budget`: the PSNR floor holds on the output, not on the floats."""
+    while True:  # each pass shrinks delta by 1 % at least, so the rounded error reaches the budget in a few
+        rounded = np.rint(delta).ravel()
+        energy = float(np.dot(rounded, rounded))
+        if energy <= budget:
+            return
+        delta *= 0.99 * float(np.sqrt(budget / energy))
 
 
 def marked_box(
