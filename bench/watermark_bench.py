@@ -20,9 +20,10 @@ twin for PSNR and for false positives). The marked output then meets each attack
 
 False positives: the unmarked twins under the same attacks, the raw input frames, and the other
 photos of tests/data at three sizes. Every detection searches every scale (no carry-over).
-The "windows" columns are what `verify` reports for a video: each run of WINDOW consecutive
-frames (their whitened luma averaged, one search) found or not, beside the single-frame rates;
-their false positives are counted on the unmarked twins' windows.
+The "windows" columns are what `verify` reports for a video, by its own `detect_window`: a run of
+WINDOW consecutive frames counts when every frame of it is found (their whitened luma averaged,
+or each frame alone when the average holds no mark), beside the single-frame rates; a window of
+the unmarked twins counts as a false positive when any frame of it is found.
 
     python -m bench.watermark_bench [--frames 40] [--workers 2] [--scores scores.json] [--clip real.mp4 ...]
 
@@ -47,8 +48,8 @@ import numpy as np
 from bench.clip import SIZE, load, placement, render, smooth_clip
 from plasticvision.engines.dlib.engine import DlibEngine
 from plasticvision.pipeline.session import SwapSession
-from plasticvision.provenance.detect import THRESHOLD, THRESHOLD_WITH_PAYLOAD, detect, detect_whitened, whiten
-from plasticvision.provenance.verify import WINDOW
+from plasticvision.provenance.detect import THRESHOLD, THRESHOLD_WITH_PAYLOAD, detect, whiten
+from plasticvision.provenance.verify import WINDOW, detect_window
 from plasticvision.provenance.watermark import Watermarker
 from plasticvision.settings import Settings
 from tests.support.unmarked import Unmarked
@@ -195,9 +196,11 @@ def score(frame: np.ndarray) -> tuple[bool, float, bool]:
     return found.marked, found.score, found.install == INSTALL
 
 
-def window_scores(frames: list[np.ndarray]) -> list[bool]:
-    """`verify`'s verdict on each run of WINDOW consecutive frames: their whitened luma averaged, one search."""
-    return [detect_whitened(np.mean([whiten(f) for f in frames[i : i + WINDOW]], axis=0)).marked for i in range(0, len(frames) - WINDOW + 1, WINDOW)]
+def window_hits(frames: list[np.ndarray]) -> list[int]:
+    """`verify`'s own window search (`detect_window`) on each run of WINDOW consecutive frames: how many
+    of the run's frames it finds marked."""
+    runs = range(0, len(frames) - WINDOW + 1, WINDOW)
+    return [detect_window([whiten(f) for f in frames[i : i + WINDOW]], None)[1] for i in runs]
 
 
 def main() -> None:
@@ -246,8 +249,8 @@ def main() -> None:
                 false_hits += sum(r[0] for r in plain)
                 false_scores += [r[1] for r in plain]
                 checked += len(results)
-            windows = list(pool.map(window_scores, [clip["attacked"][attack] for clip in clips]))
-            window_false += [hit for hits in pool.map(window_scores, [clip["attacked_plain"][attack] for clip in clips]) for hit in hits]
+            windows = [[hits == WINDOW for hits in run] for run in pool.map(window_hits, [clip["attacked"][attack] for clip in clips])]
+            window_false += [hits > 0 for run in pool.map(window_hits, [clip["attacked_plain"][attack] for clip in clips]) for hits in run]
             print(row + f"{100 * np.mean(payload):>13.1f}%" + "".join(f"{sum(w):>12}/{len(w):<3}{100 * np.mean(w):4.0f}%" for w in windows))
         extra = [f for clip in clips for f in clip["raw"]] + negatives
         others = list(pool.map(score, extra, chunksize=4))
