@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -54,14 +53,13 @@ def absurd(tmp_path_factory) -> dict[str, Path]:
 def test_a_video_declaring_an_absurd_duration_or_resolution_is_refused_at_once(make_app, absurd):
     with TestClient(make_app()) as client:
         for name, words in (("ten_hours", "36,000 s long"), ("8k", "7680x4320")):
-            started = time.monotonic()
             response = client.post("/jobs/video", files=uploads(absurd[name], f"{name}.mp4"))
-            elapsed = time.monotonic() - started
             assert response.status_code == 413, response.text
             assert words in response.json()["detail"] and "PLASTICVISION_MAX_VIDEO" in response.json()["detail"]
-            assert elapsed < 1.0, f"{name}: refused after {elapsed:.2f} s"
         jobs = client.get("/jobs").json()
         assert {job["state"] for job in jobs} == {"failed"} and all("limit" in job["error"] for job in jobs)
+        # Refused by the submit call itself, from the container's header: not one frame was decoded.
+        assert [job["frames_done"] for job in jobs] == [0, 0], jobs
 
 
 def test_the_frame_limit_follows_the_duration_limit():

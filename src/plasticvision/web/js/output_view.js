@@ -36,6 +36,9 @@ export class OutputView {
     this.stream = this.preview.captureStream(FRAME_RATE);
     const video = this.build(popup.document);
     video.srcObject = this.stream;
+    // autoplay alone may not start a script-built window's video when the canvas's first frame
+    // arrives late (a busy machine): ask for playback too; a refusal leaves autoplay to try.
+    video.play().catch(() => {});
     video.addEventListener("resize", () => this.fitWindow(video));
     popup.addEventListener("pagehide", () => this.closed());
     return popup;
