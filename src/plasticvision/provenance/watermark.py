@@ -164,8 +164,8 @@ class Watermarker:
         # The union's corner is on the chip grid, so each chip takes one gain: nearest upscaling is exact.
         full = cv2.resize(gain, (4 * gain.shape[1], 4 * gain.shape[0]), interpolation=cv2.INTER_NEAREST)
         delta = cv2.multiply(full[: region.shape[0], : region.shape[1]], self.pattern(top, left, *region.shape[:2]))
-        fit_psnr_budget(delta, height * width * 255.0**2 / 10 ** (PSNR_FLOOR / 10))
-        add_luma(region, delta)
+        magnitude = fit_psnr_budget(delta, height * width * 255.0**2 / 10 ** (PSNR_FLOOR / 10))
+        add_luma(region, delta, magnitude)
         return frame
 
 
@@ -174,18 +174,17 @@ def on_chips(pixels: slice, origin: int) -> slice:
     return slice(max(pixels.start - origin, 0) // 4, max(-(-(pixels.stop - origin) // 4), 0))
 
 
-def fit_psnr_budget(delta: Pattern, budget: float) -> None:
+def fit_psnr_budget(delta: Pattern, budget: float) -> npt.NDArray[np.uint8]:
     """Scale `delta` down, in place, until the squared error it makes once rounded to whole grey levels
-    (what the frame gets) is within `budget`: the PSNR floor holds on the output, not on the floats."""
-    energy = rounded_energy(delta)
+    (what the frame gets) is within `budget`: the PSNR floor holds on the output, not on the floats.
+    Returns those rounded magnitudes, |rint(delta)| (the mark stays far below 255)."""
+    magnitude = cv2.convertScaleAbs(delta)
+    energy = cv2.norm(magnitude, cv2.NORM_L2SQR)
     while energy > budget:  # each pass shrinks delta by 1 % at least, so the rounded error reaches the budget in a few
         delta *= 0.99 * float(np.sqrt(budget / energy))
-        energy = rounded_energy(delta)
-
-
-def rounded_energy(delta: Pattern) -> float:
-    """The squared error `delta` makes once rounded to whole grey levels (|rint|: the mark stays far below 255)."""
-    return cv2.norm(cv2.convertScaleAbs(delta), cv2.NORM_L2SQR)
+        magnitude = cv2.convertScaleAbs(delta)
+        energy = cv2.norm(magnitude, cv2.NORM_L2SQR)
+    return magnitude
 
 
 def marked_box(
@@ -224,11 +223,14 @@ def keep_out(face: Face, top: int, left: int, shape: tuple[int, int]) -> Mask:
     return np.clip(1.0 - 2.0 * soft, 0.0, 1.0)
 
 
-def add_luma(region: Frame, delta: Pattern) -> None:
-    """Add `delta` to B, G and R alike, in place: it changes luma only, which every codec keeps at full
-    resolution. (One saturating, rounding OpenCV pass on a grey-to-BGR copy of `delta`, written
-    straight into the frame: it is on every live frame.)"""
-    cv2.add(region, cv2.cvtColor(delta, cv2.COLOR_GRAY2BGR), dst=region, dtype=cv2.CV_8U)  # a view of the frame: OpenCV writes through it
+def add_luma(region: Frame, delta: Pattern, magnitude: npt.NDArray[np.uint8]) -> None:
+    """Add the rounded `delta` (its `magnitude` and sign) to B, G and R alike, in place: it changes luma
+    only, which every codec keeps at full resolution. The frame is a view OpenCV writes through; a
+    saturating add of the positive part and subtraction of the negative part is the signed add
+    (each pixel has one of them), in 8-bit passes: this is on every live frame."""
+    negative = cv2.bitwise_and(magnitude, cv2.compare(delta, 0.0, cv2.CMP_LT))
+    cv2.add(region, cv2.cvtColor(cv2.subtract(magnitude, negative), cv2.COLOR_GRAY2BGR), dst=region)
+    cv2.subtract(region, cv2.cvtColor(negative, cv2.COLOR_GRAY2BGR), dst=region)
 
 
 @lru_cache(maxsize=64)  # a tracked face's box keeps much the same size from frame to frame; never written to
