@@ -26,6 +26,7 @@ or each frame alone when the average holds no mark), beside the single-frame rat
 the unmarked twins counts as a false positive when any frame of it is found.
 
     python -m bench.watermark_bench [--frames 40] [--workers 2] [--scores scores.json] [--clip real.mp4 ...]
+                                    [--attacks h264,crop10,...]
 
 `--clip` measures real videos instead (their first `--frames` frames as they are, every face
 swapped): a talking-head clip is the case that matters most, and none can ship with the repo.
@@ -48,7 +49,7 @@ import numpy as np
 from bench.clip import SIZE, load, placement, render, smooth_clip
 from plasticvision.engines.dlib.engine import DlibEngine
 from plasticvision.pipeline.session import SwapSession
-from plasticvision.provenance.detect import THRESHOLD, THRESHOLD_WITH_PAYLOAD, detect, whiten
+from plasticvision.provenance.detect import SPREAD_THRESHOLD, THRESHOLD, THRESHOLD_WITH_PAYLOAD, detect, whiten
 from plasticvision.provenance.verify import WINDOW, detect_window
 from plasticvision.provenance.watermark import Watermarker
 from plasticvision.settings import Settings
@@ -137,17 +138,27 @@ def half(frame: np.ndarray) -> np.ndarray:
     return cv2.resize(frame, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
 
 
-def attacks(stream: list[np.ndarray]) -> dict[str, list[np.ndarray]]:
-    return {
-        "stream": stream,
-        "jpeg50": [jpeg(f, 50) for f in stream],
-        "h264": through_codec(stream, "libx264", {"crf": "28", "preset": "veryfast"}),
-        "vp8": through_codec(stream, "libvpx", {"deadline": "realtime", "cpu-used": "8"}, 1_000_000),
-        "half": [half(f) for f in stream],
-        "crop10": [crop10(f) for f in stream],
-        "vcam": [vcam(f) for f in stream],
-        "half+jpeg": [jpeg(half(f), 75) for f in stream],
-    }
+ATTACKS = {
+    "stream": lambda clip: clip,
+    "jpeg50": lambda clip: [jpeg(f, 50) for f in clip],
+    "h264": lambda clip: through_codec(clip, "libx264", {"crf": "28", "preset": "veryfast"}),
+    "vp8": lambda clip: through_codec(clip, "libvpx", {"deadline": "realtime", "cpu-used": "8"}, 1_000_000),
+    "half": lambda clip: [half(f) for f in clip],
+    "crop10": lambda clip: [crop10(f) for f in clip],
+    "vcam": lambda clip: [vcam(f) for f in clip],
+    "half+jpeg": lambda clip: [jpeg(half(f), 75) for f in clip],
+}
+
+
+def attack_names(text: str) -> list[str]:
+    names = text.split(",")
+    if unknown := [name for name in names if name not in ATTACKS]:
+        raise argparse.ArgumentTypeError(f"unknown attack {', '.join(unknown)}: choose from {', '.join(ATTACKS)}")
+    return names
+
+
+def attacks(stream: list[np.ndarray], names: list[str]) -> dict[str, list[np.ndarray]]:
+    return {name: ATTACKS[name](stream) for name in names}
 
 
 def psnr(a: np.ndarray, b: np.ndarray, where: np.ndarray | None = None) -> float:
@@ -191,9 +202,9 @@ def run_clip(engine: DlibEngine, name: str, frames: list[np.ndarray], settings: 
     }
 
 
-def score(frame: np.ndarray) -> tuple[bool, float, bool]:
+def score(frame: np.ndarray) -> tuple[bool, float, bool, float]:
     found = detect(frame)
-    return found.marked, found.score, found.install == INSTALL
+    return found.marked, found.score, found.install == INSTALL, found.spread
 
 
 def window_hits(frames: list[np.ndarray]) -> list[int]:
@@ -209,6 +220,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="processes for detection")
     parser.add_argument("--scores", type=Path, help="write every score here (JSON), to study other thresholds")
     parser.add_argument("--clip", type=Path, action="append", help="a real video to measure instead of the synthetic clips (repeat)")
+    parser.add_argument("--attacks", type=attack_names, default=list(ATTACKS),
+                        help=f"comma-separated, of: {', '.join(ATTACKS)} (default: all)")
     args = parser.parse_args()
 
     engine = DlibEngine()
@@ -231,23 +244,25 @@ def main() -> None:
               + "".join(f"{c['name'] + ' windows':>20}" for c in clips))
         window_false: list[bool] = []
         false_scores: list[float] = []
+        false_spreads: list[float] = []
         false_hits = 0
         checked = 0
         dump: dict[str, list[float]] = {}
         for clip in clips:
-            clip["attacked"] = attacks(clip["marked"])
-            clip["attacked_plain"] = attacks(clip["plain"])
+            clip["attacked"] = attacks(clip["marked"], args.attacks)
+            clip["attacked_plain"] = attacks(clip["plain"], args.attacks)
         for attack in clips[0]["attacked"]:
             row, payload = f"{attack:<11}", []
             for clip in clips:
                 results = list(pool.map(score, clip["attacked"][attack], chunksize=4))
-                dump[f"{clip['name']}/{attack}"] = [r[1] for r in results]
+                dump[f"{clip['name']}/{attack}"] = [[r[1], r[3]] for r in results]
                 hits = sum(r[0] for r in results)
                 payload += [r[2] for r in results]
                 row += f"{hits:>12}/{len(results):<3} {100 * hits / len(results):5.1f}%"
                 plain = list(pool.map(score, clip["attacked_plain"][attack], chunksize=4))
                 false_hits += sum(r[0] for r in plain)
                 false_scores += [r[1] for r in plain]
+                false_spreads += [r[3] for r in plain]
                 checked += len(results)
             windows = [[hits == WINDOW for hits in run] for run in pool.map(window_hits, [clip["attacked"][attack] for clip in clips])]
             window_false += [hits > 0 for run in pool.map(window_hits, [clip["attacked_plain"][attack] for clip in clips]) for hits in run]
@@ -256,18 +271,21 @@ def main() -> None:
         others = list(pool.map(score, extra, chunksize=4))
         false_hits += sum(r[0] for r in others)
         false_scores += [r[1] for r in others]
+        false_spreads += [r[3] for r in others]
     detect_s = (time.perf_counter() - started) / (checked + len(false_scores)) * args.workers
 
     scores = np.array(false_scores)
     if args.scores:
-        args.scores.write_text(json.dumps({"marked": dump, "unmarked": false_scores}))
+        args.scores.write_text(json.dumps({"marked": dump, "unmarked": [list(pair) for pair in zip(false_scores, false_spreads)]}))
     print(f"\nfalse positives: {false_hits} of {len(scores)} unmarked frames "
           f"(score max {scores.max():.2f}, p99 {np.percentile(scores, 99):.2f}; "
-          f"threshold {THRESHOLD} alone, {THRESHOLD_WITH_PAYLOAD} with a valid payload CRC)")
+          f"threshold {THRESHOLD} alone, {THRESHOLD_WITH_PAYLOAD} with a valid payload CRC; windows together: spread max "
+          f"{max(false_spreads):.2f}, p99 {np.percentile(false_spreads, 99):.2f}, threshold {SPREAD_THRESHOLD})")
     print(f"windows of {WINDOW} frames on the unmarked twins: {sum(window_false)} of {len(window_false)} found")
     mu, beta = gumbel_fit(scores)
     print(f"  Gumbel fit of unmarked scores: P(score >= {THRESHOLD}) = {gumbel_tail(THRESHOLD, mu, beta):.2e}, "
-          f"P(score >= {THRESHOLD_WITH_PAYLOAD}) x 2^-8 = {gumbel_tail(THRESHOLD_WITH_PAYLOAD, mu, beta) / 256:.2e}")
+          f"P(score >= {THRESHOLD_WITH_PAYLOAD}) x 2^-8 = {gumbel_tail(THRESHOLD_WITH_PAYLOAD, mu, beta) / 256:.2e}, "
+          f"P(spread >= {SPREAD_THRESHOLD}) = {gumbel_tail(SPREAD_THRESHOLD, *gumbel_fit(np.array(false_spreads))):.2e}")
     for clip in clips:
         cost, total = np.array(clip["cost_ms"]), np.array(clip["frame_ms"])
         print(f"{clip['name']}: watermark {np.median(cost):.2f} ms median (p95 {np.percentile(cost, 95):.2f}) of a "

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from plasticvision.provenance.detect import detect
+from plasticvision.provenance.detect import SPREAD_THRESHOLD, THRESHOLD, detect
 from plasticvision.provenance.watermark import Watermarker, crc8, payload_bits
 from plasticvision.types import Face
 
@@ -112,3 +112,25 @@ def test_the_payload_is_the_id_and_its_crc():
     bits = payload_bits(INSTALL)
     word = int("".join("1" if b > 0 else "0" for b in bits), 2)
     assert (word >> 8, word & 0xFF) == (INSTALL, crc8(INSTALL))
+
+
+def test_a_mark_split_between_regions_is_found_by_the_windows_together():
+    """H.264's predicted frames keep the mark where the picture stood still and carry it off with
+    whatever moved: here half the 128-px regions hold it in place and the others hold it shifted,
+    under noise. A window over several regions mixes the two and no window passes; the regions in
+    place agree on one shift and together they do. Noise alone stays below both thresholds."""
+    rng = np.random.default_rng(7)
+    mark, noise = Watermarker(INSTALL), rng.normal(128, 12, (512, 640))
+
+    def split(amplitude: float) -> np.ndarray:
+        luma = noise.copy()
+        for top in range(0, 512, 128):
+            for left in range(0, 640, 128):
+                dy, dx = (0, 0) if (top + left) // 128 % 2 == 0 else rng.integers(8, 56, 2)
+                luma[top : top + 128, left : left + 128] += amplitude * mark.pattern(top - dy, left - dx, 128, 128)
+        return cv2.cvtColor(np.clip(luma, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+
+    found = detect(split(0.5))
+    assert found.score < THRESHOLD and found.spread >= SPREAD_THRESHOLD and found.marked, found
+    chance = detect(split(0.0))
+    assert not chance.marked and chance.spread < SPREAD_THRESHOLD, chance

@@ -60,5 +60,6 @@ def describe(report: VerifyReport) -> str:
         "found" if mark.marked else "not found"
     )
     install = mark.best.to_json()["install_id"]
-    lines.append(f"  watermark: {found} (best score {mark.best.score:.1f}{f', install {install}' if install else ''})")
+    scores = f"best score {mark.best.score:.1f}, windows together {mark.best.spread:.1f}"
+    lines.append(f"  watermark: {found} ({scores}{f', install {install}' if install else ''})")
     return "\n".join(lines)

@@ -6,8 +6,8 @@ them. Images are checked whole; videos and streams in windows of WINDOW consecut
 to `max_frames` frames spread over the video (the scale found in one window is searched first in
 the next). A window's whitened frames are averaged before the search: the mark sits at the same
 pixels in every frame and the pictures do not, and a codec's predicted frames each keep only part
-of the mark (H.264 at CRF 28 on a moving camera: a quarter to two thirds of the single frames
-pass, every window of eight does; bench/watermark_bench.py).
+of the mark (H.264 at CRF 28 on a moving camera: under half to three quarters of the single
+frames pass, every window of eight does; bench/watermark_bench.py).
 """
 
 from __future__ import annotations
@@ -177,7 +177,7 @@ def watermark_of_video(
         checked += len(whitened)
         marked += hits
         scale = found.scale if found.marked else scale
-        best = found if found.score > best.score else best
+        best = max(best, found, key=strength)
         summed = np.sum(whitened, axis=0)
         total = summed if total is None else total + summed
     if total is None:
@@ -198,7 +198,13 @@ def detect_window(whitened: list[npt.NDArray[np.float32]], scale: float | None) 
     if found.marked or len(whitened) == 1:
         return found, len(whitened) * found.marked
     alone = [search_all(white, scale) for white in whitened]
-    return max([found, *alone], key=lambda d: d.score), sum(d.marked for d in alone)
+    return max([found, *alone], key=strength), sum(d.marked for d in alone)
+
+
+def strength(detection: Detection) -> tuple[bool, float]:
+    """Which detection to report: a marked one first (it may be marked by its windows together with
+    a lower single-window score), then the stronger peak."""
+    return detection.marked, detection.score
 
 
 def search_all(white: npt.NDArray[np.float32], scale: float | None) -> Detection:

@@ -29,7 +29,8 @@ class CredentialsResult(BaseModel):
 
 class Detection(BaseModel):
     marked: bool
-    score: float = Field(description="sync correlation peak, in standard deviations")
+    score: float = Field(description="the strongest window's sync correlation peak, in standard deviations")
+    spread_score: float = Field(description="the windows' peaks at one shift added up, in standard deviations (a mark each window holds only part of)")
     scale: float = Field(description="the frame's size relative to the marked frame")
     install_id: str | None = Field(description="the marking install's id, when its payload could be read")
     scheme: str
