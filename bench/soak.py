@@ -74,6 +74,7 @@ class SoakResult:
     growth_percent: float
     fps_spread_percent: float  # the farthest client from the median fps, in percent of it
     load_before: tuple[float, float, float]
+    server_tracebacks: list[str] = field(default_factory=list)  # what the server logged of its crashes, to say why
 
 
 async def stream_client(url: str, jpeg: bytes, fps: float, until: float, stats: ClientStats) -> None:
@@ -206,8 +207,23 @@ def run(args: argparse.Namespace) -> SoakResult:
         env = {"PLASTICVISION_MAX_WS_CONNECTIONS": str(max(32, args.clients)), "PLASTICVISION_MAX_SESSIONS": "1024"}
         with server_process(folder / "data", folder / "server.log", env=env, nice=args.nice) as server:
             result = asyncio.run(soak(server, args, clip))
+            result.server_tracebacks = tracebacks(server.log())
         result.load_before = load
         return result
+
+
+def tracebacks(log: str) -> list[str]:
+    """Each traceback in the server's log, whole: a failed job's record names only the exception's type."""
+    found: list[list[str]] = []
+    open_traceback = False
+    for line in log.splitlines():
+        if line.startswith("Traceback"):
+            found.append([line])
+            open_traceback = True
+        elif open_traceback:
+            found[-1].append(line)
+            open_traceback = line.startswith((" ", "\t"))  # the first line not indented names the exception
+    return ["\n".join(lines) for lines in found]
 
 
 def report(result: SoakResult) -> str:
@@ -223,6 +239,7 @@ def report(result: SoakResult) -> str:
         f"trickle: {result.images} image swaps, {result.videos} video jobs, errors: {result.trickle_errors or 'none'}",
         "server RSS MiB: " + " ".join(f"{value:.0f}" for value in result.rss_mib),
         f"RSS growth, first third to last third (medians): {result.growth_percent:+.2f}%",
+        *(f"server traceback:\n{text}" for text in result.server_tracebacks),
     ]
     return "\n".join(lines)
 

@@ -46,7 +46,7 @@ def placed(path: Path, start_s: Fraction) -> Iterator[av.Packet]:
     with av.open(str(path), "r") as chunk:
         stream = chunk.streams.video[0]
         first = min(packet.pts for packet in chunk.demux(stream) if packet.size and packet.pts is not None)
-    shift = round(start_s / stream.time_base) - first
+        shift = round(start_s / stream.time_base) - first  # read while open: a closed container's streams are freed
     with av.open(str(path), "r") as chunk:
         for packet in chunk.demux(chunk.streams.video[0]):
             if packet.size:
