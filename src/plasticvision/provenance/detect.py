@@ -112,18 +112,18 @@ def search(white: npt.NDArray[np.float32], scales: tuple[float, ...]) -> tuple[P
         smallest = window_folds(resampled, WINDOW_TILES[0])
         folds = np.concatenate([smallest, *(window_folds(resampled, k) for k in WINDOW_TILES[1:])])
         surfaces = np.fft.irfft2(np.fft.rfft2(folds) * sync_hat, s=(TILE, TILE))
-        flat = surfaces.reshape(len(folds), -1)
-        z = peak_scores(flat)
-        index = int(np.argmax(z))
-        if single is None or z[index] > single.score:
-            single = Peak(float(z[index]), scale, to_origin(folds[index], int(np.argmax(flat[index]))))
-        candidate = spread_peak(smallest, flat[: len(smallest)], scale)
+        standard = standardised(surfaces.reshape(len(folds), -1))
+        peaks = standard.max(axis=1)
+        index = int(np.argmax(peaks))
+        if single is None or peaks[index] > single.score:
+            single = Peak(float(peaks[index]), scale, to_origin(folds[index], int(np.argmax(standard[index]))))
+        candidate = spread_peak(smallest, standard[: len(smallest)], scale)
         if spread is None or candidate.score > spread.score:
             spread = candidate
     return single, spread
 
 
-def spread_peak(folds: npt.NDArray[np.float32], flat: npt.NDArray[np.float32], scale: float) -> Peak:
+def spread_peak(folds: npt.NDArray[np.float32], standard: npt.NDArray[np.float32], scale: float) -> Peak:
     """The windows' evidence added up at each shift: the tiles are anchored at the frame's origin,
     so every window the mark reaches peaks at the same shift, while a picture's chance peaks fall
     anywhere. When a codec keeps only part of the mark in each window (H.264's predicted frames
@@ -131,7 +131,6 @@ def spread_peak(folds: npt.NDArray[np.float32], flat: npt.NDArray[np.float32], s
     are. Each window's surface, in its own standard deviations, adds its positive part (squares
     would let one window's chance peak outvote the rest); the payload is read from the windows'
     folds weighted the same way."""
-    standard = (flat - flat.mean(axis=1, keepdims=True)) / (flat.std(axis=1, keepdims=True) + 1e-9)
     positive = np.maximum(standard, 0.0)
     evidence = positive.sum(axis=0)
     at = int(np.argmax(evidence))
@@ -145,10 +144,11 @@ def to_origin(fold: npt.NDArray[np.float32], at: int) -> npt.NDArray[np.float32]
     return np.roll(fold, (-int(shift[0]), -int(shift[1])), axis=(0, 1))
 
 
-def peak_scores(flat: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """Each surface's peak in standard deviations of its surface. A strong mark's own side lobes
-    cap this near 12, far above the threshold, so the cheap statistic is good enough."""
-    return (flat.max(axis=1) - flat.mean(axis=1)) / (flat.std(axis=1) + 1e-9)
+def standardised(flat: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Each correlation surface (a row) in standard deviations of itself, so its peak is a score. A
+    strong mark's own side lobes cap the peak near 12, far above the threshold, so the cheap
+    statistic is good enough."""
+    return (flat - flat.mean(axis=1, keepdims=True)) / (flat.std(axis=1, keepdims=True) + 1e-9)
 
 
 def window_folds(white: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.float32]:
