@@ -30,7 +30,9 @@ SOURCE = Path(__file__).parents[1] / "data" / "Tom_Hanks_54745.png"
 TMPFS_MB = 24
 FSIZE_FACTOR = 3  # the file-size limit, in input sizes: the upload fits, the output does not
 SMALL_CHUNKS = {"PLASTICVISION_VIDEO_CHUNK_S": "1"}  # as short as chunks go (media.video_chunks.MIN_CHUNK_FRAMES)
-CHUNK_FRAMES = 90  # three chunks of 30
+# Eight chunks of 30: a fault injected while chunk 0 or 1 runs still leaves several to come. With three,
+# a fast machine had handed out the last chunk before SIGTERM's drain began (~0.3 s) and the job finished.
+CHUNK_FRAMES = 240
 STOP_TIMEOUT_S = 60  # deploy/plasticvision@.service's TimeoutStopSec
 
 
