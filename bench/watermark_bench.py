@@ -243,9 +243,7 @@ def main() -> None:
         print(f"{'attack':<11}" + "".join(f"{c['name'] + ' detected':>22}" for c in clips) + f"{'payload read':>14}"
               + "".join(f"{c['name'] + ' windows':>20}" for c in clips))
         window_false: list[bool] = []
-        false_scores: list[float] = []
-        false_spreads: list[float] = []
-        false_hits = 0
+        unmarked: list[tuple[bool, float, bool, float]] = []  # `score` of every unmarked frame
         checked = 0
         dump: dict[str, list[float]] = {}
         for clip in clips:
@@ -259,33 +257,28 @@ def main() -> None:
                 hits = sum(r[0] for r in results)
                 payload += [r[2] for r in results]
                 row += f"{hits:>12}/{len(results):<3} {100 * hits / len(results):5.1f}%"
-                plain = list(pool.map(score, clip["attacked_plain"][attack], chunksize=4))
-                false_hits += sum(r[0] for r in plain)
-                false_scores += [r[1] for r in plain]
-                false_spreads += [r[3] for r in plain]
+                unmarked += pool.map(score, clip["attacked_plain"][attack], chunksize=4)
                 checked += len(results)
             windows = [[hits == WINDOW for hits in run] for run in pool.map(window_hits, [clip["attacked"][attack] for clip in clips])]
             window_false += [hits > 0 for run in pool.map(window_hits, [clip["attacked_plain"][attack] for clip in clips]) for hits in run]
             print(row + f"{100 * np.mean(payload):>13.1f}%" + "".join(f"{sum(w):>12}/{len(w):<3}{100 * np.mean(w):4.0f}%" for w in windows))
         extra = [f for clip in clips for f in clip["raw"]] + negatives
-        others = list(pool.map(score, extra, chunksize=4))
-        false_hits += sum(r[0] for r in others)
-        false_scores += [r[1] for r in others]
-        false_spreads += [r[3] for r in others]
-    detect_s = (time.perf_counter() - started) / (checked + len(false_scores)) * args.workers
+        unmarked += pool.map(score, extra, chunksize=4)
+    detect_s = (time.perf_counter() - started) / (checked + len(unmarked)) * args.workers
 
-    scores = np.array(false_scores)
+    false_hits = sum(r[0] for r in unmarked)
+    scores, spreads = np.array([r[1] for r in unmarked]), np.array([r[3] for r in unmarked])
     if args.scores:
-        args.scores.write_text(json.dumps({"marked": dump, "unmarked": [list(pair) for pair in zip(false_scores, false_spreads)]}))
+        args.scores.write_text(json.dumps({"marked": dump, "unmarked": [[r[1], r[3]] for r in unmarked]}))
     print(f"\nfalse positives: {false_hits} of {len(scores)} unmarked frames "
           f"(score max {scores.max():.2f}, p99 {np.percentile(scores, 99):.2f}; "
           f"threshold {THRESHOLD} alone, {THRESHOLD_WITH_PAYLOAD} with a valid payload CRC; windows together: spread max "
-          f"{max(false_spreads):.2f}, p99 {np.percentile(false_spreads, 99):.2f}, threshold {SPREAD_THRESHOLD})")
+          f"{spreads.max():.2f}, p99 {np.percentile(spreads, 99):.2f}, threshold {SPREAD_THRESHOLD})")
     print(f"windows of {WINDOW} frames on the unmarked twins: {sum(window_false)} of {len(window_false)} found")
     mu, beta = gumbel_fit(scores)
     print(f"  Gumbel fit of unmarked scores: P(score >= {THRESHOLD}) = {gumbel_tail(THRESHOLD, mu, beta):.2e}, "
           f"P(score >= {THRESHOLD_WITH_PAYLOAD}) x 2^-8 = {gumbel_tail(THRESHOLD_WITH_PAYLOAD, mu, beta) / 256:.2e}, "
-          f"P(spread >= {SPREAD_THRESHOLD}) = {gumbel_tail(SPREAD_THRESHOLD, *gumbel_fit(np.array(false_spreads))):.2e}")
+          f"P(spread >= {SPREAD_THRESHOLD}) = {gumbel_tail(SPREAD_THRESHOLD, *gumbel_fit(spreads)):.2e}")
     for clip in clips:
         cost, total = np.array(clip["cost_ms"]), np.array(clip["frame_ms"])
         print(f"{clip['name']}: watermark {np.median(cost):.2f} ms median (p95 {np.percentile(cost, 95):.2f}) of a "
